@@ -1,0 +1,55 @@
+"""jsonapi_server: a JSON:API 1.1 service for organizations, members, channels and invites."""
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .config import development_jwt_secret, load_settings, normalize_database_url
+from .extensions import db, jwt, mail, migrate
+
+MIGRATIONS_DIRECTORY = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application: settings, extensions, protocol, blueprints, commands."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(load_settings(overrides=config))
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        sqlite_path = os.path.join(app.instance_path, "jsonapi_server.sqlite3")
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{sqlite_path}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    if not app.config["JWT_SECRET_KEY"]:
+        app.config["JWT_SECRET_KEY"] = development_jwt_secret(app.instance_path)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIRECTORY, render_as_batch=True)
+    jwt.init_app(app)
+    mail.init_app(app)
+
+    from . import cli, request_ids
+    from .api import register_blueprints
+    from .jsonapi import protocol
+
+    request_ids.init_app(app)
+    protocol.init_app(app)
+    register_blueprints(app)
+    cli.init_app(app)
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """SQLite: enforce foreign keys, and WAL so readers and a writer do not block each other."""
+    module = type(dbapi_connection).__module__
+    if module.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()

@@ -1,0 +1,34 @@
+"""`tokens`: sign in, refresh, sign out."""
+
+from jsonapi_server.jsonapi.request import load_resource
+from jsonapi_server.jsonapi.responses import no_content, query_params, resource_response
+from jsonapi_server.services import accounts, tokens
+from schemas.tokens import TokenSchema
+
+from .auth import authenticated, bearer_token, current_session, current_user
+from .blueprint import api
+
+
+@api.post("/auth/tokens")
+def sign_in():
+    params = query_params(TokenSchema)
+    credentials = load_resource(TokenSchema).values
+    user = accounts.authenticate(credentials["email"], credentials["password"])
+    return resource_response(TokenSchema, tokens.open_session(user), params, status=201)
+
+
+@api.post("/auth/tokens/refresh")
+@authenticated(refresh=True)
+def refresh():
+    params = query_params(TokenSchema)
+    session_id, _ = current_session()
+    token_set = tokens.refresh_session(current_user(), session_id, bearer_token())
+    return resource_response(TokenSchema, token_set, params, status=201)
+
+
+@api.delete("/auth/tokens/current")
+@authenticated
+def sign_out():
+    session_id, issued_at = current_session()
+    tokens.close_session(current_user(), session_id, issued_at)
+    return no_content()

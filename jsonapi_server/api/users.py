@@ -1,0 +1,48 @@
+"""`users`: registration (public), and the accounts a caller may see."""
+
+from jsonapi_server.jsonapi.request import load_resource
+from jsonapi_server.jsonapi.responses import collection_response, query_params, resource_response
+from jsonapi_server.jsonapi.routing import register_resource
+from jsonapi_server.services import accounts, tokens
+from schemas.users import RegistrationSchema, UserSchema
+
+from .auth import authenticated, current_user
+from .blueprint import api
+
+
+def register():
+    params = query_params(UserSchema)
+    values = load_resource(RegistrationSchema).values
+    user = accounts.register_user(**values)
+    session = tokens.open_session(user)
+    meta = {"access_token": session.access_token, "refresh_token": session.refresh_token}
+    return resource_response(UserSchema, user, params, status=201, meta=meta, location=True)
+
+
+@authenticated
+def list_users():
+    params = query_params(UserSchema, collection=accounts.USER_LISTING)
+    page = accounts.list_users(
+        current_user(),
+        filters=params.filters,
+        sort=params.sort,
+        offset=params.page.offset,
+        size=params.page.size,
+    )
+    return collection_response(UserSchema, page.items, page.total_count, params)
+
+
+@authenticated
+def show_user(id):
+    params = query_params(UserSchema)
+    return resource_response(UserSchema, accounts.get_user(current_user(), id), params)
+
+
+register_resource(
+    api,
+    "users",
+    item_path="/users/<uuid:id>",
+    item_views={"GET": show_user},
+    collection_path="/users",
+    collection_views={"GET": list_users, "POST": register},
+)

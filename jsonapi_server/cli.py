@@ -1,0 +1,42 @@
+"""Command-line tasks: `flask users create-superadmin`, `flask tokens purge-revoked`."""
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from marshmallow import ValidationError, validate
+
+from .services import accounts, tokens
+
+users_cli = AppGroup("users", help="Manage accounts.")
+tokens_cli = AppGroup("tokens", help="Manage token sessions.")
+
+
+@users_cli.command("create-superadmin")
+@click.argument("email")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="The account's password (asked for when left out).",
+)
+def create_superadmin(email: str, password: str) -> None:
+    """Create a superadmin account (or make an existing account one)."""
+    try:
+        validate.Email()(email)
+        validate.Length(min=8, max=128)(password)
+    except ValidationError as error:
+        raise click.BadParameter(" ".join(error.messages)) from error
+    user = accounts.create_superadmin(email, password)
+    click.echo(f"superadmin {user.email} ({user.id})")
+
+
+@tokens_cli.command("purge-revoked")
+def purge_revoked() -> None:
+    """Forget revocations of sessions that have expired by themselves."""
+    click.echo(f"purged {tokens.purge_expired_revocations()} revoked sessions")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(tokens_cli)

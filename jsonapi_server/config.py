@@ -1,0 +1,67 @@
+"""Settings: defaults, then the environment, then a mapping passed to create_app()."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+DEFAULTS = {
+    "JSONAPI_SERVER_ENV": "development",
+    "SQLALCHEMY_DATABASE_URI": None,  # None: SQLite in the instance folder
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "JWT_SECRET_KEY": None,  # None in development: a key kept in the instance folder
+    "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=15),
+    "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=30),
+    "JWT_TOKEN_LOCATION": ["headers"],
+    "JWT_ALGORITHM": "HS256",
+    "PASSWORD_HASH_METHOD": "scrypt",
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "MAIL_SERVER": None,
+    "MAIL_PORT": 25,
+    "MAIL_DEFAULT_SENDER": "jsonapi_server <no-reply@localhost>",
+    "JSON_SORT_KEYS": False,
+}
+
+# Environment variable -> (setting, parser). Only these are read from the environment.
+ENVIRONMENT = {
+    "JSONAPI_SERVER_ENV": ("JSONAPI_SERVER_ENV", str),
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "JWT_SECRET_KEY": ("JWT_SECRET_KEY", str),
+    "JWT_ACCESS_TOKEN_SECONDS": ("JWT_ACCESS_TOKEN_EXPIRES", lambda v: timedelta(seconds=int(v))),
+    "JWT_REFRESH_TOKEN_SECONDS": (
+        "JWT_REFRESH_TOKEN_EXPIRES",
+        lambda v: timedelta(seconds=int(v)),
+    ),
+    "PASSWORD_HASH_METHOD": ("PASSWORD_HASH_METHOD", str),
+    "MAX_CONTENT_LENGTH": ("MAX_CONTENT_LENGTH", int),
+    "MAIL_SERVER": ("MAIL_SERVER", str),
+    "MAIL_PORT": ("MAIL_PORT", int),
+    "MAIL_DEFAULT_SENDER": ("MAIL_DEFAULT_SENDER", str),
+}
+
+
+def load_settings(environ=None, overrides=None) -> dict:
+    """Merge defaults, environment variables and explicit overrides, in that order."""
+    environ = os.environ if environ is None else environ
+    settings = dict(DEFAULTS)
+    for variable, (setting, parse) in ENVIRONMENT.items():
+        if environ.get(variable):
+            settings[setting] = parse(environ[variable])
+    settings.update(overrides or {})
+    return settings
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the `postgres://` scheme some platforms hand out; SQLAlchemy wants `postgresql://`."""
+    if url.startswith("postgres://"):
+        return "postgresql://" + url[len("postgres://") :]
+    return url
+
+
+def development_jwt_secret(instance_path: str) -> str:
+    """A key kept in the instance folder, so every worker of one install signs alike."""
+    path = Path(instance_path) / "jwt-secret"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,141 @@
+"""Top-level documents: single resources, collections, compound documents and relationship
+documents. Each included resource is dumped once, never repeats a primary resource, and every
+one is reachable from the primary data (full linkage)."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from schemas.base import ResourceSchema, schema_for, unique
+
+from . import JSONAPI_VERSION
+from .query import QueryParams
+
+
+@dataclass(frozen=True)
+class DocumentContext:
+    """What a document needs of the request: where it lives and what the client asked for."""
+
+    base_url: str  # scheme://host as the client sees it
+    self_link: str  # the request URL
+    params: QueryParams
+
+
+def top_level(self_link: str, **members: Any) -> dict:
+    document: dict[str, Any] = {"jsonapi": {"version": JSONAPI_VERSION}}
+    links = members.pop("links", None) or {}
+    document["links"] = {"self": self_link, **links}
+    document.update((key, value) for key, value in members.items() if value is not None)
+    return document
+
+
+def include_tree(paths: Sequence[str]) -> dict[str, dict]:
+    """`["a", "a.b", "c"]` -> `{"a": {"b": {}}, "c": {}}`."""
+    tree: dict[str, dict] = {}
+    for path in paths:
+        node = tree
+        for segment in path.split("."):
+            node = node.setdefault(segment, {})
+    return tree
+
+
+def dump_resources(
+    schema_class: type[ResourceSchema], objects: Sequence[Any], context: DocumentContext
+) -> list[dict]:
+    """Resource objects for `objects`, honouring the client's sparse fieldset for the type."""
+    if not objects:
+        return []
+    wanted = context.params.fields_for(schema_class.type_name())
+    only = None if wanted is None else {"id", *wanted}
+    schema = schema_class(many=True, only=only, base_url=context.base_url)
+    return schema.dump(objects)["data"]
+
+
+def _collect_included(
+    schema_class: type[ResourceSchema],
+    objects: Sequence[Any],
+    tree: dict[str, dict],
+    context: DocumentContext,
+    seen: set[tuple[str, str]],
+    included: list[dict],
+) -> None:
+    relationships = schema_class.relationship_fields()
+    for name, subtree in tree.items():
+        field = relationships[name]
+        related: list[Any] = []
+        for obj in objects:
+            value = getattr(obj, field.attribute or name)
+            if value is None:
+                continue
+            related.extend(value if field.many else [value])
+        related = unique(related)
+        related_schema = schema_for(field.type_)
+        fresh = [item for item in related if (field.type_, str(item.id)) not in seen]
+        for item in fresh:
+            seen.add((field.type_, str(item.id)))
+        included.extend(dump_resources(related_schema, fresh, context))
+        if subtree:
+            _collect_included(related_schema, related, subtree, context, seen, included)
+
+
+def compound_members(
+    schema_class: type[ResourceSchema], objects: Sequence[Any], context: DocumentContext
+) -> tuple[list[dict], list[dict] | None]:
+    """Primary resource objects, and `included` (None when the client asked for no include)."""
+    data = dump_resources(schema_class, objects, context)
+    if not context.params.include_requested:
+        return data, None
+    seen = {(resource["type"], resource["id"]) for resource in data}
+    included: list[dict] = []
+    _collect_included(
+        schema_class, objects, include_tree(context.params.include), context, seen, included
+    )
+    return data, included
+
+
+def resource_document(
+    schema_class: type[ResourceSchema],
+    obj: Any,
+    context: DocumentContext,
+    *,
+    meta: dict | None = None,
+) -> dict:
+    data, included = compound_members(schema_class, [obj], context)
+    return top_level(context.self_link, data=data[0], included=included, meta=meta)
+
+
+def collection_document(
+    schema_class: type[ResourceSchema],
+    objects: Sequence[Any],
+    context: DocumentContext,
+    *,
+    meta: dict | None = None,
+    links: dict | None = None,
+) -> dict:
+    data, included = compound_members(schema_class, objects, context)
+    return top_level(context.self_link, data=data, included=included, meta=meta, links=links)
+
+
+def relationship_document(
+    schema_class: type[ResourceSchema], obj: Any, relationship: str, context: DocumentContext
+) -> dict:
+    """`GET /things/{id}/relationships/<name>`: the linkage as primary data, with its links."""
+    field = schema_class.relationship_fields()[relationship]
+    schema = schema_class(only={"id", relationship}, base_url=context.base_url)
+    relationship_object = schema.dump(obj)["data"]["relationships"][relationship]
+    if field.many and "data" not in relationship_object:
+        related = getattr(obj, field.model_attribute) or []
+        relationship_object["data"] = [{"type": field.type_, "id": str(i.id)} for i in related]
+    related_link = relationship_object.get("links", {}).get("related")
+    links = {"related": related_link} if related_link else None
+    return top_level(context.self_link, links=links, data=relationship_object["data"])
+
+
+def error_document(errors: list[dict], self_link: str | None = None, meta: dict | None = None):
+    document: dict[str, Any] = {"jsonapi": {"version": JSONAPI_VERSION}}
+    if self_link:
+        document["links"] = {"self": self_link}
+    document["errors"] = errors
+    if meta:
+        document["meta"] = meta
+    return document

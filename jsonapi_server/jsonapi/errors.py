@@ -1,0 +1,91 @@
+"""JSON:API error objects and the exception that carries them to the error handler."""
+
+from http import HTTPStatus
+
+
+class JsonApiError(Exception):
+    """A protocol-level failure: one or more JSON:API error objects with one HTTP status."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        title: str | None = None,
+        pointer: str | None = None,
+        parameter: str | None = None,
+        header: str | None = None,
+        meta: dict | None = None,
+        headers: dict | None = None,
+    ):
+        super().__init__(detail)
+        self.status = status
+        self.headers = headers or {}
+        self.errors = [
+            error_object(
+                status,
+                code,
+                detail,
+                title=title,
+                pointer=pointer,
+                parameter=parameter,
+                header=header,
+                meta=meta,
+            )
+        ]
+
+    @classmethod
+    def many(cls, status: int, errors: list[dict], headers: dict | None = None) -> "JsonApiError":
+        """Several error objects answered together (validation reports every field at once)."""
+        error = cls(status, "invalid", "")
+        error.errors = errors
+        error.headers = headers or {}
+        return error
+
+
+def error_object(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    title: str | None = None,
+    pointer: str | None = None,
+    parameter: str | None = None,
+    header: str | None = None,
+    meta: dict | None = None,
+) -> dict:
+    """Build one error object; `status` is written as a string, as JSON:API requires."""
+    error = {
+        "status": str(status),
+        "code": code,
+        "title": title or status_title(status),
+        "detail": detail,
+    }
+    source = {}
+    if pointer is not None:
+        source["pointer"] = pointer
+    if parameter is not None:
+        source["parameter"] = parameter
+    if header is not None:
+        source["header"] = header
+    if source:
+        error["source"] = source
+    if meta:
+        error["meta"] = meta
+    return error
+
+
+def status_title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def bad_parameter(parameter: str, detail: str, code: str = "invalid_parameter") -> JsonApiError:
+    return JsonApiError(400, code, detail, parameter=parameter)
+
+
+def bad_document(pointer: str, detail: str, code: str = "invalid_document") -> JsonApiError:
+    return JsonApiError(400, code, detail, pointer=pointer)

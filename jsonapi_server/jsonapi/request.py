@@ -1,0 +1,122 @@
+"""Request documents: read the body, check the document's skeleton before marshmallow sees it,
+and load one resource object (tolerating what real clients send)."""
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import marshmallow as ma
+from flask import request
+
+from schemas.base import ResourceSchema
+
+from .errors import JsonApiError, bad_document
+
+_RESOURCE_MEMBERS = {"type", "id", "lid", "attributes", "relationships", "links", "meta"}
+
+
+@dataclass(frozen=True)
+class LoadedResource:
+    """A resource object from a request: validated attributes and relationship ids."""
+
+    values: dict[str, Any]
+    client_id: str | None = None
+    sent: frozenset[str] = field(default_factory=frozenset)  # writable members the client sent
+
+
+def read_document() -> Any:
+    """The parsed JSON body: 400 when missing or not JSON (413 comes from the size limit)."""
+    body = request.get_data(cache=True)
+    if not body.strip():
+        raise JsonApiError(400, "missing_body", "This request needs a JSON:API document.")
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as error:
+        raise JsonApiError(
+            400, "malformed_json", "The request body is not valid JSON (UTF-8)."
+        ) from error
+
+
+def resource_object(document: Any) -> dict:
+    """`document["data"]` after checking the skeleton marshmallow-jsonapi assumes."""
+    if not isinstance(document, dict):
+        raise bad_document("", "A JSON:API document must be a JSON object.")
+    if "data" not in document:
+        raise bad_document("", "The document must have a `data` member.", code="missing_data")
+    data = document["data"]
+    if not isinstance(data, dict):
+        raise bad_document("/data", "`data` must be a single resource object.")
+    if not isinstance(data.get("type"), str) or not data["type"]:
+        raise bad_document("/data/type", "The resource object must have a string `type`.")
+    if data.get("id") is not None and not isinstance(data["id"], str):
+        raise bad_document("/data/id", "`id` must be a string.")
+    for member in ("attributes", "relationships"):
+        if member in data and not isinstance(data[member], dict):
+            raise bad_document(f"/data/{member}", f"`{member}` must be an object.")
+    for name, value in data.get("relationships", {}).items():
+        if not isinstance(value, dict) or "data" not in value:
+            raise bad_document(
+                f"/data/relationships/{name}", "A relationship object must have `data`."
+            )
+        linkage = value["data"]
+        identifiers = linkage if isinstance(linkage, list) else [linkage]
+        for identifier in identifiers:
+            if identifier is not None and not isinstance(identifier, dict):
+                raise bad_document(
+                    f"/data/relationships/{name}/data", "Linkage must be resource identifiers."
+                )
+    return data
+
+
+def load_resource(
+    schema_class: type[ResourceSchema],
+    *,
+    document: Any = None,
+    expected_id: str | None = None,
+    partial: bool = False,
+) -> LoadedResource:
+    """Load one resource object of `schema_class`'s type from the request body.
+
+    A null `id` and a `lid` (WarpDrive) count as no id; read-only attributes and relationships
+    are dropped; unknown ones are 422; a foreign `type`, or an `id` other than `expected_id`, 409.
+    """
+    data = resource_object(read_document() if document is None else document)
+    expected_type = schema_class.type_name()
+    if data["type"] != expected_type:
+        raise JsonApiError(
+            409,
+            "type_mismatch",
+            f"This endpoint takes `{expected_type}` resources, not `{data['type']}`.",
+            pointer="/data/type",
+        )
+    client_id = data.get("id")
+    if expected_id is not None and client_id is not None and client_id != expected_id:
+        raise JsonApiError(
+            409, "id_mismatch", "`data.id` does not match the URL.", pointer="/data/id"
+        )
+
+    read_only = schema_class.read_only_names()
+    relationship_names = set(schema_class.relationship_fields())
+    attributes = {k: v for k, v in data.get("attributes", {}).items() if k not in read_only}
+    relationships = {}
+    for name, value in data.get("relationships", {}).items():
+        if name in read_only:
+            continue
+        if name not in relationship_names:
+            raise JsonApiError(
+                422,
+                "unknown_field",
+                f"`{expected_type}` has no relationship `{name}`.",
+                pointer=f"/data/relationships/{name}",
+            )
+        relationships[name] = value
+    clean = {"data": {"type": expected_type, "attributes": attributes}}
+    if relationships:
+        clean["data"]["relationships"] = relationships
+    try:
+        values = schema_class().load(clean, partial=partial)
+    except ma.ValidationError as error:
+        raise JsonApiError.many(422, error.messages["errors"]) from error
+    return LoadedResource(
+        values=values, client_id=client_id, sent=frozenset(attributes) | frozenset(relationships)
+    )

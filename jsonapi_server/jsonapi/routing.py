@@ -1,0 +1,73 @@
+"""One helper that registers a resource at its nested URLs and at the flat
+`/api/v2/<type>/<id>` aliases clients build from the type (as-is and dasherized)."""
+
+from collections.abc import Callable, Mapping
+
+from flask import Blueprint, request
+
+View = Callable[..., object]
+
+
+def _dispatcher(views: Mapping[str, View]) -> View:
+    def dispatch(**kwargs):
+        return views[request.method](**kwargs)
+
+    return dispatch
+
+
+def type_spellings(type_: str) -> list[str]:
+    """`organization_invites` -> ["organization_invites", "organization-invites"]."""
+    return list(dict.fromkeys([type_, type_.replace("_", "-")]))
+
+
+def register_resource(
+    blueprint: Blueprint,
+    type_: str,
+    *,
+    item_path: str,
+    item_views: Mapping[str, View],
+    collection_path: str | None = None,
+    collection_views: Mapping[str, View] | None = None,
+    parent_argument: str | None = None,
+) -> None:
+    """Register `item_views` (GET/PATCH/DELETE; PUT answers as PATCH) at `item_path` and
+    `collection_views` (GET/POST) at `collection_path`, plus the flat aliases: item views at
+    `/<type>/<uuid:id>` and POST at `/<type>`, called with `parent_argument=None` so the view
+    takes the parent from the document instead of the URL."""
+    item_views = dict(item_views)
+    if "PATCH" in item_views:
+        item_views.setdefault("PUT", item_views["PATCH"])
+    item_view = _dispatcher(item_views)
+    blueprint.add_url_rule(
+        item_path, endpoint=f"{type_}_item", view_func=item_view, methods=list(item_views)
+    )
+    flat_defaults = {parent_argument: None} if parent_argument else None
+    for number, spelling in enumerate(type_spellings(type_)):
+        flat_item = f"/{spelling}/<uuid:id>"
+        if flat_item != item_path:
+            blueprint.add_url_rule(
+                flat_item,
+                endpoint=f"{type_}_item_flat_{number}",
+                view_func=item_view,
+                methods=list(item_views),
+                defaults=flat_defaults,
+            )
+    if not collection_views:
+        return
+    blueprint.add_url_rule(
+        collection_path,
+        endpoint=f"{type_}_collection",
+        view_func=_dispatcher(collection_views),
+        methods=list(collection_views),
+    )
+    if "POST" not in collection_views:
+        return
+    for number, spelling in enumerate(type_spellings(type_)):
+        if f"/{spelling}" != collection_path:
+            blueprint.add_url_rule(
+                f"/{spelling}",
+                endpoint=f"{type_}_create_flat_{number}",
+                view_func=_dispatcher({"POST": collection_views["POST"]}),
+                methods=["POST"],
+                defaults=flat_defaults,
+            )

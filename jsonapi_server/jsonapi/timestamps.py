@@ -1,0 +1,56 @@
+"""Timestamps on the wire: written as `2021-11-23T14:38:03.250Z`, read in any RFC 3339 form."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+_RFC3339 = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{2}:\d{2}:\d{2})"
+    r"(?:\.(?P<fraction>\d{1,9}))?"
+    r"(?P<zone>[Zz]|[+-]\d{2}:\d{2}| UTC)$"
+)
+
+
+def truncate_to_millisecond(value: datetime) -> datetime:
+    return value.replace(microsecond=value.microsecond - value.microsecond % 1000)
+
+
+def format_timestamp(value: datetime | None) -> str | None:
+    """Exactly what JavaScript's Date.toISOString() writes: three fraction digits and `Z`."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Read RFC 3339 (any offset, any fraction) or the seed's `2021-11-23 14:38:02 UTC`.
+
+    The result is aware, in UTC, truncated to the millisecond. Raises ValueError otherwise.
+    """
+    if not isinstance(text, str):
+        raise ValueError("Not a valid timestamp.")
+    match = _RFC3339.match(text.strip())
+    if not match:
+        raise ValueError("Not a valid RFC 3339 timestamp.")
+    try:
+        base = datetime.strptime(f"{match['date']} {match['time']}", "%Y-%m-%d %H:%M:%S")
+    except ValueError as error:
+        raise ValueError("Not a valid RFC 3339 timestamp.") from error
+    fraction = (match["fraction"] or "").ljust(6, "0")[:6]
+    zone = match["zone"].strip()
+    if zone in ("Z", "z", "UTC"):
+        offset = timedelta(0)
+    else:
+        sign = 1 if zone[0] == "+" else -1
+        hours, minutes = int(zone[1:3]), int(zone[4:6])
+        if hours > 23 or minutes > 59:
+            raise ValueError("Not a valid RFC 3339 timestamp.")
+        offset = sign * timedelta(hours=hours, minutes=minutes)
+    value = base.replace(microsecond=int(fraction), tzinfo=UTC) - offset
+    return truncate_to_millisecond(value)
+
+
+def utc_now() -> datetime:
+    return truncate_to_millisecond(datetime.now(UTC))

@@ -1,0 +1,41 @@
+"""Column types and mixins shared by the models."""
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, TypeDecorator, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from jsonapi_server.jsonapi.timestamps import truncate_to_millisecond, utc_now
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes kept to the millisecond, on PostgreSQL (timestamptz) and SQLite."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; give a UTC-aware one")
+        return truncate_to_millisecond(value.astimezone(UTC))
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:  # SQLite hands back what it was given, without the zone
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class UUIDPrimaryKey:
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, nullable=False, default=utc_now, onupdate=utc_now
+    )

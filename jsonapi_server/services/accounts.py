@@ -1,0 +1,163 @@
+"""Accounts: registration, sign-in, profiles and who may see whom."""
+
+import uuid
+from functools import cache
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from jsonapi_server.extensions import db
+from jsonapi_server.models import User
+
+from .errors import Conflict, NotFound, Unauthenticated
+from .listing import Filter, Listing, parse_text, parse_uuid_list
+
+PROFILE_FIELDS = ("email", "first_name", "last_name", "username", "phone", "avatar_url")
+
+USER_LISTING = Listing(
+    sorts={
+        "created_at": User.created_at,
+        "updated_at": User.updated_at,
+        "email": User.email,
+        "first_name": User.first_name,
+        "last_name": User.last_name,
+    },
+    id_column=User.id,
+    filters_by_name={
+        "id": Filter(parse_uuid_list, lambda statement, ids: statement.where(User.id.in_(ids))),
+        "email": Filter(
+            lambda raw: parse_text(raw).lower(),
+            lambda statement, email: statement.where(User.email == email),
+        ),
+    },
+)
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+@cache
+def _decoy_hash(method: str) -> str:
+    return generate_password_hash("decoy password, never matches", method=method)
+
+
+def _ensure_available(email: str | None, username: str | None, exclude: User | None = None):
+    if email is not None:
+        taken = db.session.scalar(select(User.id).where(User.email == email))
+        if taken is not None and (exclude is None or taken != exclude.id):
+            raise Conflict(
+                "An account with this email exists.",
+                code="email_taken",
+                pointer="/data/attributes/email",
+            )
+    if username:
+        taken = db.session.scalar(
+            select(User.id).where(func.lower(User.username) == username.lower())
+        )
+        if taken is not None and (exclude is None or taken != exclude.id):
+            raise Conflict(
+                "This username is taken.",
+                code="username_taken",
+                pointer="/data/attributes/username",
+            )
+
+
+def _commit_or_conflict() -> None:
+    """Commit; a unique index that fired under a concurrent write is the same 409."""
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise Conflict("An account with this email or username exists.", code="taken") from error
+
+
+def register_user(*, email: str, password: str, **profile: str | None) -> User:
+    """Create an account; the email (stored lower-case) and username must be free."""
+    email = normalize_email(email)
+    _ensure_available(email, profile.get("username"))
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        **{name: value for name, value in profile.items() if name in PROFILE_FIELDS},
+    )
+    if user.avatar_url == "":
+        user.avatar_url = None
+    db.session.add(user)
+    _commit_or_conflict()
+    return user
+
+
+def authenticate(email: str, password: str) -> User:
+    """The account these credentials open; the same refusal for a wrong email or password."""
+    user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
+    if user is None:
+        # Spend the same time as a real check, so timing does not reveal which accounts exist.
+        check_password_hash(_decoy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
+        raise Unauthenticated("The email or password is wrong.")
+    if not check_password_hash(user.password_hash, password):
+        raise Unauthenticated("The email or password is wrong.")
+    return user
+
+
+def visible_users(viewer: User):
+    """Users `viewer` may see: themselves, or everyone for a superadmin."""
+    statement = select(User)
+    if not viewer.is_superadmin:
+        statement = statement.where(User.id == viewer.id)
+    return statement
+
+
+def get_user(viewer: User, user_id: uuid.UUID) -> User:
+    """A user the viewer may see; others are not found (their existence is not revealed)."""
+    if user_id == viewer.id:
+        return viewer
+    user = db.session.scalar(visible_users(viewer).where(User.id == user_id))
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def list_users(viewer: User, *, filters, sort, offset: int, size: int):
+    return USER_LISTING.fetch_page(
+        visible_users(viewer), filters=filters, sort=sort, offset=offset, size=size
+    )
+
+
+def update_profile(user: User, changes: dict) -> User:
+    """Change the caller's own profile; members left out stay as they are."""
+    changes = {name: value for name, value in changes.items() if name in PROFILE_FIELDS}
+    if "email" in changes:
+        changes["email"] = normalize_email(changes["email"])
+    _ensure_available(changes.get("email"), changes.get("username"), exclude=user)
+    if changes.get("avatar_url") == "":
+        changes["avatar_url"] = None
+    for name, value in changes.items():
+        setattr(user, name, value)
+    _commit_or_conflict()
+    return user
+
+
+def clear_avatar(user: User) -> User:
+    user.avatar_url = None
+    db.session.commit()
+    return user
+
+
+def create_superadmin(email: str, password: str) -> User:
+    """Create a superadmin, or make an existing account one (setting the given password)."""
+    email = normalize_email(email)
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = User(email=email, is_verified=True)
+        db.session.add(user)
+    user.password_hash = hash_password(password)
+    user.is_superadmin = True
+    db.session.commit()
+    return user

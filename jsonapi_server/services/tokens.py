@@ -1,0 +1,98 @@
+"""Token sessions: a login opens a session whose access and refresh tokens share its id;
+signing out records the session as revoked, which every server process sees at once."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_jwt_extended import create_access_token, create_refresh_token
+from sqlalchemy import exists, select
+
+from jsonapi_server.extensions import db
+from jsonapi_server.jsonapi.timestamps import utc_now
+from jsonapi_server.models import RevokedSession, User
+
+SESSION_CLAIM = "sid"
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    session_id: uuid.UUID
+    user: User
+    access_token: str
+    refresh_token: str | None
+    expires_in: int  # seconds the access token lives
+    token_type: str = "Bearer"
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.session_id
+
+    @property
+    def user_id(self) -> uuid.UUID:
+        return self.user.id
+
+
+def _access_lifetime() -> timedelta:
+    return current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+
+
+def open_session(user: User) -> TokenSet:
+    """New access and refresh tokens for `user`, bound to a new session."""
+    session_id = uuid.uuid4()
+    claims = {SESSION_CLAIM: str(session_id)}
+    return TokenSet(
+        session_id=session_id,
+        user=user,
+        access_token=create_access_token(identity=str(user.id), additional_claims=claims),
+        refresh_token=create_refresh_token(identity=str(user.id), additional_claims=claims),
+        expires_in=int(_access_lifetime().total_seconds()),
+    )
+
+
+def refresh_session(user: User, session_id: uuid.UUID, refresh_token: str) -> TokenSet:
+    """A new access token in the same session; refresh tokens are not rotated."""
+    claims = {SESSION_CLAIM: str(session_id)}
+    return TokenSet(
+        session_id=session_id,
+        user=user,
+        access_token=create_access_token(identity=str(user.id), additional_claims=claims),
+        refresh_token=refresh_token,
+        expires_in=int(_access_lifetime().total_seconds()),
+    )
+
+
+def close_session(user: User, session_id: uuid.UUID, issued_at: datetime) -> None:
+    """Revoke the session: its access token and its refresh token stop working everywhere."""
+    if db.session.get(RevokedSession, session_id) is None:
+        refresh_expiry = issued_at + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+        db.session.add(
+            RevokedSession(
+                id=session_id,
+                user_id=user.id,
+                revoked_at=utc_now(),
+                expires_at=max(refresh_expiry, utc_now()),
+            )
+        )
+    db.session.commit()
+
+
+def session_holder(user_id: uuid.UUID, session_id: uuid.UUID) -> tuple[User | None, bool]:
+    """The token's user and whether its session is revoked, in one statement (every request
+    pays it)."""
+    revoked = exists().where(RevokedSession.id == session_id).label("revoked")
+    row = db.session.execute(select(User, revoked).where(User.id == user_id)).first()
+    if row is None:
+        return None, False
+    return row[0], bool(row[1])
+
+
+def purge_expired_revocations(now: datetime | None = None) -> int:
+    """Forget revocations whose sessions have expired by themselves anyway."""
+    now = now or utc_now()
+    removed = (
+        db.session.query(RevokedSession).filter(RevokedSession.expires_at < now).delete()
+    )
+    db.session.commit()
+    return removed

@@ -1,0 +1,1 @@
+"""marshmallow-jsonapi schemas, one module per resource type; they only describe."""

@@ -1,0 +1,261 @@
+"""The base every resource schema stands on: marshmallow-jsonapi 0.24 with its defects
+neutralized (see the README's list) and the pieces it lacks (links from path templates,
+linkage from foreign-key columns, timestamps in the API's one wire form)."""
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+import marshmallow as ma
+from marshmallow_jsonapi import Schema as _LibrarySchema
+from marshmallow_jsonapi import SchemaOpts as _LibrarySchemaOpts
+from marshmallow_jsonapi import fields as _library_fields
+from sqlalchemy import inspect as sqlalchemy_inspect
+from sqlalchemy.exc import NoInspectionAvailable
+
+from jsonapi_server.jsonapi import API_PREFIX
+from jsonapi_server.jsonapi.timestamps import format_timestamp, parse_timestamp
+
+_LINKS_KEY = "\x00links"  # carries a resource's links from _serialize to format_item
+
+
+class _Attributes(dict):
+    """format_map() source reading attributes of a model: '{organization_id}' -> obj.organization_id."""
+
+    def __init__(self, obj: Any):
+        super().__init__()
+        self.obj = obj
+
+    def __missing__(self, key: str) -> Any:
+        return getattr(self.obj, key)
+
+
+def is_loaded(obj: Any, attribute: str) -> bool:
+    """Whether reading `attribute` costs no query (eager-loaded, or not a mapped object)."""
+    try:
+        state = sqlalchemy_inspect(obj)
+    except NoInspectionAvailable:
+        return hasattr(obj, attribute)
+    return attribute not in state.unloaded
+
+
+class Timestamp(ma.fields.Field):
+    """`2021-11-23T14:38:03.250Z` out; any RFC 3339 form (or `... UTC`) in, kept to the ms."""
+
+    default_error_messages: ClassVar[dict] = {
+        "invalid": "Not a valid timestamp (RFC 3339, e.g. 2021-11-23T14:38:03.250Z)."
+    }
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return format_timestamp(value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return parse_timestamp(value)
+        except ValueError as error:
+            raise self.make_error("invalid") from error
+
+
+class Relationship(_library_fields.Relationship):
+    """A relationship whose linkage never costs a query.
+
+    To-one linkage is read from the foreign-key column (`id_attribute`), never from the
+    related object; to-many linkage is written only when the collection is already loaded
+    (it is when the client asked to include it). Links are built from path templates.
+    """
+
+    def __init__(
+        self,
+        type_: str,
+        *,
+        many: bool = False,
+        id_attribute: str | None = None,
+        links: bool = True,
+        **kwargs: Any,
+    ):
+        kwargs.setdefault("dump_only", True)
+        super().__init__(type_=type_, many=many, include_resource_linkage=not many, **kwargs)
+        self.id_attribute = id_attribute
+        self.with_links = links
+
+    @property
+    def model_attribute(self) -> str:
+        return self.attribute or self.name
+
+    def serialize(self, attr, obj, accessor=None):
+        relationship: dict[str, Any] = {}
+        schema = self.parent
+        if self.with_links and schema.opts.self_path:
+            resource_path = schema.base_url + schema.opts.self_path.format_map(_Attributes(obj))
+            relationship["links"] = {
+                "self": f"{resource_path}/relationships/{self.data_key or self.name}",
+                "related": f"{resource_path}/{self.data_key or self.name}",
+            }
+        if not self.many:
+            related_id = getattr(obj, self.id_attribute or f"{self.model_attribute}_id")
+            relationship["data"] = (
+                None if related_id is None else {"type": self.type_, "id": str(related_id)}
+            )
+        elif is_loaded(obj, self.model_attribute):
+            related = getattr(obj, self.model_attribute) or []
+            relationship["data"] = [{"type": self.type_, "id": str(item.id)} for item in related]
+        return relationship
+
+
+class ResourceSchemaOpts(_LibrarySchemaOpts):
+    def __init__(self, meta, *args, **kwargs):
+        super().__init__(meta, *args, **kwargs)
+        # A template of the resource's canonical path below the API prefix: "/users/{id}".
+        path = getattr(meta, "self_path", None)
+        self.self_path = API_PREFIX + path if path else None
+
+
+class ResourceSchema(_LibrarySchema):
+    """Base of every resource schema. An instance serves one dump or load and is thrown away,
+    so nothing of one response can reach another (the library keeps `included_data` on the
+    instance). Included resources are not dumped here but by jsonapi.document, once each."""
+
+    OPTIONS_CLASS = ResourceSchemaOpts
+    registry: ClassVar[dict[str, type["ResourceSchema"]]] = {}
+
+    class Meta:
+        type_ = "resources"
+        unknown = ma.RAISE
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        type_ = getattr(cls.Meta, "type_", None)
+        if type_ and type_ != ResourceSchema.Meta.type_:
+            # The first schema of a type describes it; variants (e.g. a create-only shape) don't.
+            ResourceSchema.registry.setdefault(type_, cls)
+
+    def __init__(self, *args, base_url: str = "", **kwargs):
+        if kwargs.get("include_data"):
+            raise ValueError("Included resources are built by jsonapi.document, not the schema.")
+        super().__init__(*args, **kwargs)
+        self.base_url = base_url
+
+    # -- describing ---------------------------------------------------------------------------
+
+    @classmethod
+    def type_name(cls) -> str:
+        return cls.opts.type_
+
+    @classmethod
+    def relationship_fields(cls) -> dict[str, Relationship]:
+        return {
+            name: field
+            for name, field in cls._declared_fields.items()
+            if isinstance(field, Relationship)
+        }
+
+    @classmethod
+    def attribute_names(cls) -> set[str]:
+        return {
+            name
+            for name, field in cls._declared_fields.items()
+            if name != "id" and not isinstance(field, Relationship)
+        }
+
+    @classmethod
+    def read_only_names(cls) -> set[str]:
+        return {
+            name
+            for name, field in cls._declared_fields.items()
+            if field.dump_only and name != "id"
+        }
+
+    def self_link(self, obj: Any) -> str | None:
+        if not self.opts.self_path:
+            return None
+        return self.base_url + self.opts.self_path.format_map(_Attributes(obj))
+
+    # -- dumping ------------------------------------------------------------------------------
+
+    def _serialize(self, obj, *, many=False):
+        if many and obj is not None:
+            return [self._serialize(item) for item in obj]
+        data = super()._serialize(obj, many=False)
+        data[_LINKS_KEY] = self.self_link(obj)
+        return data
+
+    def format_item(self, item):
+        if not item:
+            return None
+        self_link = item.pop(_LINKS_KEY, None)
+        resource = super().format_item(item)
+        if self_link:
+            resource["links"] = {"self": self_link}
+        return resource
+
+    def get_resource_links(self, item):
+        return None  # written by format_item from the object, not from the dumped dict
+
+    def render_included_data(self, data):
+        self.included_data = {}
+        return data
+
+    # -- loading errors -----------------------------------------------------------------------
+
+    def format_error(self, field_name, message, index=None):
+        if field_name == "_schema":
+            return {"detail": message, "source": {"pointer": "/data"}}
+        return super().format_error(field_name, message, index=index)
+
+    def format_errors(self, errors, many):
+        formatted = super().format_errors(errors, many)
+        return {"errors": [validation_error_object(item) for item in formatted.get("errors", [])]}
+
+
+_ERROR_CODES = {
+    "Unknown field.": "unknown_field",
+    "Missing data for required field.": "required",
+    "Field may not be null.": "not_nullable",
+}
+
+
+def validation_error_object(item: Any) -> dict:
+    """Turn what the library reports (error objects, or bare strings from @validates_schema)
+    into complete 422 error objects."""
+    if not isinstance(item, dict):
+        item = {"detail": str(item), "source": {"pointer": "/data"}}
+    detail = str(item.get("detail", "Invalid value."))
+    return {
+        "status": "422",
+        "code": _ERROR_CODES.get(detail, "invalid"),
+        "title": "Unprocessable Content",
+        "detail": detail,
+        "source": item.get("source", {"pointer": "/data"}),
+    }
+
+
+class SchemaShape:
+    """Answers jsonapi.query's questions about types from the schema registry."""
+
+    def field_names(self, type_: str) -> set[str] | None:
+        schema = ResourceSchema.registry.get(type_)
+        if schema is None:
+            return None
+        return set(schema._declared_fields) - {"id"}
+
+    def relationship_type(self, type_: str, relationship: str) -> str | None:
+        schema = ResourceSchema.registry.get(type_)
+        if schema is None:
+            return None
+        field = schema.relationship_fields().get(relationship)
+        return field.type_ if field else None
+
+
+def schema_for(type_: str) -> type[ResourceSchema]:
+    return ResourceSchema.registry[type_]
+
+
+def unique(items: Iterable[Any]) -> list[Any]:
+    """Objects in first-seen order, each once (by identity of type and id)."""
+    seen: set[tuple[type, Any]] = set()
+    result = []
+    for item in items:
+        key = (type(item), item.id)
+        if key not in seen:
+            seen.add(key)
+            result.append(item)
+    return result

@@ -1,0 +1,20 @@
+"""The `tokens` resource type: a sign-in's access and refresh tokens."""
+
+from marshmallow import validate
+from marshmallow_jsonapi import fields
+
+from .base import Relationship, ResourceSchema
+
+
+class TokenSchema(ResourceSchema):
+    id = fields.Str(dump_only=True)
+    email = fields.Email(required=True, load_only=True, validate=validate.Length(max=254))
+    password = fields.Str(required=True, load_only=True, validate=validate.Length(max=128))
+    access_token = fields.Str(dump_only=True)
+    refresh_token = fields.Str(dump_only=True)
+    token_type = fields.Str(dump_only=True)
+    expires_in = fields.Int(dump_only=True)
+    user = Relationship("users", links=False)
+
+    class Meta:
+        type_ = "tokens"

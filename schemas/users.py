@@ -1,0 +1,59 @@
+"""The `users` resource type (accounts and profiles)."""
+
+import re
+
+from marshmallow import ValidationError, validate
+from marshmallow_jsonapi import fields
+
+from .base import ResourceSchema, Timestamp
+
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+PHONE = re.compile(r"^\+?[0-9][0-9 ().-]*$")
+
+
+def validate_avatar_url(value: str) -> None:
+    """An http(s) URL, or the empty string, which clears the avatar."""
+    if value == "":
+        return
+    if len(value) > 2048:
+        raise ValidationError("Longer than maximum length 2048.")
+    validate.URL(schemes={"http", "https"}, require_tld=False)(value)
+
+
+class UserSchema(ResourceSchema):
+    id = fields.Str(dump_only=True)
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    first_name = fields.Str(allow_none=True, validate=validate.Length(max=100))
+    last_name = fields.Str(allow_none=True, validate=validate.Length(max=100))
+    full_name = fields.Str(dump_only=True)
+    username = fields.Str(
+        allow_none=True,
+        validate=[
+            validate.Length(min=3, max=50),
+            validate.Regexp(USERNAME, error="Letters, digits, '_', '.' and '-' only."),
+        ],
+    )
+    phone = fields.Str(
+        allow_none=True,
+        validate=[
+            validate.Length(min=3, max=32),
+            validate.Regexp(PHONE, error="Not a valid phone number."),
+        ],
+    )
+    avatar_url = fields.Str(allow_none=True, validate=validate_avatar_url)
+    is_verified = fields.Bool(dump_only=True)
+    is_superadmin = fields.Bool(dump_only=True)
+    created_at = Timestamp(dump_only=True)
+    updated_at = Timestamp(dump_only=True)
+
+    class Meta:
+        type_ = "users"
+        self_path = "/users/{id}"
+
+
+class RegistrationSchema(UserSchema):
+    """A `users` create document: the profile plus the password, which is never written out."""
+
+    password = fields.Str(
+        required=True, load_only=True, validate=validate.Length(min=8, max=128)
+    )

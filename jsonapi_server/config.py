@@ -52,9 +52,11 @@ def load_settings(environ=None, overrides=None) -> dict:
 
 
 def normalize_database_url(url: str) -> str:
-    """Accept the `postgres://` scheme some platforms hand out; SQLAlchemy wants `postgresql://`."""
-    if url.startswith("postgres://"):
-        return "postgresql://" + url[len("postgres://") :]
+    """Plain `postgresql://` (or `postgres://`, as some platforms write it) means psycopg2,
+    the driver we install; SQLAlchemy 2.1 would otherwise look for psycopg 3."""
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg2://" + url[len(scheme) :]
     return url
 
 

@@ -1,11 +1,10 @@
 """Pagination `meta` (the seed's shape) and the first/last/prev/next links of a collection."""
 
 import math
-from urllib.parse import urlencode
-
 from werkzeug.datastructures import MultiDict
 
 from .query import Page, QueryParams
+from .urls import with_query
 
 _PAGE_KEYS = {"page[number]", "page[size]", "page[offset]", "page[limit]"}
 
@@ -32,7 +31,7 @@ def page_url(base: str, args: MultiDict, page: Page, offset: int) -> str:
         pairs += [("page[offset]", str(offset)), ("page[limit]", str(page.size))]
     else:
         pairs += [("page[number]", str(offset // page.size + 1)), ("page[size]", str(page.size))]
-    return f"{base}?{urlencode(pairs, safe='[],')}"
+    return with_query(base, pairs)
 
 
 def pagination_links(base: str, args: MultiDict, page: Page, total_count: int) -> dict:

@@ -15,6 +15,7 @@ from .document import error_document
 from .errors import JsonApiError, error_object
 from .media import check_accept, check_content_type
 from .responses import jsonapi_response
+from .urls import current_url
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def add_vary(response):
 
 
 def error_response(status: int, errors: list[dict], headers: dict | None = None, meta=None):
-    self_link = request.url if request else None
+    self_link = current_url() if request else None
     return jsonapi_response(error_document(errors, self_link, meta), status, headers)
 
 

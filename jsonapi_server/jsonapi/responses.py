@@ -18,6 +18,7 @@ from .document import (
 )
 from .pagination import collection_meta, pagination_links
 from .query import CollectionSpec, QueryParams, parse_query
+from .urls import current_url
 
 _SHAPE = SchemaShape()
 
@@ -43,7 +44,7 @@ def query_params(
 
 def document_context(params: QueryParams) -> DocumentContext:
     return DocumentContext(
-        base_url=request.host_url.rstrip("/"), self_link=request.url, params=params
+        base_url=request.host_url.rstrip("/"), self_link=current_url(), params=params
     )
 
 

@@ -34,7 +34,8 @@ class User(UUIDPrimaryKey, Timestamps, db.Model):
 
     @property
     def full_name(self) -> str:
-        return " ".join(part for part in (self.first_name, self.last_name) if part).strip()
+        parts = (self.first_name or "", self.last_name or "")
+        return " ".join(part.strip() for part in parts if part.strip())
 
     def __repr__(self) -> str:  # never the password hash
         return f"<User {self.id}>"

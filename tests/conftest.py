@@ -1,0 +1,200 @@
+"""Fixtures: a PostgreSQL database built by the migrations once per session, each test in a
+transaction rolled back at teardown, a client that validates every JSON:API response."""
+
+import json
+import os
+import uuid
+from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import flask_migrate
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from jsonapi_server import create_app
+from jsonapi_server.config import normalize_database_url
+from jsonapi_server.extensions import db
+from jsonapi_server.jsonapi import JSONAPI_MEDIA_TYPE
+from jsonapi_server.services import tokens
+
+from .factories import SessionHolder, UserFactory
+from .jsonapi_validation import validation_errors
+
+SERVER_URL = normalize_database_url(
+    os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+)
+
+TEST_SETTINGS = {
+    "TESTING": True,
+    "JWT_SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
+    # Hashing is deliberately slow in production (scrypt); tests need many accounts quickly.
+    "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+}
+
+
+def database_url_for(name: str, server_url: str = SERVER_URL) -> str:
+    parts = urlsplit(server_url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@contextmanager
+def scratch_database(prefix: str):
+    """A new, empty PostgreSQL database, dropped afterwards."""
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield database_url_for(name)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+class JsonApiClient(FlaskClient):
+    """A test client that checks every response against the JSON:API rules it can see."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        check_response(response)
+        return response
+
+    def send(self, method: str, url: str, document=None, *, headers=None, **kwargs):
+        """Send `document` as a JSON:API body (a str is sent as it is)."""
+        headers = {"Content-Type": JSONAPI_MEDIA_TYPE, **(headers or {})}
+        body = document if isinstance(document, str | bytes) else json.dumps(document)
+        if document is None:
+            body = None
+        return self.open(url, method=method, data=body, headers=headers, **kwargs)
+
+
+def check_response(response) -> None:
+    body = response.get_data()
+    if response.status_code in (204, 304):
+        assert body == b"", f"{response.status_code} must have no body"
+        return
+    if not response.request.path.startswith("/api/"):
+        return
+    assert body, f"a {response.status_code} answer must have a body"
+    assert response.headers["Content-Type"] == JSONAPI_MEDIA_TYPE, response.headers
+    assert "Accept" in response.headers.get("Vary", "")
+    document = json.loads(body)
+    errors = validation_errors(document)
+    assert not errors, f"not a valid JSON:API document: {errors}\n{document}"
+    assert document["jsonapi"] == {"version": "1.1"}
+    assert document["links"]["self"]
+    if response.status_code >= 400:
+        assert "errors" in document and "data" not in document
+        assert all(e["status"] == str(response.status_code) for e in document["errors"])
+        assert all(e.get("code") for e in document["errors"])
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    with scratch_database("jsonapi_server_test") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    application = create_app({**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url})
+    application.test_client_class = JsonApiClient
+    with application.app_context():
+        flask_migrate.upgrade()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def connection(request, app):
+    """Every test runs in a transaction that is rolled back; the application's engine is
+    swapped for that one connection, and its commits become savepoint releases."""
+    with app.app_context():
+        engine = db.engine
+    if request.node.get_closest_marker("committed"):
+        yield None
+        with engine.begin() as cleanup:
+            names = ", ".join(t.name for t in db.metadata.sorted_tables)
+            cleanup.execute(sa.text(f"TRUNCATE {names} CASCADE"))
+        return
+    connection = engine.connect()
+    transaction = connection.begin()
+    engines = db._app_engines[app]
+    engines[None] = connection
+    factory_options = db.session.session_factory.kw
+    factory_options["join_transaction_mode"] = "create_savepoint"
+    try:
+        yield connection
+    finally:
+        factory_options.pop("join_transaction_mode", None)
+        engines[None] = engine
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def session(app, connection):
+    """The test's own session (separate from the ones requests use), for setup and checks."""
+    with app.app_context():
+        bind = connection if connection is not None else db.engine
+    test_session = Session(bind=bind, join_transaction_mode="create_savepoint")
+    SessionHolder.session = test_session
+    yield test_session
+    SessionHolder.session = None
+    test_session.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def user(session):
+    return UserFactory()
+
+
+@pytest.fixture
+def superadmin(session):
+    return UserFactory(is_superadmin=True)
+
+
+@pytest.fixture
+def login(app):
+    """`login(user)` -> Authorization headers with a fresh access token for `user`."""
+
+    def headers_for(user) -> dict:
+        with app.app_context():
+            token_set = tokens.open_session(user)
+        return {"Authorization": f"Bearer {token_set.access_token}"}
+
+    return headers_for
+
+
+@pytest.fixture
+def count_queries(app):
+    """`with count_queries() as queries:` records each SQL statement the app runs."""
+
+    @contextmanager
+    def counting():
+        statements: list[str] = []
+
+        def record(_conn, _cursor, statement, *_args):
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE")):
+                statements.append(statement)
+
+        with app.app_context():
+            engine = db._app_engines[app][None]
+        target = engine.engine if isinstance(engine, sa.Connection) else engine
+        event.listen(target, "after_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            event.remove(target, "after_cursor_execute", record)
+
+    return counting

@@ -9,8 +9,6 @@ import marshmallow as ma
 from marshmallow_jsonapi import Schema as _LibrarySchema
 from marshmallow_jsonapi import SchemaOpts as _LibrarySchemaOpts
 from marshmallow_jsonapi import fields as _library_fields
-from sqlalchemy import inspect as sqlalchemy_inspect
-from sqlalchemy.exc import NoInspectionAvailable
 
 from jsonapi_server.jsonapi import API_PREFIX
 from jsonapi_server.jsonapi.timestamps import format_timestamp, parse_timestamp
@@ -27,15 +25,6 @@ class _Attributes(dict):
 
     def __missing__(self, key: str) -> Any:
         return getattr(self.obj, key)
-
-
-def is_loaded(obj: Any, attribute: str) -> bool:
-    """Whether reading `attribute` costs no query (eager-loaded, or not a mapped object)."""
-    try:
-        state = sqlalchemy_inspect(obj)
-    except NoInspectionAvailable:
-        return hasattr(obj, attribute)
-    return attribute not in state.unloaded
 
 
 class Timestamp(ma.fields.Field):
@@ -59,8 +48,8 @@ class Relationship(_library_fields.Relationship):
     """A relationship whose linkage never costs a query.
 
     To-one linkage is read from the foreign-key column (`id_attribute`), never from the
-    related object; to-many linkage is written only when the collection is already loaded
-    (it is when the client asked to include it). Links are built from path templates.
+    related object; to-many linkage is written only when the client included the relationship
+    (the service then loaded it eagerly). Links are built from path templates.
     """
 
     def __init__(
@@ -95,7 +84,7 @@ class Relationship(_library_fields.Relationship):
             relationship["data"] = (
                 None if related_id is None else {"type": self.type_, "id": str(related_id)}
             )
-        elif is_loaded(obj, self.model_attribute):
+        elif self.name in schema.included_relationships:
             related = getattr(obj, self.model_attribute) or []
             relationship["data"] = [{"type": self.type_, "id": str(item.id)} for item in related]
         return relationship
@@ -128,11 +117,19 @@ class ResourceSchema(_LibrarySchema):
             # The first schema of a type describes it; variants (e.g. a create-only shape) don't.
             ResourceSchema.registry.setdefault(type_, cls)
 
-    def __init__(self, *args, base_url: str = "", **kwargs):
+    def __init__(
+        self,
+        *args,
+        base_url: str = "",
+        included_relationships: frozenset[str] = frozenset(),
+        **kwargs,
+    ):
         if kwargs.get("include_data"):
             raise ValueError("Included resources are built by jsonapi.document, not the schema.")
         super().__init__(*args, **kwargs)
         self.base_url = base_url
+        # The relationships of this type the client included: their to-many linkage is written.
+        self.included_relationships = included_relationships
 
     # -- describing ---------------------------------------------------------------------------
 

@@ -39,15 +39,41 @@ def include_tree(paths: Sequence[str]) -> dict[str, dict]:
     return tree
 
 
+def included_relationships_by_type(
+    schema_class: type[ResourceSchema], tree: dict[str, dict]
+) -> dict[str, frozenset[str]]:
+    """For each type in the include tree, the relationships included from it (whatever path
+    reached it), so a resource dumped once carries the linkage every path asked for."""
+    found: dict[str, set[str]] = {}
+
+    def walk(current: type[ResourceSchema], node: dict[str, dict]) -> None:
+        found.setdefault(current.type_name(), set()).update(node)
+        relationships = current.relationship_fields()
+        for name, subtree in node.items():
+            walk(schema_for(relationships[name].type_), subtree)
+
+    walk(schema_class, tree)
+    return {type_: frozenset(names) for type_, names in found.items()}
+
+
 def dump_resources(
-    schema_class: type[ResourceSchema], objects: Sequence[Any], context: DocumentContext
+    schema_class: type[ResourceSchema],
+    objects: Sequence[Any],
+    context: DocumentContext,
+    linkage: dict[str, frozenset[str]] | None = None,
 ) -> list[dict]:
     """Resource objects for `objects`, honouring the client's sparse fieldset for the type."""
     if not objects:
         return []
-    wanted = context.params.fields_for(schema_class.type_name())
+    type_ = schema_class.type_name()
+    wanted = context.params.fields_for(type_)
     only = None if wanted is None else {"id", *wanted}
-    schema = schema_class(many=True, only=only, base_url=context.base_url)
+    schema = schema_class(
+        many=True,
+        only=only,
+        base_url=context.base_url,
+        included_relationships=(linkage or {}).get(type_, frozenset()),
+    )
     return schema.dump(objects)["data"]
 
 
@@ -58,6 +84,7 @@ def _collect_included(
     context: DocumentContext,
     seen: set[tuple[str, str]],
     included: list[dict],
+    linkage: dict[str, frozenset[str]],
 ) -> None:
     relationships = schema_class.relationship_fields()
     for name, subtree in tree.items():
@@ -73,23 +100,23 @@ def _collect_included(
         fresh = [item for item in related if (field.type_, str(item.id)) not in seen]
         for item in fresh:
             seen.add((field.type_, str(item.id)))
-        included.extend(dump_resources(related_schema, fresh, context))
+        included.extend(dump_resources(related_schema, fresh, context, linkage))
         if subtree:
-            _collect_included(related_schema, related, subtree, context, seen, included)
+            _collect_included(related_schema, related, subtree, context, seen, included, linkage)
 
 
 def compound_members(
     schema_class: type[ResourceSchema], objects: Sequence[Any], context: DocumentContext
 ) -> tuple[list[dict], list[dict] | None]:
     """Primary resource objects, and `included` (None when the client asked for no include)."""
-    data = dump_resources(schema_class, objects, context)
+    tree = include_tree(context.params.include)
+    linkage = included_relationships_by_type(schema_class, tree)
+    data = dump_resources(schema_class, objects, context, linkage)
     if not context.params.include_requested:
         return data, None
     seen = {(resource["type"], resource["id"]) for resource in data}
     included: list[dict] = []
-    _collect_included(
-        schema_class, objects, include_tree(context.params.include), context, seen, included
-    )
+    _collect_included(schema_class, objects, tree, context, seen, included, linkage)
     return data, included
 
 
@@ -124,7 +151,7 @@ def relationship_document(
     schema = schema_class(only={"id", relationship}, base_url=context.base_url)
     relationship_object = schema.dump(obj)["data"]["relationships"][relationship]
     if field.many and "data" not in relationship_object:
-        related = getattr(obj, field.model_attribute) or []
+        related = getattr(obj, field.attribute or relationship) or []
         relationship_object["data"] = [{"type": field.type_, "id": str(i.id)} for i in related]
     related_link = relationship_object.get("links", {}).get("related")
     links = {"related": related_link} if related_link else None

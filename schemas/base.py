@@ -17,7 +17,7 @@ _LINKS_KEY = "\x00links"  # carries a resource's links from _serialize to format
 
 
 class _Attributes(dict):
-    """format_map() source reading attributes of a model: '{organization_id}' -> obj.organization_id."""
+    """A format_map() source that reads attributes: '{organization_id}' -> obj.organization_id."""
 
     def __init__(self, obj: Any):
         super().__init__()
@@ -156,9 +156,7 @@ class ResourceSchema(_LibrarySchema):
     @classmethod
     def read_only_names(cls) -> set[str]:
         return {
-            name
-            for name, field in cls._declared_fields.items()
-            if field.dump_only and name != "id"
+            name for name, field in cls._declared_fields.items() if field.dump_only and name != "id"
         }
 
     def self_link(self, obj: Any) -> str | None:

@@ -54,6 +54,4 @@ class UserSchema(ResourceSchema):
 class RegistrationSchema(UserSchema):
     """A `users` create document: the profile plus the password, which is never written out."""
 
-    password = fields.Str(
-        required=True, load_only=True, validate=validate.Length(min=8, max=128)
-    )
+    password = fields.Str(required=True, load_only=True, validate=validate.Length(min=8, max=128))

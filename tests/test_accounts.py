@@ -10,7 +10,10 @@ from .factories import UserFactory
 
 def registration(email="new@example.com", password="long enough", **attributes):
     return {
-        "data": {"type": "users", "attributes": {"email": email, "password": password, **attributes}}
+        "data": {
+            "type": "users",
+            "attributes": {"email": email, "password": password, **attributes},
+        }
     }
 
 
@@ -146,7 +149,9 @@ class TestProfile:
 
     def test_patch_is_partial(self, client, login, user, session):
         last_name = user.last_name
-        body = {"data": {"type": "users", "attributes": {"first_name": "Zed", "phone": "+1 555 0100"}}}
+        body = {
+            "data": {"type": "users", "attributes": {"first_name": "Zed", "phone": "+1 555 0100"}}
+        }
         response = client.send("PATCH", "/api/v2/profile", body, headers=login(user))
         assert response.status_code == 200
         attributes = response.json["data"]["attributes"]

@@ -208,9 +208,7 @@ def test_collection_only_parameters_are_400_on_a_single_resource(admin_get, supe
         assert response.status_code == 400
 
 
-def test_list_costs_the_same_statements_for_1_and_for_many(
-    admin_get, superadmin, count_queries
-):
+def test_list_costs_the_same_statements_for_1_and_for_many(admin_get, superadmin, count_queries):
     with count_queries() as one:
         assert len(admin_get("/api/v2/users?filter[id]=" + str(superadmin.id)).json["data"]) == 1
     UserFactory.create_batch(40)

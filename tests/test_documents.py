@@ -191,5 +191,5 @@ def test_schema_level_errors_become_error_objects(app):
 
 
 def test_a_schema_refuses_to_build_includes_itself():
-    with pytest.raises(ValueError, match="jsonapi.document"):
+    with pytest.raises(ValueError, match=r"jsonapi\.document"):
         PersonSchema(include_data=("inviter",))

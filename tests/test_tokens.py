@@ -41,9 +41,7 @@ def test_sign_in_returns_a_tokens_resource(client, user):
 
 
 def test_sign_in_can_include_the_user(client, user):
-    response = client.send(
-        "POST", "/api/v2/auth/tokens?include=user", credentials(user.email)
-    )
+    response = client.send("POST", "/api/v2/auth/tokens?include=user", credentials(user.email))
     assert [(r["type"], r["id"]) for r in response.json["included"]] == [("users", str(user.id))]
 
 
@@ -81,7 +79,9 @@ def test_refresh_gives_a_new_access_token_for_the_same_session(client, user):
     assert response.status_code == 201
     refreshed = response.json["data"]["attributes"]
     assert refreshed["refresh_token"] == signed_in["refresh_token"]
-    assert client.get("/api/v2/profile", headers=bearer(refreshed["access_token"])).status_code == 200
+    assert (
+        client.get("/api/v2/profile", headers=bearer(refreshed["access_token"])).status_code == 200
+    )
 
 
 def test_refresh_needs_a_refresh_token(client, user):

@@ -10,9 +10,7 @@ from jsonapi_server.services.errors import DomainError
 def handle_domain_error(error: DomainError):
     """Domain refusals become error documents through the protocol's one error path."""
     return handle_jsonapi_error(
-        JsonApiError(
-            error.status, error.code, error.detail, pointer=error.pointer, meta=error.meta
-        )
+        JsonApiError(error.status, error.code, error.detail, pointer=error.pointer, meta=error.meta)
     )
 
 

@@ -49,7 +49,9 @@ def init_auth(app: Flask) -> None:
 
     @jwt.unauthorized_loader
     def missing_token(reason: str):
-        return _unauthorized("missing_token", "This endpoint needs `Authorization: Bearer <token>`.")
+        return _unauthorized(
+            "missing_token", "This endpoint needs `Authorization: Bearer <token>`."
+        )
 
     @jwt.invalid_token_loader
     def invalid_token(reason: str):

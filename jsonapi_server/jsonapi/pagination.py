@@ -1,6 +1,7 @@
 """Pagination `meta` (the seed's shape) and the first/last/prev/next links of a collection."""
 
 import math
+
 from werkzeug.datastructures import MultiDict
 
 from .query import Page, QueryParams

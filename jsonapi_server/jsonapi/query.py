@@ -19,7 +19,7 @@ MAX_OFFSET = 10**9  # keeps OFFSET far inside what any database accepts
 
 
 def member_name(text: str) -> str:
-    """Member names in query parameters may be snake_case or dasherized; documents use snake_case."""
+    """Query parameters may name members snake_case or dasherized; documents use snake_case."""
     return text.strip().replace("-", "_")
 
 
@@ -43,7 +43,9 @@ class SortKey:
 class Page:
     offset: int
     size: int
-    style: str = "number"  # "number" (page[number]/page[size]) or "offset" (page[offset]/page[limit])
+    style: str = (
+        "number"  # "number" (page[number]/page[size]) or "offset" (page[offset]/page[limit])
+    )
 
     @property
     def number(self) -> int:
@@ -243,7 +245,9 @@ def _parse_page(parts: dict[str, tuple[str, str]], collection: CollectionSpec) -
     offset_style = {"offset", "limit"} & set(parts)
     if numbered and offset_style:
         key = parts[sorted(offset_style)[0]][0]
-        raise bad_parameter(key, "Use page[number]/page[size] or page[offset]/page[limit], not both.")
+        raise bad_parameter(
+            key, "Use page[number]/page[size] or page[offset]/page[limit], not both."
+        )
     maximum = collection.max_page_size
     if offset_style:
         limit = collection.default_page_size

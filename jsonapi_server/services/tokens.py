@@ -23,7 +23,7 @@ class TokenSet:
     access_token: str
     refresh_token: str | None
     expires_in: int  # seconds the access token lives
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 - the scheme name, not a secret
 
     @property
     def id(self) -> uuid.UUID:
@@ -91,8 +91,6 @@ def session_holder(user_id: uuid.UUID, session_id: uuid.UUID) -> tuple[User | No
 def purge_expired_revocations(now: datetime | None = None) -> int:
     """Forget revocations whose sessions have expired by themselves anyway."""
     now = now or utc_now()
-    removed = (
-        db.session.query(RevokedSession).filter(RevokedSession.expires_at < now).delete()
-    )
+    removed = db.session.query(RevokedSession).filter(RevokedSession.expires_at < now).delete()
     db.session.commit()
     return removed

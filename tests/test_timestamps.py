@@ -1,0 +1,72 @@
+"""Timestamps: one wire form (JavaScript's toISOString), any RFC 3339 form read, ms precision."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from jsonapi_server.jsonapi.timestamps import format_timestamp, parse_timestamp
+from schemas.base import Timestamp
+
+
+def test_written_with_three_fraction_digits_and_z():
+    value = datetime(2021, 11, 23, 14, 38, 3, 250_999, tzinfo=UTC)
+    assert format_timestamp(value) == "2021-11-23T14:38:03.250Z"
+    assert format_timestamp(datetime(2021, 11, 23, 14, 38, 3, tzinfo=UTC)) == (
+        "2021-11-23T14:38:03.000Z"
+    )
+    assert format_timestamp(None) is None
+
+
+def test_other_zones_are_written_in_utc():
+    plus_one = timezone(timedelta(hours=1))
+    value = datetime(2024, 8, 11, 19, 51, 50, tzinfo=plus_one)
+    assert format_timestamp(value) == "2024-08-11T18:51:50.000Z"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2021-11-23 14:38:02 UTC", datetime(2021, 11, 23, 14, 38, 2, tzinfo=UTC)),
+        ("2021-11-23T14:38:03Z", datetime(2021, 11, 23, 14, 38, 3, tzinfo=UTC)),
+        ("2021-11-23T14:38:03.250Z", datetime(2021, 11, 23, 14, 38, 3, 250_000, tzinfo=UTC)),
+        ("2021-11-23T14:38:03.2509999Z", datetime(2021, 11, 23, 14, 38, 3, 250_000, tzinfo=UTC)),
+        (
+            "2024-07-30T21:11:21.9538358+01:00",
+            datetime(2024, 7, 30, 20, 11, 21, 953_000, tzinfo=UTC),
+        ),
+        ("2021-11-23t14:38:03-05:30", datetime(2021, 11, 23, 20, 8, 3, tzinfo=UTC)),
+    ],
+)
+def test_rfc3339_and_the_seed_form_are_read_to_the_millisecond(text, expected):
+    assert parse_timestamp(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "yesterday",
+        "2021-11-23",
+        "2021-13-01T00:00:00Z",
+        "2021-11-23T14:38:03",
+        "2021-11-23T25:00:00Z",
+        "2021-11-23T14:38:03+24:00",
+        1637678283,
+    ],
+)
+def test_malformed_timestamps_are_refused(text):
+    with pytest.raises(ValueError):
+        parse_timestamp(text)
+
+
+def test_a_javascript_round_trip_is_exact():
+    written = format_timestamp(datetime(2021, 11, 23, 14, 38, 3, 250_000, tzinfo=UTC))
+    # new Date(written).toISOString() gives back the same string; reading it gives the same instant
+    assert format_timestamp(parse_timestamp(written)) == written
+
+
+def test_the_schema_field_reports_a_readable_error():
+    from marshmallow import ValidationError
+
+    with pytest.raises(ValidationError, match="RFC 3339"):
+        Timestamp().deserialize("not a time")

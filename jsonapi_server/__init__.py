@@ -8,7 +8,13 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from .config import development_jwt_secret, load_settings, normalize_database_url
+from .config import (
+    check_sync_settings,
+    development_jwt_secret,
+    load_settings,
+    normalize_database_url,
+    postgresql_engine_options,
+)
 from .extensions import db, jwt, mail, migrate
 
 MIGRATIONS_DIRECTORY = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
@@ -25,6 +31,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = postgresql_engine_options(app.config)
+    check_sync_settings(app.config)
     if not app.config["JWT_SECRET_KEY"]:
         app.config["JWT_SECRET_KEY"] = development_jwt_secret(app.instance_path)
 

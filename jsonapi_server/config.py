@@ -16,6 +16,11 @@ DEFAULTS = {
     "JWT_ALGORITHM": "HS256",
     "PASSWORD_HASH_METHOD": "scrypt",
     "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # Pull cursors stay this far behind the database clock; write transactions must be shorter
+    # (PostgreSQL connections get statement and idle-in-transaction timeouts of
+    # WRITE_TRANSACTION_TIMEOUT_SECONDS), or a slow write could slip behind a cursor.
+    "SYNC_SAFETY_WINDOW_SECONDS": 30,
+    "WRITE_TRANSACTION_TIMEOUT_SECONDS": 20,
     "MAIL_SERVER": None,
     "MAIL_PORT": 25,
     "MAIL_DEFAULT_SENDER": "jsonapi_server <no-reply@localhost>",
@@ -34,6 +39,8 @@ ENVIRONMENT = {
     ),
     "PASSWORD_HASH_METHOD": ("PASSWORD_HASH_METHOD", str),
     "MAX_CONTENT_LENGTH": ("MAX_CONTENT_LENGTH", int),
+    "SYNC_SAFETY_WINDOW_SECONDS": ("SYNC_SAFETY_WINDOW_SECONDS", float),
+    "WRITE_TRANSACTION_TIMEOUT_SECONDS": ("WRITE_TRANSACTION_TIMEOUT_SECONDS", float),
     "MAIL_SERVER": ("MAIL_SERVER", str),
     "MAIL_PORT": ("MAIL_PORT", int),
     "MAIL_DEFAULT_SENDER": ("MAIL_DEFAULT_SENDER", str),
@@ -67,3 +74,25 @@ def development_jwt_secret(instance_path: str) -> str:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def postgresql_engine_options(settings: dict) -> dict:
+    """Engine options that bound every statement and idle transaction on PostgreSQL, which is
+    what lets pull cursors trust their safety window."""
+    timeout_ms = int(settings["WRITE_TRANSACTION_TIMEOUT_SECONDS"] * 1000)
+    options = dict(settings["SQLALCHEMY_ENGINE_OPTIONS"])
+    connect_args = dict(options.get("connect_args", {}))
+    connect_args.setdefault(
+        "options",
+        f"-c statement_timeout={timeout_ms} -c idle_in_transaction_session_timeout={timeout_ms}",
+    )
+    options["connect_args"] = connect_args
+    return options
+
+
+def check_sync_settings(settings: dict) -> None:
+    if settings["SYNC_SAFETY_WINDOW_SECONDS"] < settings["WRITE_TRANSACTION_TIMEOUT_SECONDS"]:
+        raise RuntimeError(
+            "SYNC_SAFETY_WINDOW_SECONDS must be at least WRITE_TRANSACTION_TIMEOUT_SECONDS, "
+            "or a pull could miss a write that commits late."
+        )

@@ -44,6 +44,24 @@ class Timestamp(ma.fields.Field):
             raise self.make_error("invalid") from error
 
 
+def validate_web_url(value: str) -> None:
+    """An http(s) URL of at most 2048 characters, or the empty string (which clears it)."""
+    if value == "":
+        return
+    if len(value) > 2048:
+        raise ma.ValidationError("Longer than maximum length 2048.")
+    ma.validate.URL(schemes={"http", "https"}, require_tld=False)(value)
+
+
+def validate_optional_email(value: str) -> None:
+    """An email address of at most 254 characters, or the empty string (which clears it)."""
+    if value == "":
+        return
+    if len(value) > 254:
+        raise ma.ValidationError("Longer than maximum length 254.")
+    ma.validate.Email()(value)
+
+
 class Relationship(_library_fields.Relationship):
     """A relationship whose linkage never costs a query.
 
@@ -158,6 +176,16 @@ class ResourceSchema(_LibrarySchema):
         return {
             name for name, field in cls._declared_fields.items() if field.dump_only and name != "id"
         }
+
+    @classmethod
+    def is_versioned(cls) -> bool:
+        """Syncable types carry `updated_in_db_at`: they get ETags and conditional writes."""
+        return "updated_in_db_at" in cls._declared_fields
+
+    @classmethod
+    def etag_extra(cls, obj: Any) -> str:
+        """What besides the version changes the representation (a derived status, say)."""
+        return ""
 
     def self_link(self, obj: Any) -> str | None:
         if not self.opts.self_path:

@@ -2,22 +2,13 @@
 
 import re
 
-from marshmallow import ValidationError, validate
+from marshmallow import validate
 from marshmallow_jsonapi import fields
 
-from .base import ResourceSchema, Timestamp
+from .base import ResourceSchema, Timestamp, validate_web_url
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 PHONE = re.compile(r"^\+?[0-9][0-9 ().-]*$")
-
-
-def validate_avatar_url(value: str) -> None:
-    """An http(s) URL, or the empty string, which clears the avatar."""
-    if value == "":
-        return
-    if len(value) > 2048:
-        raise ValidationError("Longer than maximum length 2048.")
-    validate.URL(schemes={"http", "https"}, require_tld=False)(value)
 
 
 class UserSchema(ResourceSchema):
@@ -40,7 +31,7 @@ class UserSchema(ResourceSchema):
             validate.Regexp(PHONE, error="Not a valid phone number."),
         ],
     )
-    avatar_url = fields.Str(allow_none=True, validate=validate_avatar_url)
+    avatar_url = fields.Str(allow_none=True, validate=validate_web_url)
     is_verified = fields.Bool(dump_only=True)
     is_superadmin = fields.Bool(dump_only=True)
     created_at = Timestamp(dump_only=True)

@@ -4,18 +4,42 @@ from flask import Flask
 
 from jsonapi_server.jsonapi.errors import JsonApiError
 from jsonapi_server.jsonapi.protocol import handle_jsonapi_error
+from jsonapi_server.jsonapi.responses import resource_object
+from jsonapi_server.models import Channel, Membership, Organization
 from jsonapi_server.services.errors import DomainError
+from schemas.base import ResourceSchema
+from schemas.organizations import ChannelSchema, MembershipSchema, OrganizationSchema
+
+SCHEMA_FOR_MODEL: dict[type, type[ResourceSchema]] = {
+    Organization: OrganizationSchema,
+    Membership: MembershipSchema,
+    Channel: ChannelSchema,
+}
 
 
 def handle_domain_error(error: DomainError):
-    """Domain refusals become error documents through the protocol's one error path."""
+    """Domain refusals become error documents through the protocol's one error path; a stale
+    write carries the resource as it is now in `meta.current`."""
+    meta = dict(error.meta or {})
+    current = getattr(error, "current", None)
+    if current is not None:
+        meta["current"] = resource_object(SCHEMA_FOR_MODEL[type(current)], current)
     return handle_jsonapi_error(
-        JsonApiError(error.status, error.code, error.detail, pointer=error.pointer, meta=error.meta)
+        JsonApiError(error.status, error.code, error.detail, pointer=error.pointer, meta=meta)
     )
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import health, profile, tokens, users
+    from . import (
+        channels,
+        deleted_records,
+        health,
+        memberships,
+        organizations,
+        profile,
+        tokens,
+        users,
+    )
     from .auth import init_auth
     from .blueprint import api
 
@@ -23,5 +47,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_blueprint(health.blueprint)
     # Importing the view modules registered their routes on the shared API blueprint.
-    assert users and profile and tokens
+    assert users and profile and tokens and organizations and memberships and channels
+    assert deleted_records
     app.register_blueprint(api)

@@ -15,6 +15,7 @@ MAX_INCLUDE_DEPTH = 2  # a relationship, and one more level through it
 _FAMILY = re.compile(r"^(?P<base>[^\[\]]+)(?P<members>(?:\[[^\[\]]*\])*)$")
 _ALL_LOWERCASE = re.compile(r"^[a-z]+$")
 _DIGITS = re.compile(r"^[0-9]+$")
+PULL_FILTER = "updated_since"  # API.md: a pull of everything changed after a cursor
 MAX_OFFSET = 10**9  # keeps OFFSET far inside what any database accepts
 
 
@@ -128,9 +129,22 @@ def parse_query(
             page_parts[members[0]] = (key, raw)
     if collection is not None:
         values["page"] = _parse_page(page_parts, collection)
+        if PULL_FILTER in values["filters"]:
+            _check_pull(values, page_parts)
         if "sort" not in values:
             values["sort"], _ = _parse_sort(collection.default_sort, collection)
     return QueryParams(**values)
+
+
+def _check_pull(values: dict, page_parts: dict[str, tuple[str, str]]) -> None:
+    """Pulls are ordered by version and paged by their cursor alone."""
+    if "sort" in values:
+        raise bad_parameter("sort", "Pulls (filter[updated_since]) are ordered by version.")
+    if values["page"].offset > 0:
+        key = next(
+            key for key, _ in page_parts.values() if "size" not in key and "limit" not in key
+        )
+        raise bad_parameter(key, "Pulls continue from their cursor, not from a page number.")
 
 
 def _no_members(key: str, members: list[str]) -> None:

@@ -2,6 +2,7 @@
 and load one resource object (tolerating what real clients send)."""
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,3 +121,55 @@ def load_resource(
     return LoadedResource(
         values=values, client_id=client_id, sent=frozenset(attributes) | frozenset(relationships)
     )
+
+
+def resolve_parent(sent_id: Any, url_id: uuid.UUID | None, relationship: str) -> uuid.UUID:
+    """The parent a resource is written under: the URL's, which a `relationship` in the body
+    must match (409); at a flat URL the body must name it (422)."""
+    pointer = f"/data/relationships/{relationship}"
+    if url_id is not None:
+        if sent_id is not None and str(sent_id) != str(url_id):
+            raise JsonApiError(
+                409,
+                "parent_mismatch",
+                f"relationships.{relationship} does not match the URL.",
+                pointer=pointer,
+            )
+        return url_id
+    if sent_id is None:
+        raise JsonApiError(
+            422,
+            "required",
+            f"Name the {relationship} in relationships.{relationship}.",
+            pointer=pointer,
+        )
+    try:
+        return uuid.UUID(str(sent_id))
+    except ValueError as error:
+        raise JsonApiError(404, "not_found", f"No such {relationship}.", pointer=pointer) from error
+
+
+def load_identifiers(expected_type: str, document: Any = None) -> list[str]:
+    """The ids of a to-many relationship document (`{"data": [{"type", "id"}, ...]}`)."""
+    document = read_document() if document is None else document
+    if not isinstance(document, dict) or not isinstance(document.get("data"), list):
+        raise bad_document("/data", "A to-many relationship document has an array `data`.")
+    ids = []
+    for index, identifier in enumerate(document["data"]):
+        pointer = f"/data/{index}"
+        if not isinstance(identifier, dict) or not isinstance(identifier.get("id"), str):
+            raise bad_document(pointer, "Each member must be a resource identifier with an id.")
+        if identifier.get("type") != expected_type:
+            raise JsonApiError(
+                409,
+                "type_mismatch",
+                f"Members must be `{expected_type}`.",
+                pointer=f"{pointer}/type",
+            )
+        try:
+            ids.append(uuid.UUID(identifier["id"]))
+        except ValueError as error:
+            raise JsonApiError(
+                404, "not_found", "No such resource.", pointer=f"{pointer}/id"
+            ) from error
+    return ids

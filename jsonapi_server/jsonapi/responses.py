@@ -7,18 +7,21 @@ from typing import Any
 
 from flask import Response, request
 
-from schemas.base import ResourceSchema, SchemaShape
+from schemas.base import ResourceSchema, SchemaShape, schema_for
 
 from . import JSONAPI_MEDIA_TYPE
+from .conditional import etag_for, not_modified
 from .document import (
     DocumentContext,
     collection_document,
+    dump_resources,
     relationship_document,
     resource_document,
+    top_level,
 )
 from .pagination import collection_meta, pagination_links
-from .query import CollectionSpec, QueryParams, parse_query
-from .urls import current_url
+from .query import CollectionSpec, QueryParams, member_name, parse_query
+from .urls import current_url, with_query
 
 _SHAPE = SchemaShape()
 
@@ -48,6 +51,12 @@ def document_context(params: QueryParams) -> DocumentContext:
     )
 
 
+def etag_of(schema_class: type[ResourceSchema], obj: Any) -> str | None:
+    if not schema_class.is_versioned():
+        return None
+    return etag_for(obj.updated_in_db_at, schema_class.etag_extra(obj))
+
+
 def resource_response(
     schema_class: type[ResourceSchema],
     obj: Any,
@@ -58,13 +67,46 @@ def resource_response(
     headers: dict | None = None,
     location: bool = False,
 ):
-    """A single resource; with `location`, a 201 whose Location equals the resource's links.self."""
+    """A single resource, with its ETag when it is syncable (a GET naming it in If-None-Match
+    is 304); with `location`, a 201 whose Location equals the resource's links.self."""
+    headers = dict(headers or {})
+    etag = etag_of(schema_class, obj)
+    if etag:
+        headers["ETag"] = etag
+        if request.method == "GET" and not_modified(etag):
+            return jsonapi_response(None, 304, headers)
     context = document_context(params)
     document = resource_document(schema_class, obj, context, meta=meta)
-    headers = dict(headers or {})
     if location:
         headers["Location"] = document["data"]["links"]["self"]
     return jsonapi_response(document, status, headers)
+
+
+def created_response(schema_class: type[ResourceSchema], obj: Any, params: QueryParams):
+    """201 with the resource and Location (a replayed create answers the same)."""
+    return resource_response(schema_class, obj, params, status=201, location=True)
+
+
+def listing_response(schema_class: type[ResourceSchema], result: Any, params: QueryParams):
+    """A page of a collection, or a pull (`filter[updated_since]`) with `meta.sync`."""
+    if hasattr(result, "total_count"):
+        return collection_response(schema_class, result.items, result.total_count, params)
+    pairs = [
+        (key, value)
+        for key, value in request.args.items(multi=True)
+        if member_name(key) != "filter[updated_since]"
+    ]
+    next_link = None
+    if result.has_more:
+        next_link = with_query(request.base_url, [*pairs, ("filter[updated_since]", result.cursor)])
+    meta = {
+        "sync": {"cursor": result.cursor, "has_more": result.has_more},
+        "filter": dict(params.filters_requested),
+    }
+    document = collection_document(
+        schema_class, result.items, document_context(params), meta=meta, links={"next": next_link}
+    )
+    return jsonapi_response(document)
 
 
 def collection_response(
@@ -90,3 +132,27 @@ def relationship_response(schema_class: type[ResourceSchema], obj: Any, relation
 
 def no_content():
     return jsonapi_response(None, 204)
+
+
+def related_response(schema_class: type[ResourceSchema], obj: Any, relationship: str):
+    """`GET /things/{id}/<relationship>`: the related resource (null when empty), or for a
+    to-many relationship all related resources."""
+    field = schema_class.relationship_fields()[relationship]
+    related_schema = schema_for(field.type_)
+    params = query_params(related_schema)
+    related = getattr(obj, field.attribute or relationship)
+    context = document_context(params)
+    if field.many:
+        document = collection_document(related_schema, related, context)
+    elif related is None:
+        document = top_level(context.self_link, data=None)
+        document["data"] = None
+    else:
+        return resource_response(related_schema, related, params)
+    return jsonapi_response(document)
+
+
+def resource_object(schema_class: type[ResourceSchema], obj: Any) -> dict:
+    """One resource object as it would appear in `data` (for `meta.current` of a stale write)."""
+    context = document_context(QueryParams())
+    return dump_resources(schema_class, [obj], context)[0]

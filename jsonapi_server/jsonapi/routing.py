@@ -5,6 +5,10 @@ from collections.abc import Callable, Mapping
 
 from flask import Blueprint, request
 
+from schemas.base import ResourceSchema
+
+from .responses import related_response, relationship_response
+
 View = Callable[..., object]
 
 
@@ -71,3 +75,41 @@ def register_resource(
                 methods=["POST"],
                 defaults=flat_defaults,
             )
+
+
+def register_relationships(
+    blueprint: Blueprint,
+    schema_class: type[ResourceSchema],
+    *,
+    item_path: str,
+    load: Callable[..., object],
+    related_elsewhere: frozenset[str] = frozenset(),
+) -> None:
+    """GET `<item>/relationships/<name>` (linkage) and `<item>/<name>` (the related resources)
+    for every relationship of the type. `load(include=[name], **url_arguments)` fetches the
+    resource (checking access); `related_elsewhere` names relationships whose related URL is a
+    collection endpoint registered on its own."""
+    type_ = schema_class.type_name()
+    for name in schema_class.relationship_fields():
+
+        def linkage(_name=name, **kwargs):
+            return relationship_response(schema_class, load(include=[_name], **kwargs), _name)
+
+        blueprint.add_url_rule(
+            f"{item_path}/relationships/{name}",
+            endpoint=f"{type_}_relationship_{name}",
+            view_func=linkage,
+            methods=["GET"],
+        )
+        if name in related_elsewhere:
+            continue
+
+        def related(_name=name, **kwargs):
+            return related_response(schema_class, load(include=[_name], **kwargs), _name)
+
+        blueprint.add_url_rule(
+            f"{item_path}/{name}",
+            endpoint=f"{type_}_related_{name}",
+            view_func=related,
+            methods=["GET"],
+        )

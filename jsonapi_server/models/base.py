@@ -39,3 +39,11 @@ class Timestamps:
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, nullable=False, default=utc_now, onupdate=utc_now
     )
+
+
+class Versioned:
+    """A syncable row: `updated_in_db_at` is its version, set only by services.sync."""
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utc_now)
+    updated_in_db_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utc_now)

@@ -4,12 +4,12 @@ import uuid
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from jsonapi_server.extensions import db
-from jsonapi_server.models import User
+from jsonapi_server.models import Membership, User
 
 from .errors import Conflict, NotFound, Unauthenticated
 from .listing import Filter, Listing, parse_text, parse_uuid_list
@@ -107,11 +107,18 @@ def authenticate(email: str, password: str) -> User:
 
 
 def visible_users(viewer: User):
-    """Users `viewer` may see: themselves, or everyone for a superadmin."""
+    """Users `viewer` may see: themselves and those they share an organization with
+    (a superadmin: everyone)."""
     statement = select(User)
-    if not viewer.is_superadmin:
-        statement = statement.where(User.id == viewer.id)
-    return statement
+    if viewer.is_superadmin:
+        return statement
+    my_organizations = select(Membership.organization_id).where(
+        Membership.user_id == viewer.id, Membership.removed_at.is_(None)
+    )
+    co_members = select(Membership.user_id).where(
+        Membership.organization_id.in_(my_organizations), Membership.removed_at.is_(None)
+    )
+    return statement.where(or_(User.id == viewer.id, User.id.in_(co_members)))
 
 
 def get_user(viewer: User, user_id: uuid.UUID) -> User:
@@ -125,7 +132,7 @@ def get_user(viewer: User, user_id: uuid.UUID) -> User:
 
 
 def list_users(viewer: User, *, filters, sort, offset: int, size: int):
-    return USER_LISTING.fetch_page(
+    return USER_LISTING.fetch(
         visible_users(viewer), filters=filters, sort=sort, offset=offset, size=size
     )
 

@@ -7,8 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import selectinload
 
 from jsonapi_server.extensions import db
+
+from .sync import pull
 
 MAX_FILTER_VALUES = 100
 
@@ -16,7 +19,7 @@ MAX_FILTER_VALUES = 100
 @dataclass(frozen=True)
 class Filter:
     parse: Callable[[str], Any]  # raises ValueError with a message for the client
-    apply: Callable[[Select, Any], Select]
+    apply: Callable[[Select, Any], Select] | None = None  # None: the service applies it itself
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class Listing:
     sorts: Mapping[str, Any]  # name -> column
     id_column: Any
     filters_by_name: Mapping[str, Filter] = field(default_factory=dict)
+    version_column: Any = None  # syncable listings: pulls with filter[updated_since]
     default_sort: str = "-created_at"
     default_page_size: int = 25
     max_page_size: int = 100
@@ -42,7 +46,14 @@ class Listing:
     def filters(self) -> dict[str, Callable[[str], Any]]:
         return {name: spec.parse for name, spec in self.filters_by_name.items()}
 
-    def fetch_page(
+    def apply_filters(self, statement: Select, filters: Mapping[str, Any]) -> Select:
+        for name, value in filters.items():
+            apply = self.filters_by_name[name].apply
+            if apply is not None:
+                statement = apply(statement, value)
+        return statement
+
+    def fetch(
         self,
         statement: Select,
         *,
@@ -50,9 +61,18 @@ class Listing:
         sort: Sequence[Any],  # items with .field and .descending
         offset: int,
         size: int,
+    ):
+        """A page (PageResult), or with filter[updated_since] a pull (sync.PullResult)."""
+        statement = self.apply_filters(statement, filters)
+        if "updated_since" in filters:
+            return pull(
+                statement, self.version_column, self.id_column, filters["updated_since"], size
+            )
+        return self.fetch_page(statement, sort=sort, offset=offset, size=size)
+
+    def fetch_page(
+        self, statement: Select, *, sort: Sequence[Any], offset: int, size: int
     ) -> PageResult:
-        for name, value in filters.items():
-            statement = self.filters_by_name[name].apply(statement, value)
         total = db.session.scalar(
             select(func.count()).select_from(statement.order_by(None).subquery())
         )
@@ -86,3 +106,40 @@ def parse_text(raw: str, max_length: int = 254) -> str:
     if len(text) > max_length:
         raise ValueError(f"at most {max_length} characters")
     return text
+
+
+def eager_options(model: type, include_paths: Sequence[str]) -> list:
+    """Loader options that fetch every included relationship up front (one query per
+    relationship level, whatever the page size)."""
+    options = []
+    for path in include_paths:
+        current, loader = model, None
+        for segment in path.split("."):
+            attribute = getattr(current, segment)
+            loader = selectinload(attribute) if loader is None else loader.selectinload(attribute)
+            current = attribute.property.mapper.class_
+        options.append(loader)
+    return options
+
+
+def fetch_one(model: type, id_: Any, include_paths: Sequence[str] = ()) -> Any:
+    """One row by id with its includes loaded (used to answer after a write has committed)."""
+    statement = select(model).where(model.id == id_).options(*eager_options(model, include_paths))
+    return db.session.scalars(statement.execution_options(populate_existing=True)).one()
+
+
+def parse_boolean(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in ("true", "false"):
+        raise ValueError("true or false")
+    return value == "true"
+
+
+def parse_choice(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip()
+        if value not in choices:
+            raise ValueError(f"one of {', '.join(choices)}")
+        return value
+
+    return parse

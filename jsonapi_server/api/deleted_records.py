@@ -1,0 +1,24 @@
+"""`deleted_records`: tombstones of hard deletes, pulled by offline clients."""
+
+from jsonapi_server.jsonapi.responses import listing_response, query_params
+from jsonapi_server.services import deleted_records
+from schemas.organizations import DeletedRecordSchema
+
+from .auth import authenticated, current_user
+from .blueprint import api
+
+
+@api.get("/deleted-records")
+@api.get("/deleted_records")
+@authenticated
+def list_deleted_records():
+    params = query_params(DeletedRecordSchema, collection=deleted_records.DELETED_RECORD_LISTING)
+    result = deleted_records.list_deleted_records(
+        current_user(),
+        filters=params.filters,
+        sort=params.sort,
+        offset=params.page.offset,
+        size=params.page.size,
+        include=params.include,
+    )
+    return listing_response(DeletedRecordSchema, result, params)

@@ -1,0 +1,76 @@
+"""Conditional requests for syncable resources: a strong ETag derived from the version
+(`updated_in_db_at`), If-None-Match -> 304, and the write base a client sends either as
+`data.attributes.updated_in_db_at` or as If-Match."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import request
+
+from .errors import JsonApiError
+from .media import split_outside_quotes
+from .timestamps import truncate_to_millisecond
+
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # the version of an ETag we did not write: stale
+
+
+def etag_for(version: datetime, extra: str = "") -> str:
+    milliseconds = int(truncate_to_millisecond(version).timestamp() * 1000)
+    return f'"{milliseconds}{"-" + extra if extra else ""}"'
+
+
+def version_of(etag: str) -> datetime:
+    """The version an ETag of ours names; any other tag names one that is never current."""
+    tag = etag.strip()
+    if tag.startswith("W/"):
+        tag = tag[2:]
+    tag = tag.strip('"').split("-", 1)[0]
+    if not tag.isdigit() or len(tag) > 15:
+        return NEVER
+    return datetime.fromtimestamp(int(tag) / 1000, UTC)
+
+
+def _tags(header: str) -> list[str]:
+    return [tag for tag in split_outside_quotes(header, ",") if tag]
+
+
+def not_modified(current_etag: str) -> bool:
+    """If-None-Match names the current representation (weak comparison, as for GET)."""
+    header = request.headers.get("If-None-Match")
+    if not header:
+        return False
+    bare = current_etag.removeprefix("W/")
+    return any(tag == "*" or tag.removeprefix("W/") == bare for tag in _tags(header))
+
+
+@dataclass(frozen=True)
+class WriteBase:
+    """The version a write is based on; `precondition` when it came as If-Match (412)."""
+
+    version: datetime | None
+    precondition: bool = False
+
+
+def if_match_base() -> WriteBase:
+    header = request.headers.get("If-Match")
+    if not header or header.strip() == "*":
+        return WriteBase(None)
+    return WriteBase(version_of(_tags(header)[0]), precondition=True)
+
+
+def write_base(values: dict[str, Any]) -> WriteBase:
+    """Take the base out of loaded attributes and If-Match; both given must agree (else 400).
+    `"updated_in_db_at": null` is no base."""
+    body = values.pop("updated_in_db_at", None)
+    header = if_match_base()
+    if body is not None and header.version is not None and body != header.version:
+        raise JsonApiError(
+            400,
+            "base_mismatch",
+            "data.attributes.updated_in_db_at and If-Match name different versions.",
+            header="If-Match",
+        )
+    if header.version is not None:
+        return header
+    return WriteBase(body)

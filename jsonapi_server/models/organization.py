@@ -1,0 +1,187 @@
+"""Organizations, their memberships, channels and channel members."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    func,
+    select,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
+
+from jsonapi_server.extensions import db
+from jsonapi_server.jsonapi.timestamps import utc_now
+
+from .base import UTCDateTime, UUIDPrimaryKey, Versioned
+from .user import User
+
+ROLES = ("owner", "admin", "member")
+
+
+class Membership(UUIDPrimaryKey, Versioned, db.Model):
+    """A user's place in an organization; a removed one stays as a tombstone (`removed_at`)."""
+
+    __tablename__ = "memberships"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="raise_on_sql")
+    organization: Mapped["Organization"] = relationship(
+        back_populates="memberships", lazy="raise_on_sql"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("organization_id", "user_id"),
+        Index(
+            "ix_memberships_organization_id_updated_in_db_at", "organization_id", "updated_in_db_at"
+        ),
+        CheckConstraint("role IN ('owner', 'admin', 'member')", name="role"),
+    )
+
+
+class ChannelMember(db.Model):
+    __tablename__ = "channel_members"
+
+    channel_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utc_now)
+
+
+class Channel(UUIDPrimaryKey, Versioned, db.Model):
+    __tablename__ = "channels"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(80), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    archived: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+    organization: Mapped["Organization"] = relationship(
+        back_populates="channels", lazy="raise_on_sql"
+    )
+    owner: Mapped[User | None] = relationship(lazy="raise_on_sql")
+    members: Mapped[list[User]] = relationship(
+        secondary="channel_members", lazy="raise_on_sql", order_by=User.id, viewonly=True
+    )
+
+    __table_args__ = (
+        # Names are unique per organization whatever their case: the database decides races.
+        Index(
+            "uq_channels_organization_id_lower_name",
+            "organization_id",
+            func.lower(name),
+            unique=True,
+        ),
+        Index(
+            "ix_channels_organization_id_updated_in_db_at", "organization_id", "updated_in_db_at"
+        ),
+    )
+
+
+class Organization(UUIDPrimaryKey, Versioned, db.Model):
+    __tablename__ = "organizations"
+
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(String(254))
+    industry: Mapped[str | None] = mapped_column(String(100))
+    location: Mapped[str | None] = mapped_column(String(100))
+    country: Mapped[str | None] = mapped_column(String(100))
+    logo_url: Mapped[str | None] = mapped_column(String(2048))
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+
+    owner: Mapped[User] = relationship(lazy="raise_on_sql")
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="organization",
+        lazy="raise_on_sql",
+        primaryjoin="and_(Membership.organization_id == Organization.id, "
+        "Membership.removed_at.is_(None))",
+        order_by="Membership.id",
+        viewonly=True,
+    )
+    __table_args__ = (Index("ix_organizations_updated_in_db_at", "updated_in_db_at"),)
+
+    channels: Mapped[list[Channel]] = relationship(
+        back_populates="organization",
+        lazy="raise_on_sql",
+        primaryjoin="and_(Channel.organization_id == Organization.id, Channel.archived.is_(False))",
+        order_by="Channel.id",
+        viewonly=True,
+    )
+
+
+# Counts are correlated subqueries: they come with the row, no query per item in a list.
+Organization.members_count = column_property(
+    select(func.count())
+    .where(Membership.organization_id == Organization.id, Membership.removed_at.is_(None))
+    .correlate_except(Membership)
+    .scalar_subquery()
+)
+Organization.channels_count = column_property(
+    select(func.count())
+    .where(Channel.organization_id == Organization.id, Channel.archived.is_(False))
+    .correlate_except(Channel)
+    .scalar_subquery()
+)
+Channel.members_count = column_property(
+    select(func.count())
+    .where(ChannelMember.channel_id == Channel.id)
+    .correlate_except(ChannelMember)
+    .scalar_subquery()
+)
+
+
+class DeletedRecord(UUIDPrimaryKey, db.Model):
+    """A tombstone for a hard delete, shown in pulls to the users who could see the resource."""
+
+    __tablename__ = "deleted_records"
+
+    deletable_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    deletable_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_in_db_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    deleted_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+    deleted_by: Mapped[User | None] = relationship(lazy="raise_on_sql")
+
+
+class DeletedRecordViewer(db.Model):
+    __tablename__ = "deleted_record_viewers"
+
+    deleted_record_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("deleted_records.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

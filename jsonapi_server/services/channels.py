@@ -1,0 +1,259 @@
+"""Channels of an organization and who is in them. Names are unique per organization
+whatever their case (a database index decides races); archived channels are hidden by default
+and cannot be joined."""
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import delete, exists, func, select
+
+from jsonapi_server.extensions import db
+from jsonapi_server.models import Channel, ChannelMember, Membership, User
+
+from . import sync
+from .errors import Conflict, Forbidden, Invalid, NotFound
+from .listing import (
+    Filter,
+    Listing,
+    eager_options,
+    fetch_one,
+    parse_boolean,
+    parse_choice,
+    parse_text,
+)
+from .permissions import Access, authorize, organization_access
+
+WRITABLE = ("name", "description", "archived")
+
+CHANNEL_LISTING = Listing(
+    sorts={
+        "name": Channel.name,
+        "created_at": Channel.created_at,
+        "updated_at": Channel.updated_at,
+    },
+    id_column=Channel.id,
+    version_column=Channel.updated_in_db_at,
+    filters_by_name={
+        "membership": Filter(parse_choice("member", "non_member")),  # needs the caller
+        "archived": Filter(parse_boolean),  # default false, except in pulls
+        "name": Filter(
+            parse_text,
+            lambda statement, name: statement.where(
+                func.lower(Channel.name).contains(name.lower(), autoescape=True)
+            ),
+        ),
+        "updated_since": Filter(sync.parse_since),
+    },
+)
+
+
+def _name_taken() -> Conflict:
+    return Conflict(
+        "This organization has a channel of that name.",
+        code="name_taken",
+        pointer="/data/attributes/name",
+    )
+
+
+def list_channels(user: User, organization_id, *, filters, sort, offset, size, include=()):
+    authorize(user, organization_id, "channel.read")
+    statement = (
+        select(Channel)
+        .where(Channel.organization_id == organization_id)
+        .options(*eager_options(Channel, include))
+    )
+    if "archived" in filters:
+        statement = statement.where(Channel.archived.is_(filters["archived"]))
+    elif "updated_since" not in filters:  # pulls carry archived channels too
+        statement = statement.where(Channel.archived.is_(False))
+    if "membership" in filters:
+        joined = exists().where(
+            ChannelMember.channel_id == Channel.id, ChannelMember.user_id == user.id
+        )
+        statement = statement.where(joined if filters["membership"] == "member" else ~joined)
+    return CHANNEL_LISTING.fetch(statement, filters=filters, sort=sort, offset=offset, size=size)
+
+
+def channel_access(
+    user: User, channel_id: uuid.UUID, organization_id: uuid.UUID | None
+) -> tuple[Access, Channel]:
+    channel = db.session.get(Channel, channel_id)
+    if channel is None or organization_id not in (None, channel.organization_id):
+        raise NotFound("No such channel.")
+    access = organization_access(user, channel.organization_id).require("channel.read")
+    return access, channel
+
+
+def get_channel(user, channel_id, organization_id=None, include: Sequence[str] = ()):
+    channel_access(user, channel_id, organization_id)
+    return fetch_one(Channel, channel_id, include)
+
+
+def _clean(values: Mapping[str, Any]) -> dict:
+    cleaned = {name: values[name] for name in WRITABLE if name in values}
+    if "name" in cleaned:
+        cleaned["name"] = cleaned["name"].strip()
+        if not cleaned["name"]:
+            raise Invalid("A channel needs a name.", pointer="/data/attributes/name")
+    return cleaned
+
+
+def _ensure_name_free(organization_id, name: str, except_id=None) -> None:
+    statement = select(Channel.id).where(
+        Channel.organization_id == organization_id, func.lower(Channel.name) == name.lower()
+    )
+    if except_id is not None:
+        statement = statement.where(Channel.id != except_id)
+    if db.session.scalar(statement) is not None:
+        raise _name_taken()
+
+
+def create_channel(
+    user: User,
+    organization_id: uuid.UUID,
+    values: Mapping[str, Any],
+    *,
+    client_id: str | None = None,
+    include=(),
+) -> tuple[Channel, bool]:
+    """Any member may create a channel; the creator owns it and joins it."""
+    authorize(user, organization_id, "channel.create")
+    attributes = _clean(values)
+    channel_id = sync.parse_client_id(client_id)
+    replay = sync.replayed_create(
+        Channel,
+        channel_id,
+        lambda stored: (
+            stored.owner_id == user.id
+            and stored.organization_id == organization_id
+            and all(getattr(stored, name) == value for name, value in attributes.items())
+        ),
+    )
+    if replay is not None:
+        return fetch_one(Channel, replay.id, include), False
+    _ensure_name_free(organization_id, attributes["name"])
+    now = sync.database_now()
+    channel = Channel(
+        id=channel_id or uuid.uuid4(),
+        organization_id=organization_id,
+        owner_id=user.id,
+        **attributes,
+    )
+    if channel.archived:
+        channel.archived_at = now
+    sync.stamp(channel, now)
+    db.session.add(channel)
+    db.session.flush()
+    db.session.add(ChannelMember(channel_id=channel.id, user_id=user.id, joined_at=now))
+    sync.commit_create(Channel, channel.id, conflict=_name_taken())
+    return fetch_one(Channel, channel.id, include), True
+
+
+def update_channel(
+    user: User,
+    channel_id: uuid.UUID,
+    changes: Mapping[str, Any],
+    *,
+    organization_id=None,
+    base=None,
+    precondition: bool = False,
+    include=(),
+) -> Channel:
+    """Rename, describe, archive or restore: the channel's owner, or the org's owner/admins."""
+    access, channel = channel_access(user, channel_id, organization_id)
+    if not (access.can("channel.update") or channel.owner_id == user.id):
+        raise Forbidden("Only the channel's owner or the organization's admins may change it.")
+    attributes = _clean(changes)
+    if sync.write_needed(channel, base, attributes, precondition=precondition):
+        if "name" in attributes and attributes["name"] != channel.name:
+            _ensure_name_free(channel.organization_id, attributes["name"], except_id=channel.id)
+        now = sync.database_now()
+        if attributes.get("archived") is True and not channel.archived:
+            channel.archived_at = now
+        elif attributes.get("archived") is False:
+            channel.archived_at = None
+        sync.apply_changes(channel, attributes, now)
+        sync.commit_or(_name_taken())
+    return fetch_one(Channel, channel_id, include)
+
+
+def delete_channel(user: User, channel_id: uuid.UUID, *, organization_id=None, base=None):
+    access, channel = channel_access(user, channel_id, organization_id)
+    access.require("channel.delete")
+    sync.check_precondition(channel, base)
+    viewers = db.session.scalars(
+        select(Membership.user_id).where(
+            Membership.organization_id == channel.organization_id, Membership.removed_at.is_(None)
+        )
+    ).all()
+    sync.record_deletion(
+        "channels", channel.id, deleted_by_id=user.id, viewer_ids=viewers, now=sync.database_now()
+    )
+    db.session.execute(delete(Channel).where(Channel.id == channel.id))
+    db.session.commit()
+
+
+def channel_with_members(user: User, channel_id: uuid.UUID, organization_id=None) -> Channel:
+    channel_access(user, channel_id, organization_id)
+    return fetch_one(Channel, channel_id, ["members"])
+
+
+def _check_member_changes(
+    user: User, access: Access, user_ids: Iterable[uuid.UUID]
+) -> set[uuid.UUID]:
+    wanted = set(user_ids)
+    if wanted - {user.id}:
+        access.require("channel.manage_members")
+    return wanted
+
+
+def add_channel_members(user, channel_id, user_ids, *, organization_id=None) -> Channel:
+    """Join (oneself: any member) or add others (owner/admins); members of the organization
+    only; archived channels cannot be joined."""
+    access, channel = channel_access(user, channel_id, organization_id)
+    wanted = _check_member_changes(user, access, user_ids)
+    if channel.archived:
+        raise Conflict("Archived channels cannot be joined.", code="channel_archived")
+    members_of_org = set(
+        db.session.scalars(
+            select(Membership.user_id).where(
+                Membership.organization_id == channel.organization_id,
+                Membership.removed_at.is_(None),
+                Membership.user_id.in_(wanted),
+            )
+        )
+    )
+    if wanted - members_of_org:
+        raise NotFound("Only members of the organization can join its channels.", pointer="/data")
+    present = set(
+        db.session.scalars(
+            select(ChannelMember.user_id).where(
+                ChannelMember.channel_id == channel.id, ChannelMember.user_id.in_(wanted)
+            )
+        )
+    )
+    now = sync.database_now()
+    if wanted - present:
+        db.session.add_all(
+            ChannelMember(channel_id=channel.id, user_id=member_id, joined_at=now)
+            for member_id in wanted - present
+        )
+        sync.stamp(channel, now)
+        db.session.commit()
+    return fetch_one(Channel, channel.id, ["members"])
+
+
+def remove_channel_members(user, channel_id, user_ids, *, organization_id=None) -> Channel:
+    """Leave (oneself) or remove others (owner/admins); absent members are no error."""
+    access, channel = channel_access(user, channel_id, organization_id)
+    wanted = _check_member_changes(user, access, user_ids)
+    result = db.session.execute(
+        delete(ChannelMember).where(
+            ChannelMember.channel_id == channel.id, ChannelMember.user_id.in_(wanted)
+        )
+    )
+    if result.rowcount:
+        sync.stamp(channel, sync.database_now())
+        db.session.commit()
+    return fetch_one(Channel, channel.id, ["members"])

@@ -1,0 +1,209 @@
+"""Memberships: who belongs to an organization and with which role; removal leaves a
+tombstone (`removed_at`) so offline clients learn of it."""
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from jsonapi_server.extensions import db
+from jsonapi_server.models import ROLES, Channel, ChannelMember, Membership, User
+
+from . import sync
+from .accounts import USER_LISTING
+from .errors import Conflict, Invalid, NotFound
+from .listing import Filter, Listing, eager_options, fetch_one, parse_choice
+from .permissions import Access, authorize, organization_access
+
+ASSIGNABLE_ROLES = ("admin", "member")
+
+MEMBERSHIP_LISTING = Listing(
+    sorts={
+        "created_at": Membership.created_at,
+        "updated_at": Membership.updated_at,
+        "role": Membership.role,
+    },
+    id_column=Membership.id,
+    version_column=Membership.updated_in_db_at,
+    filters_by_name={
+        "role": Filter(
+            parse_choice(*ROLES), lambda statement, role: statement.where(Membership.role == role)
+        ),
+        "updated_since": Filter(sync.parse_since),
+    },
+)
+
+
+def _assignable(role: Any) -> str:
+    if role == "owner":
+        raise Invalid(
+            "Ownership is not handed out through memberships.",
+            code="owner_not_assignable",
+            pointer="/data/attributes/role",
+        )
+    return role
+
+
+def list_memberships(user: User, organization_id, *, filters, sort, offset, size, include=()):
+    authorize(user, organization_id, "membership.read")
+    statement = (
+        select(Membership)
+        .where(Membership.organization_id == organization_id)
+        .options(*eager_options(Membership, include))
+    )
+    if "updated_since" not in filters:  # pulls carry the tombstones too
+        statement = statement.where(Membership.removed_at.is_(None))
+    return MEMBERSHIP_LISTING.fetch(statement, filters=filters, sort=sort, offset=offset, size=size)
+
+
+def list_member_users(user: User, organization_id, *, filters, sort, offset, size):
+    """The organization's members as users (the Telex "get users")."""
+    authorize(user, organization_id, "membership.read")
+    statement = select(User).join(
+        Membership,
+        (Membership.user_id == User.id)
+        & (Membership.organization_id == organization_id)
+        & Membership.removed_at.is_(None),
+    )
+    return USER_LISTING.fetch(statement, filters=filters, sort=sort, offset=offset, size=size)
+
+
+def membership_access(
+    user: User, membership_id: uuid.UUID, organization_id: uuid.UUID | None, action: str
+) -> tuple[Access, Membership]:
+    """The membership and the caller's access to its organization; when the URL names the
+    organization, the membership must be in it. Anything the caller may not see is 404."""
+    membership = db.session.get(Membership, membership_id)
+    if membership is None or organization_id not in (None, membership.organization_id):
+        raise NotFound("No such membership.")
+    access = organization_access(user, membership.organization_id)
+    if action != "membership.remove":
+        access.require(action)
+    return access, membership
+
+
+def get_membership(user, membership_id, organization_id=None, include: Sequence[str] = ()):
+    membership_access(user, membership_id, organization_id, "membership.read")
+    return fetch_one(Membership, membership_id, include)
+
+
+def add_member(
+    user: User,
+    organization_id: uuid.UUID,
+    values: Mapping[str, Any],
+    *,
+    client_id: str | None = None,
+    include=(),
+) -> tuple[Membership, bool]:
+    """Add an existing user with a role (admin or member). Returns (membership, created)."""
+    authorize(user, organization_id, "membership.create")
+    role = _assignable(values.get("role", "member"))
+    try:
+        member_id = uuid.UUID(str(values["user"]))
+    except (KeyError, ValueError) as error:
+        raise Invalid(
+            "Name the user to add in relationships.user.", pointer="/data/relationships/user"
+        ) from error
+    membership_id = sync.parse_client_id(client_id)
+    replay = sync.replayed_create(
+        Membership,
+        membership_id,
+        lambda stored: (
+            stored.created_by_id == user.id
+            and stored.organization_id == organization_id
+            and stored.user_id == member_id
+            and stored.role == role
+            and stored.removed_at is None
+        ),
+    )
+    if replay is not None:
+        return fetch_one(Membership, replay.id, include), False
+    if db.session.get(User, member_id) is None:
+        raise NotFound("No such user.", pointer="/data/relationships/user")
+    already = Conflict("This user is already a member.", code="already_member")
+    existing = db.session.scalar(
+        select(Membership).where(
+            Membership.organization_id == organization_id, Membership.user_id == member_id
+        )
+    )
+    if existing is not None and existing.removed_at is None:
+        raise already
+    now = sync.database_now()
+    if existing is not None:  # a former member comes back: the tombstone comes alive
+        existing.removed_at = None
+        existing.role = role
+        existing.created_by_id = user.id
+        membership = existing
+    else:
+        membership = Membership(
+            id=membership_id or uuid.uuid4(),
+            organization_id=organization_id,
+            user_id=member_id,
+            role=role,
+            created_by_id=user.id,
+        )
+        db.session.add(membership)
+    sync.stamp(membership, now)
+    sync.commit_create(Membership, membership.id, conflict=already)
+    return fetch_one(Membership, membership.id, include), True
+
+
+def change_role(
+    user: User,
+    membership_id: uuid.UUID,
+    changes: Mapping[str, Any],
+    *,
+    organization_id: uuid.UUID | None = None,
+    base=None,
+    precondition: bool = False,
+    include=(),
+) -> Membership:
+    _, membership = membership_access(user, membership_id, organization_id, "membership.update")
+    if membership.removed_at is not None:
+        raise Conflict("This membership was removed.", code="membership_removed")
+    attributes = {"role": _assignable(changes["role"])} if "role" in changes else {}
+    if sync.write_needed(membership, base, attributes, precondition=precondition):
+        if attributes and membership.role == "owner" and attributes["role"] != "owner":
+            raise Conflict("The owner's role cannot be changed.", code="owner_immutable")
+        sync.apply_changes(membership, attributes)
+        db.session.commit()
+    return fetch_one(Membership, membership_id, include)
+
+
+def remove_membership(
+    user: User, membership_id: uuid.UUID, *, organization_id=None, base=None
+) -> None:
+    """Remove a member (owner/admin), or leave (oneself); the owner can do neither."""
+    access, membership = membership_access(
+        user, membership_id, organization_id, "membership.remove"
+    )
+    leaving = membership.user_id == user.id
+    if not leaving:
+        access.require("membership.remove")
+    if membership.removed_at is not None:
+        return  # already gone: deleting again changes nothing
+    sync.check_precondition(membership, base)
+    if membership.role == "owner":
+        code = "owner_cannot_leave" if leaving else "owner_immutable"
+        raise Conflict("The owner cannot leave or be removed.", code=code)
+    now = sync.database_now()
+    membership.removed_at = now
+    sync.stamp(membership, now)
+    channels = db.session.scalars(
+        select(Channel)
+        .join(ChannelMember, ChannelMember.channel_id == Channel.id)
+        .where(
+            Channel.organization_id == membership.organization_id,
+            ChannelMember.user_id == membership.user_id,
+        )
+    ).all()
+    for channel in channels:
+        sync.stamp(channel, now)  # its members_count changes
+    db.session.execute(
+        delete(ChannelMember).where(
+            ChannelMember.user_id == membership.user_id,
+            ChannelMember.channel_id.in_([channel.id for channel in channels]),
+        )
+    )
+    db.session.commit()

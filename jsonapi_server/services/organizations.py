@@ -1,0 +1,143 @@
+"""Organizations: listing, creating (with the owner's membership and the `general` channel),
+changing and deleting them."""
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from jsonapi_server.extensions import db
+from jsonapi_server.models import Channel, ChannelMember, Membership, Organization, User
+
+from . import sync
+from .listing import Filter, Listing, eager_options, fetch_one, parse_text
+from .permissions import authorize
+
+DEFAULT_CHANNEL = "general"
+WRITABLE = ("name", "description", "email", "industry", "location", "country", "logo_url")
+
+ORGANIZATION_LISTING = Listing(
+    sorts={
+        "name": Organization.name,
+        "created_at": Organization.created_at,
+        "updated_at": Organization.updated_at,
+    },
+    id_column=Organization.id,
+    version_column=Organization.updated_in_db_at,
+    filters_by_name={
+        "name": Filter(
+            parse_text,
+            lambda statement, name: statement.where(
+                func.lower(Organization.name).contains(name.lower(), autoescape=True)
+            ),
+        ),
+        "updated_since": Filter(sync.parse_since),
+    },
+)
+
+
+def visible_organizations(user: User):
+    statement = select(Organization)
+    if not user.is_superadmin:
+        statement = statement.join(
+            Membership,
+            (Membership.organization_id == Organization.id)
+            & (Membership.user_id == user.id)
+            & Membership.removed_at.is_(None),
+        )
+    return statement
+
+
+def list_organizations(user: User, *, filters, sort, offset, size, include=()):
+    statement = visible_organizations(user).options(*eager_options(Organization, include))
+    return ORGANIZATION_LISTING.fetch(
+        statement, filters=filters, sort=sort, offset=offset, size=size
+    )
+
+
+def get_organization(user: User, organization_id: uuid.UUID, include: Sequence[str] = ()):
+    options = eager_options(Organization, include)
+    return authorize(user, organization_id, "organization.read", *options).organization
+
+
+def _clean(values: Mapping[str, Any]) -> dict:
+    cleaned = {name: values[name] for name in WRITABLE if name in values}
+    for name in ("email",):
+        if cleaned.get(name):
+            cleaned[name] = cleaned[name].strip().lower()
+    for name in ("email", "logo_url"):
+        if cleaned.get(name) == "":
+            cleaned[name] = None
+    return cleaned
+
+
+def create_organization(
+    user: User, values: Mapping[str, Any], *, client_id: str | None = None, include=()
+) -> tuple[Organization, bool]:
+    """Create an organization owned by `user`, with its `general` channel, which the owner
+    joins. Returns (organization, created); a replayed create returns the stored one."""
+    attributes = _clean(values)
+    organization_id = sync.parse_client_id(client_id)
+    replay = sync.replayed_create(
+        Organization,
+        organization_id,
+        lambda stored: (
+            stored.owner_id == user.id
+            and all(getattr(stored, name) == value for name, value in attributes.items())
+        ),
+    )
+    if replay is not None:
+        return fetch_one(Organization, replay.id, include), False
+    now = sync.database_now()
+    organization = Organization(id=organization_id or uuid.uuid4(), owner_id=user.id, **attributes)
+    sync.stamp(organization, now)
+    membership = Membership(
+        organization_id=organization.id, user_id=user.id, role="owner", created_by_id=user.id
+    )
+    sync.stamp(membership, now)
+    channel = Channel(organization_id=organization.id, name=DEFAULT_CHANNEL, owner_id=user.id)
+    sync.stamp(channel, now)
+    db.session.add_all([organization, membership, channel])
+    db.session.flush()
+    db.session.add(ChannelMember(channel_id=channel.id, user_id=user.id, joined_at=now))
+    sync.commit_create(Organization, organization.id)
+    return fetch_one(Organization, organization.id, include), True
+
+
+def update_organization(
+    user: User,
+    organization_id: uuid.UUID,
+    changes: Mapping[str, Any],
+    *,
+    base=None,
+    precondition: bool = False,
+    include=(),
+) -> Organization:
+    organization = authorize(user, organization_id, "organization.update").organization
+    attributes = _clean(changes)
+    if sync.write_needed(organization, base, attributes, precondition=precondition):
+        sync.apply_changes(organization, attributes)
+        db.session.commit()
+    return fetch_one(Organization, organization_id, include)
+
+
+def delete_organization(user: User, organization_id: uuid.UUID, *, base=None) -> None:
+    """Delete it with its memberships, channels and invites (database cascades), leaving one
+    tombstone for everyone who was a member."""
+    organization = authorize(user, organization_id, "organization.delete").organization
+    sync.check_precondition(organization, base)
+    member_ids = db.session.scalars(
+        select(Membership.user_id).where(
+            Membership.organization_id == organization_id, Membership.removed_at.is_(None)
+        )
+    ).all()
+    sync.record_deletion(
+        "organizations",
+        organization_id,
+        deleted_by_id=user.id,
+        viewer_ids=[*member_ids, user.id],
+        now=sync.database_now(),
+    )
+    db.session.execute(delete(Organization).where(Organization.id == organization_id))
+    db.session.commit()

@@ -1,0 +1,236 @@
+"""Offline sync, once for every syncable resource: row versions (`updated_in_db_at`),
+conditional writes against a base version, client-generated ids, pulls with an opaque
+cursor held back by a safety window, and tombstones of hard deletes."""
+
+import base64
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from jsonapi_server.extensions import db
+from jsonapi_server.jsonapi.timestamps import parse_timestamp, truncate_to_millisecond, utc_now
+from jsonapi_server.models import DeletedRecord, DeletedRecordViewer
+
+from .errors import Conflict, DomainError, Invalid
+
+ONE_MILLISECOND = timedelta(milliseconds=1)
+
+
+class StaleUpdate(DomainError):
+    """The client's base version is not the stored one; `current` is what is stored."""
+
+    status = 409
+    code = "stale_update"
+
+    def __init__(self, current: Any, *, precondition: bool):
+        super().__init__(
+            "This resource changed since the version your change is based on; "
+            "`meta.current` holds it as it is now."
+        )
+        self.current = current
+        if precondition:  # the base came as If-Match
+            self.status = 412
+
+
+def database_now() -> datetime:
+    """The database clock (one clock for every server), to the millisecond."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return truncate_to_millisecond(db.session.scalar(select(func.clock_timestamp())))
+    return utc_now()
+
+
+def stamp(row: Any, now: datetime) -> None:
+    """Give `row` its next version: `now`, or 1 ms past its last version if that is later."""
+    current = row.updated_in_db_at
+    version = now if current is None or now > current else current + ONE_MILLISECOND
+    row.updated_in_db_at = row.updated_at = version
+    if row.created_at is None:
+        row.created_at = version
+
+
+def write_needed(
+    row: Any, base: datetime | None, requested: Mapping[str, Any], *, precondition: bool
+) -> bool:
+    """Check a write against the client's base version.
+
+    True: go ahead. False: the base is stale but what was asked for is already stored (a retry
+    whose first answer was lost), so answer with the stored row and write nothing. A stale base
+    asking for something else raises StaleUpdate. No base: unconditional."""
+    if base is None or base == row.updated_in_db_at:
+        return True
+    if all(getattr(row, name) == value for name, value in requested.items()):
+        return False
+    raise StaleUpdate(row, precondition=precondition)
+
+
+def check_precondition(row: Any, base: datetime | None) -> None:
+    """If-Match on a delete or a state change: a stale base is 412."""
+    if base is not None and base != row.updated_in_db_at:
+        raise StaleUpdate(row, precondition=True)
+
+
+def apply_changes(row: Any, changes: Mapping[str, Any], now: datetime | None = None) -> bool:
+    """Set what differs and stamp a new version; nothing differs, nothing is written."""
+    changed = {name: value for name, value in changes.items() if getattr(row, name) != value}
+    if not changed:
+        return False
+    for name, value in changed.items():
+        setattr(row, name, value)
+    stamp(row, now or database_now())
+    return True
+
+
+def parse_client_id(client_id: str | None) -> uuid.UUID | None:
+    if client_id is None:
+        return None
+    try:
+        return uuid.UUID(client_id)
+    except (ValueError, AttributeError, TypeError) as error:
+        raise Invalid("A client-generated id must be a UUID.", pointer="/data/id") from error
+
+
+def replayed_create(model: type, client_id: uuid.UUID | None, same: Callable[[Any], bool]):
+    """The stored row when a create with this client id is a replay; None when the id is new.
+    Any other existing row with the id is 409 duplicate_id."""
+    if client_id is None:
+        return None
+    existing = db.session.get(model, client_id)
+    if existing is None:
+        return None
+    if same(existing):
+        return existing
+    raise Conflict("A resource with this id exists.", code="duplicate_id", pointer="/data/id")
+
+
+def commit_or(conflict: Conflict) -> None:
+    """Commit; a unique index that fired (a race a check could not see) is `conflict`."""
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise conflict from error
+
+
+def commit_create(model: type, row_id: uuid.UUID, conflict: Conflict | None = None) -> None:
+    """Commit a create; a concurrent create of the same id is 409 duplicate_id, and any other
+    unique index that fired is `conflict` (the database, not a check, decides races)."""
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        if db.session.get(model, row_id) is not None:
+            raise Conflict(
+                "A resource with this id exists.", code="duplicate_id", pointer="/data/id"
+            ) from error
+        if conflict is not None:
+            raise conflict from error
+        raise
+
+
+# -- pulls ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in version order: after (version, id); id None means after every row of it."""
+
+    version: datetime
+    id: uuid.UUID | None = None
+
+    def encode(self) -> str:
+        milliseconds = int(self.version.timestamp() * 1000)
+        text = f"{milliseconds}:{self.id.hex if self.id else ''}"
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def parse_since(raw: str) -> Cursor:
+    """`filter[updated_since]`: a cursor from an earlier pull, or a timestamp to start from."""
+    text = raw.strip()
+    try:
+        return Cursor(parse_timestamp(text))
+    except ValueError:
+        pass
+    try:
+        padded = text + "=" * (-len(text) % 4)
+        milliseconds, _, hex_id = base64.urlsafe_b64decode(padded).decode().partition(":")
+        version = datetime.fromtimestamp(int(milliseconds) / 1000, tz=utc_now().tzinfo)
+        return Cursor(truncate_to_millisecond(version), uuid.UUID(hex_id) if hex_id else None)
+    except (ValueError, UnicodeDecodeError, OverflowError, OSError) as error:
+        raise ValueError("not a cursor from an earlier pull, nor an RFC 3339 timestamp") from error
+
+
+@dataclass(frozen=True)
+class PullResult:
+    items: list
+    cursor: str
+    has_more: bool
+
+
+def safety_window() -> timedelta:
+    return timedelta(seconds=current_app.config["SYNC_SAFETY_WINDOW_SECONDS"])
+
+
+def pull(statement: Select, version_column, id_column, since: Cursor, size: int) -> PullResult:
+    """Rows changed after `since`, oldest first, and the cursor of the next pull.
+
+    The cursor never passes `now - safety window`: a write stamped before that has committed
+    (write transactions are shorter than the window), one stamped after may not have yet, so
+    the next pull asks again from there (clients de-duplicate by id and version)."""
+    horizon = database_now() - safety_window()  # read before the rows: see the docstring
+    after = version_column > since.version
+    if since.id is not None:
+        after = or_(after, and_(version_column == since.version, id_column > since.id))
+    rows = list(
+        db.session.scalars(
+            statement.where(after).order_by(version_column, id_column).limit(size + 1)
+        ).unique()
+    )
+    has_more = len(rows) > size
+    rows = rows[:size]
+    cursor = Cursor(rows[-1].updated_in_db_at, rows[-1].id) if rows else since
+    if cursor.version > horizon:
+        cursor = since if since.version > horizon else Cursor(horizon)
+        has_more = False  # what is left is too fresh to pass; pull again later
+    return PullResult(items=rows, cursor=cursor.encode(), has_more=has_more)
+
+
+def record_deletion(
+    deletable_type: str,
+    deletable_id: uuid.UUID,
+    *,
+    deleted_by_id: uuid.UUID,
+    viewer_ids: Iterable[uuid.UUID],
+    now: datetime,
+) -> DeletedRecord:
+    """Leave a tombstone of a hard delete for the users who could see the resource."""
+    record = DeletedRecord(
+        deletable_type=deletable_type,
+        deletable_id=deletable_id,
+        deleted_at=now,
+        updated_in_db_at=now,
+        deleted_by_id=deleted_by_id,
+    )
+    db.session.add(record)
+    db.session.flush()
+    db.session.add_all(
+        DeletedRecordViewer(deleted_record_id=record.id, user_id=user_id)
+        for user_id in set(viewer_ids)
+    )
+    return record
+
+
+def deleted_records_for(viewer_id: uuid.UUID) -> Select:
+    """Tombstones shown to `viewer_id` (who could see the resource when it was deleted)."""
+    return select(DeletedRecord).join(
+        DeletedRecordViewer,
+        and_(
+            DeletedRecordViewer.deleted_record_id == DeletedRecord.id,
+            DeletedRecordViewer.user_id == viewer_id,
+        ),
+    )

@@ -1,0 +1,85 @@
+"""The `organizations`, `memberships` and `channels` resource types."""
+
+from marshmallow import validate
+from marshmallow_jsonapi import fields
+
+from .base import (
+    Relationship,
+    ResourceSchema,
+    Timestamp,
+    validate_optional_email,
+    validate_web_url,
+)
+
+ROLE_CHOICES = ("owner", "admin", "member")
+
+
+class VersionedSchema(ResourceSchema):
+    """Timestamps of a syncable resource; `updated_in_db_at` may come back as a write's base."""
+
+    created_at = Timestamp(dump_only=True)
+    updated_at = Timestamp(dump_only=True)
+    updated_in_db_at = Timestamp(allow_none=True)
+
+    class Meta:
+        type_ = "resources"
+
+
+class OrganizationSchema(VersionedSchema):
+    id = fields.Str(dump_only=True)
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    description = fields.Str(allow_none=True, validate=validate.Length(max=2000))
+    email = fields.Str(allow_none=True, validate=validate_optional_email)
+    industry = fields.Str(allow_none=True, validate=validate.Length(max=100))
+    location = fields.Str(allow_none=True, validate=validate.Length(max=100))
+    country = fields.Str(allow_none=True, validate=validate.Length(max=100))
+    logo_url = fields.Str(allow_none=True, validate=validate_web_url)
+    members_count = fields.Int(dump_only=True)
+    channels_count = fields.Int(dump_only=True)
+    owner = Relationship("users")
+    memberships = Relationship("memberships", many=True)
+    channels = Relationship("channels", many=True)
+
+    class Meta:
+        type_ = "organizations"
+        self_path = "/organizations/{id}"
+
+
+class MembershipSchema(VersionedSchema):
+    id = fields.Str(dump_only=True)
+    role = fields.Str(validate=validate.OneOf(ROLE_CHOICES))
+    removed_at = Timestamp(dump_only=True)
+    user = Relationship("users", dump_only=False)
+    organization = Relationship("organizations", dump_only=False)
+
+    class Meta:
+        type_ = "memberships"
+        self_path = "/organizations/{organization_id}/memberships/{id}"
+
+
+class ChannelSchema(VersionedSchema):
+    id = fields.Str(dump_only=True)
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=80))
+    description = fields.Str(allow_none=True, validate=validate.Length(max=2000))
+    archived = fields.Bool()
+    archived_at = Timestamp(dump_only=True)
+    members_count = fields.Int(dump_only=True)
+    organization = Relationship("organizations", dump_only=False)
+    owner = Relationship("users")
+    members = Relationship("users", many=True)
+
+    class Meta:
+        type_ = "channels"
+        self_path = "/organizations/{organization_id}/channels/{id}"
+
+
+class DeletedRecordSchema(ResourceSchema):
+    id = fields.Str(dump_only=True)
+    deletable_type = fields.Str(dump_only=True)
+    deletable_id = fields.Str(dump_only=True)
+    deleted_at = Timestamp(dump_only=True)
+    updated_in_db_at = Timestamp(dump_only=True)
+    deleted_by = Relationship("users", links=False)
+
+    class Meta:
+        type_ = "deleted_records"

@@ -199,3 +199,52 @@ def count_queries(app):
             event.remove(target, "after_cursor_execute", record)
 
     return counting
+
+
+class Api:
+    """Builds organizations, members and channels through the API itself."""
+
+    def __init__(self, client, login):
+        self.client = client
+        self.login = login
+
+    def create_organization(self, owner, **attributes) -> dict:
+        body = {"data": {"type": "organizations", "attributes": {"name": "Acme", **attributes}}}
+        response = self.client.send(
+            "POST", "/api/v2/organizations", body, headers=self.login(owner)
+        )
+        assert response.status_code == 201, response.json
+        return response.json["data"]
+
+    def add_member(self, organization_id, actor, user, role="member") -> dict:
+        body = {
+            "data": {
+                "type": "memberships",
+                "attributes": {"role": role},
+                "relationships": {"user": {"data": {"type": "users", "id": str(user.id)}}},
+            }
+        }
+        response = self.client.send(
+            "POST",
+            f"/api/v2/organizations/{organization_id}/memberships",
+            body,
+            headers=self.login(actor),
+        )
+        assert response.status_code == 201, response.json
+        return response.json["data"]
+
+    def create_channel(self, organization_id, actor, name="random", **attributes) -> dict:
+        body = {"data": {"type": "channels", "attributes": {"name": name, **attributes}}}
+        response = self.client.send(
+            "POST",
+            f"/api/v2/organizations/{organization_id}/channels",
+            body,
+            headers=self.login(actor),
+        )
+        assert response.status_code == 201, response.json
+        return response.json["data"]
+
+
+@pytest.fixture
+def api(client, login):
+    return Api(client, login)

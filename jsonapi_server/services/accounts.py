@@ -21,8 +21,8 @@ USER_LISTING = Listing(
         "created_at": User.created_at,
         "updated_at": User.updated_at,
         "email": User.email,
-        "first_name": User.first_name,
-        "last_name": User.last_name,
+        "first_name": func.lower(User.first_name),
+        "last_name": func.lower(User.last_name),
     },
     id_column=User.id,
     filters_by_name={

@@ -28,7 +28,7 @@ WRITABLE = ("name", "description", "archived")
 
 CHANNEL_LISTING = Listing(
     sorts={
-        "name": Channel.name,
+        "name": func.lower(Channel.name),
         "created_at": Channel.created_at,
         "updated_at": Channel.updated_at,
     },

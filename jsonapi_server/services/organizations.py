@@ -19,7 +19,7 @@ WRITABLE = ("name", "description", "email", "industry", "location", "country", "
 
 ORGANIZATION_LISTING = Listing(
     sorts={
-        "name": Organization.name,
+        "name": func.lower(Organization.name),
         "created_at": Organization.created_at,
         "updated_at": Organization.updated_at,
     },

@@ -1,0 +1,134 @@
+"""The permission table, walked whole: every role against every organization endpoint.
+A stranger learns nothing (404); a member without the role is refused (403)."""
+
+import pytest
+
+from .factories import UserFactory
+
+ROLES = ["owner", "admin", "member", "superadmin", "stranger"]
+OK, FORBIDDEN, NOT_FOUND = "ok", 403, 404
+
+
+def allowed_for(*roles):
+    return {
+        role: (OK if role in roles else (NOT_FOUND if role == "stranger" else FORBIDDEN))
+        for role in ROLES
+    }
+
+
+EVERYONE_IN = allowed_for("owner", "admin", "member", "superadmin")
+ADMINS = allowed_for("owner", "admin", "superadmin")
+OWNER = allowed_for("owner", "superadmin")
+
+# endpoint name -> what each role gets
+TABLE = {
+    "read organization": EVERYONE_IN,
+    "update organization": ADMINS,
+    "delete organization": OWNER,
+    "list memberships": EVERYONE_IN,
+    "read membership": EVERYONE_IN,
+    "add member": ADMINS,
+    "change a member's role": ADMINS,
+    "remove a member": ADMINS,
+    "list member users": EVERYONE_IN,
+    "list channels": EVERYONE_IN,
+    "read channel": EVERYONE_IN,
+    "create channel": EVERYONE_IN,
+    "update a channel one does not own": ADMINS,
+    "delete channel": ADMINS,
+    "add someone else to a channel": ADMINS,
+    "list channel members": EVERYONE_IN,
+}
+
+
+@pytest.fixture
+def world(api, session):
+    people = {role: UserFactory() for role in ROLES}
+    people["superadmin"].is_superadmin = True
+    session.commit()
+    organization = api.create_organization(people["owner"])
+    org_id = organization["id"]
+    api.add_member(org_id, people["owner"], people["admin"], "admin")
+    api.add_member(org_id, people["owner"], people["member"], "member")
+    bob = UserFactory()
+    bob_membership = api.add_member(org_id, people["owner"], bob, "member")
+    newcomer = UserFactory()
+    channel = api.create_channel(org_id, people["owner"], name="owned-by-owner")
+    return {
+        "people": people,
+        "org": org_id,
+        "bob": bob,
+        "bob_membership": bob_membership["id"],
+        "newcomer": newcomer,
+        "channel": channel["id"],
+    }
+
+
+def identifier(user):
+    return {"type": "users", "id": str(user.id)}
+
+
+def request_for(endpoint: str, world: dict):
+    org = f"/api/v2/organizations/{world['org']}"
+    membership = f"{org}/memberships/{world['bob_membership']}"
+    channel = f"{org}/channels/{world['channel']}"
+    return {
+        "read organization": ("GET", org, None),
+        "update organization": (
+            "PATCH",
+            org,
+            {"data": {"type": "organizations", "id": world["org"], "attributes": {"name": "New"}}},
+        ),
+        "delete organization": ("DELETE", org, None),
+        "list memberships": ("GET", f"{org}/memberships", None),
+        "read membership": ("GET", membership, None),
+        "add member": (
+            "POST",
+            f"{org}/memberships",
+            {
+                "data": {
+                    "type": "memberships",
+                    "relationships": {"user": {"data": identifier(world["newcomer"])}},
+                }
+            },
+        ),
+        "change a member's role": (
+            "PATCH",
+            membership,
+            {"data": {"type": "memberships", "attributes": {"role": "admin"}}},
+        ),
+        "remove a member": ("DELETE", membership, None),
+        "list member users": ("GET", f"{org}/users", None),
+        "list channels": ("GET", f"{org}/channels", None),
+        "read channel": ("GET", channel, None),
+        "create channel": (
+            "POST",
+            f"{org}/channels",
+            {"data": {"type": "channels", "attributes": {"name": "new-one"}}},
+        ),
+        "update a channel one does not own": (
+            "PATCH",
+            channel,
+            {"data": {"type": "channels", "attributes": {"description": "changed"}}},
+        ),
+        "delete channel": ("DELETE", channel, None),
+        "add someone else to a channel": (
+            "POST",
+            f"{channel}/relationships/members",
+            {"data": [identifier(world["bob"])]},
+        ),
+        "list channel members": ("GET", f"{channel}/relationships/members", None),
+    }[endpoint]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("endpoint", list(TABLE))
+def test_permission_table(client, login, world, endpoint, role):
+    method, url, body = request_for(endpoint, world)
+    headers = login(world["people"][role])
+    response = client.send(method, url, body, headers=headers)
+    expected = TABLE[endpoint][role]
+    if expected == OK:
+        assert response.status_code < 300, (endpoint, role, response.status_code, response.json)
+    else:
+        assert response.status_code == expected, (endpoint, role, response.get_json())

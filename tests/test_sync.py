@@ -1,7 +1,6 @@
 """The offline-sync mechanism: versions, conditional writes, ETags, client-generated ids,
 pulls with a cursor that never skips a late commit, and tombstones of hard deletes."""
 
-import threading
 import time
 import uuid
 from datetime import UTC, datetime

@@ -5,7 +5,6 @@ from functools import cache
 
 from flask import current_app
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from jsonapi_server.extensions import db
@@ -13,6 +12,7 @@ from jsonapi_server.models import Membership, User
 
 from .errors import Conflict, NotFound, Unauthenticated
 from .listing import Filter, Listing, parse_text, parse_uuid_list
+from .sync import committing
 
 PROFILE_FIELDS = ("email", "first_name", "last_name", "username", "phone", "avatar_url")
 
@@ -69,13 +69,9 @@ def _ensure_available(email: str | None, username: str | None, exclude: User | N
             )
 
 
-def _commit_or_conflict() -> None:
-    """Commit; a unique index that fired under a concurrent write is the same 409."""
-    try:
-        db.session.commit()
-    except IntegrityError as error:
-        db.session.rollback()
-        raise Conflict("An account with this email or username exists.", code="taken") from error
+def _taken() -> Conflict:
+    """A unique index that fired under a concurrent write: the same 409 as the check's."""
+    return Conflict("An account with this email or username exists.", code="taken")
 
 
 def register_user(*, email: str, password: str, **profile: str | None) -> User:
@@ -89,8 +85,8 @@ def register_user(*, email: str, password: str, **profile: str | None) -> User:
     )
     if user.avatar_url == "":
         user.avatar_url = None
-    db.session.add(user)
-    _commit_or_conflict()
+    with committing(_taken()):
+        db.session.add(user)
     return user
 
 
@@ -145,9 +141,9 @@ def update_profile(user: User, changes: dict) -> User:
     _ensure_available(changes.get("email"), changes.get("username"), exclude=user)
     if changes.get("avatar_url") == "":
         changes["avatar_url"] = None
-    for name, value in changes.items():
-        setattr(user, name, value)
-    _commit_or_conflict()
+    with committing(_taken()):
+        for name, value in changes.items():
+            setattr(user, name, value)
     return user
 
 

@@ -143,10 +143,10 @@ def create_channel(
     if channel.archived:
         channel.archived_at = now
     sync.stamp(channel, now)
-    db.session.add(channel)
-    db.session.flush()
-    db.session.add(ChannelMember(channel_id=channel.id, user_id=user.id, joined_at=now))
-    sync.commit_create(Channel, channel.id, conflict=_name_taken())
+    with sync.committing(_name_taken(), model=Channel, row_id=channel.id):
+        db.session.add(channel)
+        db.session.flush()
+        db.session.add(ChannelMember(channel_id=channel.id, user_id=user.id, joined_at=now))
     return fetch_one(Channel, channel.id, include), True
 
 
@@ -173,8 +173,8 @@ def update_channel(
             channel.archived_at = now
         elif attributes.get("archived") is False:
             channel.archived_at = None
-        sync.apply_changes(channel, attributes, now)
-        sync.commit_or(_name_taken())
+        with sync.committing(_name_taken()):
+            sync.apply_changes(channel, attributes, now)
     return fetch_one(Channel, channel_id, include)
 
 

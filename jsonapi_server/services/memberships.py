@@ -144,8 +144,8 @@ def add_member(
             created_by_id=user.id,
         )
         db.session.add(membership)
-    sync.stamp(membership, now)
-    sync.commit_create(Membership, membership.id, conflict=already)
+    with sync.committing(already, model=Membership, row_id=membership.id):
+        sync.stamp(membership, now)
     return fetch_one(Membership, membership.id, include), True
 
 

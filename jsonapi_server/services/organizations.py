@@ -98,10 +98,10 @@ def create_organization(
     sync.stamp(membership, now)
     channel = Channel(organization_id=organization.id, name=DEFAULT_CHANNEL, owner_id=user.id)
     sync.stamp(channel, now)
-    db.session.add_all([organization, membership, channel])
-    db.session.flush()
-    db.session.add(ChannelMember(channel_id=channel.id, user_id=user.id, joined_at=now))
-    sync.commit_create(Organization, organization.id)
+    with sync.committing(model=Organization, row_id=organization.id):
+        db.session.add_all([organization, membership, channel])
+        db.session.flush()
+        db.session.add(ChannelMember(channel_id=channel.id, user_id=user.id, joined_at=now))
     return fetch_one(Organization, organization.id, include), True
 
 

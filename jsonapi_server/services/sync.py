@@ -4,7 +4,8 @@ cursor held back by a safety window, and tombstones of hard deletes."""
 
 import base64
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -108,23 +109,19 @@ def replayed_create(model: type, client_id: uuid.UUID | None, same: Callable[[An
     raise Conflict("A resource with this id exists.", code="duplicate_id", pointer="/data/id")
 
 
-def commit_or(conflict: Conflict) -> None:
-    """Commit; a unique index that fired (a race a check could not see) is `conflict`."""
+@contextmanager
+def committing(
+    conflict: Conflict | None = None, *, model: type | None = None, row_id=None
+) -> Iterator[None]:
+    """Run a write and commit it. A unique index that fires (a race no check could see) is
+    `conflict`; when the row `model`/`row_id` exists by then, a concurrent create of the same
+    client id won: 409 duplicate_id."""
     try:
+        yield
         db.session.commit()
     except IntegrityError as error:
         db.session.rollback()
-        raise conflict from error
-
-
-def commit_create(model: type, row_id: uuid.UUID, conflict: Conflict | None = None) -> None:
-    """Commit a create; a concurrent create of the same id is 409 duplicate_id, and any other
-    unique index that fired is `conflict` (the database, not a check, decides races)."""
-    try:
-        db.session.commit()
-    except IntegrityError as error:
-        db.session.rollback()
-        if db.session.get(model, row_id) is not None:
+        if model is not None and db.session.get(model, row_id) is not None:
             raise Conflict(
                 "A resource with this id exists.", code="duplicate_id", pointer="/data/id"
             ) from error

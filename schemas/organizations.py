@@ -39,6 +39,7 @@ class OrganizationSchema(VersionedSchema):
     owner = Relationship("users")
     memberships = Relationship("memberships", many=True)
     channels = Relationship("channels", many=True)
+    invites = Relationship("organization_invites", many=True)
 
     class Meta:
         type_ = "organizations"

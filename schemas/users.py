@@ -46,3 +46,4 @@ class RegistrationSchema(UserSchema):
     """A `users` create document: the profile plus the password, which is never written out."""
 
     password = fields.Str(required=True, load_only=True, validate=validate.Length(min=8, max=128))
+    invite_code = fields.Str(load_only=True)  # sign-up through an invitation

@@ -24,8 +24,17 @@ def handle_domain_error(error: DomainError):
     current = getattr(error, "current", None)
     if current is not None:
         meta["current"] = resource_object(SCHEMA_FOR_MODEL[type(current)], current)
+    headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
     return handle_jsonapi_error(
-        JsonApiError(error.status, error.code, error.detail, pointer=error.pointer, meta=meta)
+        JsonApiError(
+            error.status,
+            error.code,
+            error.detail,
+            pointer=error.pointer,
+            parameter=error.parameter,
+            meta=meta,
+            headers=headers,
+        )
     )
 
 

@@ -1,5 +1,6 @@
 """SQLAlchemy models and their constraints; no business rules."""
 
+from .invite import INVITE_ROLES, OrganizationInvite, OutboxMessage
 from .organization import (
     ROLES,
     Channel,
@@ -12,6 +13,7 @@ from .organization import (
 from .user import RevokedSession, User
 
 __all__ = [
+    "INVITE_ROLES",
     "ROLES",
     "Channel",
     "ChannelMember",
@@ -19,6 +21,8 @@ __all__ = [
     "DeletedRecordViewer",
     "Membership",
     "Organization",
+    "OrganizationInvite",
+    "OutboxMessage",
     "RevokedSession",
     "User",
 ]

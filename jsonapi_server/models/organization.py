@@ -130,6 +130,13 @@ class Organization(UUIDPrimaryKey, Versioned, db.Model):
     )
     __table_args__ = (Index("ix_organizations_updated_in_db_at", "updated_in_db_at"),)
 
+    invites: Mapped[list["OrganizationInvite"]] = relationship(  # noqa: F821
+        back_populates="organization",
+        lazy="raise_on_sql",
+        viewonly=True,
+        order_by="OrganizationInvite.id",
+    )
+
     channels: Mapped[list[Channel]] = relationship(
         back_populates="organization",
         lazy="raise_on_sql",

@@ -74,19 +74,27 @@ def _taken() -> Conflict:
     return Conflict("An account with this email or username exists.", code="taken")
 
 
-def register_user(*, email: str, password: str, **profile: str | None) -> User:
-    """Create an account; the email (stored lower-case) and username must be free."""
+def new_user(*, email: str, password: str, is_verified: bool = False, **profile) -> User:
+    """An account added to the session, not yet committed; email and username must be free."""
     email = normalize_email(email)
     _ensure_available(email, profile.get("username"))
     user = User(
         email=email,
         password_hash=hash_password(password),
+        is_verified=is_verified,
+        is_superadmin=False,
         **{name: value for name, value in profile.items() if name in PROFILE_FIELDS},
     )
     if user.avatar_url == "":
         user.avatar_url = None
+    db.session.add(user)
+    return user
+
+
+def register_user(*, email: str, password: str, **profile: str | None) -> User:
+    """Create an account; the email (stored lower-case) and username must be free."""
     with committing(_taken()):
-        db.session.add(user)
+        user = new_user(email=email, password=password, **profile)
     return user
 
 

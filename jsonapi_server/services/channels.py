@@ -22,7 +22,7 @@ from .listing import (
     parse_choice,
     parse_text,
 )
-from .permissions import Access, authorize, organization_access
+from .permissions import Access, authorize, check_includes, organization_access
 
 WRITABLE = ("name", "description", "archived")
 
@@ -57,7 +57,7 @@ def _name_taken() -> Conflict:
 
 
 def list_channels(user: User, organization_id, *, filters, sort, offset, size, include=()):
-    authorize(user, organization_id, "channel.read")
+    authorize(user, organization_id, "channel.read", include=include)
     statement = (
         select(Channel)
         .where(Channel.organization_id == organization_id)
@@ -86,7 +86,8 @@ def channel_access(
 
 
 def get_channel(user, channel_id, organization_id=None, include: Sequence[str] = ()):
-    channel_access(user, channel_id, organization_id)
+    access, _ = channel_access(user, channel_id, organization_id)
+    check_includes(access, include)
     return fetch_one(Channel, channel_id, include)
 
 

@@ -2,7 +2,8 @@
 
 
 class DomainError(Exception):
-    """A rule refused the request. `code` is stable; `pointer` names the member at fault."""
+    """A rule refused the request. `code` is stable; `pointer` names the document member at
+    fault, `parameter` the query parameter; `retry_after` (seconds) says when to try again."""
 
     status = 400
     code = "domain_error"
@@ -13,13 +14,17 @@ class DomainError(Exception):
         *,
         code: str | None = None,
         pointer: str | None = None,
+        parameter: str | None = None,
         meta: dict | None = None,
+        retry_after: int | None = None,
     ):
         super().__init__(detail)
         self.detail = detail
         self.code = code or self.code
         self.pointer = pointer
+        self.parameter = parameter
         self.meta = meta
+        self.retry_after = retry_after
 
 
 class NotFound(DomainError):
@@ -45,3 +50,13 @@ class Unauthenticated(DomainError):
 class Invalid(DomainError):
     status = 422
     code = "invalid"
+
+
+class Gone(DomainError):
+    status = 410
+    code = "gone"
+
+
+class TooSoon(DomainError):
+    status = 429
+    code = "too_soon"

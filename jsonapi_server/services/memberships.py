@@ -14,7 +14,7 @@ from . import sync
 from .accounts import USER_LISTING
 from .errors import Conflict, Invalid, NotFound
 from .listing import Filter, Listing, eager_options, fetch_one, parse_choice
-from .permissions import Access, authorize, organization_access
+from .permissions import Access, authorize, check_includes, organization_access
 
 ASSIGNABLE_ROLES = ("admin", "member")
 
@@ -46,7 +46,7 @@ def _assignable(role: Any) -> str:
 
 
 def list_memberships(user: User, organization_id, *, filters, sort, offset, size, include=()):
-    authorize(user, organization_id, "membership.read")
+    authorize(user, organization_id, "membership.read", include=include)
     statement = (
         select(Membership)
         .where(Membership.organization_id == organization_id)
@@ -84,7 +84,8 @@ def membership_access(
 
 
 def get_membership(user, membership_id, organization_id=None, include: Sequence[str] = ()):
-    membership_access(user, membership_id, organization_id, "membership.read")
+    access, _ = membership_access(user, membership_id, organization_id, "membership.read")
+    check_includes(access, include)
     return fetch_one(Membership, membership_id, include)
 
 

@@ -11,8 +11,9 @@ from jsonapi_server.extensions import db
 from jsonapi_server.models import Channel, ChannelMember, Membership, Organization, User
 
 from . import sync
+from .errors import Forbidden
 from .listing import Filter, Listing, eager_options, fetch_one, parse_text
-from .permissions import authorize
+from .permissions import authorize, includes_invites
 
 DEFAULT_CHANNEL = "general"
 WRITABLE = ("name", "description", "email", "industry", "location", "country", "logo_url")
@@ -50,6 +51,11 @@ def visible_organizations(user: User):
 
 
 def list_organizations(user: User, *, filters, sort, offset, size, include=()):
+    if includes_invites(include) and not user.is_superadmin:
+        raise Forbidden(
+            "Include invites from one organization at a time (GET /organizations/{id}).",
+            parameter="include",
+        )
     statement = visible_organizations(user).options(*eager_options(Organization, include))
     return ORGANIZATION_LISTING.fetch(
         statement, filters=filters, sort=sort, offset=offset, size=size
@@ -58,7 +64,8 @@ def list_organizations(user: User, *, filters, sort, offset, size, include=()):
 
 def get_organization(user: User, organization_id: uuid.UUID, include: Sequence[str] = ()):
     options = eager_options(Organization, include)
-    return authorize(user, organization_id, "organization.read", *options).organization
+    access = authorize(user, organization_id, "organization.read", *options, include=include)
+    return access.organization
 
 
 def _clean(values: Mapping[str, Any]) -> dict:

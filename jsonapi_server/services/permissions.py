@@ -4,6 +4,7 @@ Roles rank owner > admin > member; a superadmin may do everything everywhere. A 
 organization learns nothing: the organization and everything under it are not found."""
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, select
@@ -73,5 +74,21 @@ def organization_access(user: User, organization_id: uuid.UUID, *options) -> Acc
     return Access(user=user, organization=row[0], role=row.role)
 
 
-def authorize(user: User, organization_id: uuid.UUID, action: str, *options) -> Access:
-    return organization_access(user, organization_id, *options).require(action)
+def includes_invites(include: Sequence[str]) -> bool:
+    return any("invites" in path.split(".") for path in include)
+
+
+def check_includes(access: Access, include: Sequence[str]) -> Access:
+    """Including invites, from whatever resource, needs the right to read them."""
+    if includes_invites(include) and not access.can("invite.read"):
+        raise Forbidden(
+            "Only the organization's owner and admins see its invites.", parameter="include"
+        )
+    return access
+
+
+def authorize(
+    user: User, organization_id: uuid.UUID, action: str, *options, include: Sequence[str] = ()
+) -> Access:
+    access = organization_access(user, organization_id, *options).require(action)
+    return check_includes(access, include)

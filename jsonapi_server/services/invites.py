@@ -1,0 +1,510 @@
+"""Organization invites: pending -> accepted | cancelled | expired. Codes are 256 random bits;
+accepting needs the code and the recipient's own account, and makes a member in one
+transaction; every (re)send queues an email in the same transaction as the invite."""
+
+import hmac
+import re
+import secrets
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, select
+
+from jsonapi_server.extensions import db
+from jsonapi_server.models import (
+    Channel,
+    ChannelMember,
+    Membership,
+    OrganizationInvite,
+    User,
+)
+
+from . import sync
+from .accounts import new_user, normalize_email
+from .errors import Conflict, Forbidden, Gone, Invalid, NotFound, TooSoon
+from .listing import Filter, Listing, eager_options, fetch_one, parse_choice, parse_text
+from .organizations import DEFAULT_CHANNEL
+from .outbox import queue_email
+from .permissions import authorize
+
+CODE_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+STATUSES = ("pending", "accepted", "cancelled", "expired")
+
+
+def _status_condition(status: str):
+    now = sync.database_now()
+    open_ = and_(
+        OrganizationInvite.accepted_at.is_(None), OrganizationInvite.cancelled_at.is_(None)
+    )
+    return {
+        "accepted": OrganizationInvite.accepted_at.is_not(None),
+        "cancelled": OrganizationInvite.cancelled_at.is_not(None),
+        "expired": and_(open_, OrganizationInvite.expires_at <= now),
+        "pending": and_(open_, OrganizationInvite.expires_at > now),
+    }[status]
+
+
+INVITE_LISTING = Listing(
+    sorts={
+        "created_at": OrganizationInvite.created_at,
+        "updated_at": OrganizationInvite.updated_at,
+        "recipient_email": OrganizationInvite.recipient_email,
+        "expires_at": OrganizationInvite.expires_at,
+    },
+    id_column=OrganizationInvite.id,
+    version_column=OrganizationInvite.updated_in_db_at,
+    filters_by_name={
+        "invite_user_as": Filter(
+            parse_choice("admin", "member"),
+            lambda statement, role: statement.where(OrganizationInvite.invite_user_as == role),
+        ),
+        "status": Filter(
+            parse_choice(*STATUSES),
+            lambda statement, status: statement.where(_status_condition(status)),
+        ),
+        "recipient_email": Filter(
+            lambda raw: normalize_email(parse_text(raw)),
+            lambda statement, email: statement.where(OrganizationInvite.recipient_email == email),
+        ),
+        "updated_since": Filter(sync.parse_since),
+    },
+)
+
+
+def new_code() -> str:
+    return secrets.token_hex(32)  # 256 bits
+
+
+def _ttl() -> timedelta:
+    return timedelta(seconds=current_app.config["INVITE_TTL_SECONDS"])
+
+
+def _resend_interval() -> timedelta:
+    return timedelta(seconds=current_app.config["INVITE_RESEND_INTERVAL_SECONDS"])
+
+
+def _queue_invitation(invite: OrganizationInvite, organization, inviter: User) -> None:
+    url = current_app.config["INVITE_URL_TEMPLATE"].format(
+        code=invite.code, invite_id=invite.id, organization_id=invite.organization_id
+    )
+    queue_email(
+        invite.recipient_email,
+        f"You are invited to join {organization.name}",
+        "invite",
+        organization_name=organization.name,
+        inviter_name=inviter.full_name or inviter.email,
+        role_label="an admin" if invite.invite_user_as == "admin" else "a member",
+        accept_url=url,
+        expires_at_text=invite.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def list_invites(user: User, organization_id, *, filters, sort, offset, size, include=()):
+    authorize(user, organization_id, "invite.read", include=include)
+    statement = (
+        select(OrganizationInvite)
+        .where(OrganizationInvite.organization_id == organization_id)
+        .options(*eager_options(OrganizationInvite, include))
+    )
+    if "updated_since" not in filters and filters.get("status") != "cancelled":
+        statement = statement.where(OrganizationInvite.cancelled_at.is_(None))
+    return INVITE_LISTING.fetch(statement, filters=filters, sort=sort, offset=offset, size=size)
+
+
+def _invite_for_admin(user, invite_id, organization_id, *, lock=False) -> OrganizationInvite:
+    statement = select(OrganizationInvite).where(OrganizationInvite.id == invite_id)
+    if lock:
+        statement = statement.with_for_update()
+    invite = db.session.scalars(statement.execution_options(populate_existing=True)).first()
+    if invite is None or organization_id not in (None, invite.organization_id):
+        raise NotFound("No such invite.")
+    authorize(user, invite.organization_id, "invite.read")
+    return invite
+
+
+def get_invite(user, invite_id, organization_id=None, include: Sequence[str] = ()):
+    _invite_for_admin(user, invite_id, organization_id)
+    return fetch_one(OrganizationInvite, invite_id, include)
+
+
+# -- creating --------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchOutcome:
+    invites: list = field(default_factory=list)
+    created_count: int = 0
+    resent_count: int = 0
+    errors: list = field(default_factory=list)
+
+
+def _address_problem(organization_id, email: str) -> tuple[str, str] | None:
+    member = db.session.scalar(
+        select(Membership.id)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.organization_id == organization_id,
+            Membership.removed_at.is_(None),
+            User.email == email,
+        )
+    )
+    if member is not None:
+        return "already_member", "This address belongs to a member already."
+    return None
+
+
+def _open_invite(organization_id, email: str) -> OrganizationInvite | None:
+    return db.session.scalar(
+        select(OrganizationInvite).where(
+            OrganizationInvite.organization_id == organization_id,
+            OrganizationInvite.recipient_email == email,
+            OrganizationInvite.accepted_at.is_(None),
+            OrganizationInvite.cancelled_at.is_(None),
+        )
+    )
+
+
+def _create(access, inviter, email, role, now, invite_id=None) -> OrganizationInvite:
+    invite = OrganizationInvite(
+        id=invite_id or uuid.uuid4(),
+        organization_id=access.organization.id,
+        recipient_email=email,
+        invite_user_as=role,
+        code=new_code(),
+        expires_at=now + _ttl(),
+        last_sent_at=now,
+        invited_by_user_id=inviter.id,
+    )
+    sync.stamp(invite, now)
+    db.session.add(invite)
+    _queue_invitation(invite, access.organization, inviter)
+    return invite
+
+
+def _retire_expired(invite: OrganizationInvite, user: User, now: datetime) -> None:
+    """An expired open invite gives way to a new one to the same address (it is cancelled)."""
+    invite.cancelled_at = now
+    invite.cancelled_by_user_id = user.id
+    sync.stamp(invite, now)
+    db.session.flush()
+
+
+def create_invite(
+    user: User, organization_id, values: Mapping[str, Any], *, client_id=None, include=()
+) -> OrganizationInvite:
+    access = authorize(user, organization_id, "invite.manage")
+    email = normalize_email(values["recipient_email"])
+    role = values.get("invite_user_as", "member")
+    invite_id = sync.parse_client_id(client_id)
+    replay = sync.replayed_create(
+        OrganizationInvite,
+        invite_id,
+        lambda stored: (
+            stored.invited_by_user_id == user.id
+            and stored.organization_id == organization_id
+            and stored.recipient_email == email
+            and stored.invite_user_as == role
+        ),
+    )
+    if replay is not None:
+        return fetch_one(OrganizationInvite, replay.id, include)
+    problem = _address_problem(organization_id, email)
+    if problem:
+        raise Conflict(problem[1], code=problem[0], pointer="/data/attributes/recipient_email")
+    now = sync.database_now()
+    pending = Conflict(
+        "A pending invite to this address exists.",
+        code="invite_pending",
+        pointer="/data/attributes/recipient_email",
+    )
+    existing = _open_invite(organization_id, email)
+    if existing is not None:
+        if existing.expires_at > now:
+            raise pending
+        _retire_expired(existing, user, now)
+    with sync.committing(pending, model=OrganizationInvite, row_id=invite_id):
+        invite = _create(access, user, email, role, now, invite_id)
+    return fetch_one(OrganizationInvite, invite.id, include)
+
+
+def invite_batch(
+    user: User, organization_id, emails: Sequence[str], role: str, resend_pending: bool
+) -> BatchOutcome:
+    """Invite many addresses at once: each that cannot be invited gets an error entry, the
+    rest are invited (or re-sent) in one transaction — the Telex seed's partial success."""
+    access = authorize(user, organization_id, "invite.manage")
+    outcome = BatchOutcome()
+    seen: set[str] = set()
+    now = sync.database_now()
+    raced = Conflict("A pending invite was created meanwhile.", code="invite_pending")
+    with sync.committing(raced):
+        for raw in emails:
+            email = normalize_email(raw) if isinstance(raw, str) else ""
+
+            def refuse(code: str, detail: str, _raw=raw) -> None:
+                outcome.errors.append({"recipient_email": _raw, "code": code, "detail": detail})
+
+            if len(email) > 254 or not EMAIL_PATTERN.match(email):
+                refuse("invalid_email", "Not a valid email address.")
+                continue
+            if email in seen:
+                refuse("duplicate_in_batch", "This address appears earlier in the batch.")
+                continue
+            seen.add(email)
+            problem = _address_problem(organization_id, email)
+            if problem:
+                refuse(*problem)
+                continue
+            existing = _open_invite(organization_id, email)
+            if existing is not None and existing.expires_at > now and not resend_pending:
+                refuse("invite_pending", "A pending invite to this address exists.")
+                continue
+            if existing is not None and existing.expires_at > now:
+                if now - existing.last_sent_at < _resend_interval():
+                    refuse("resend_too_soon", "This invite was sent less than a minute ago.")
+                    continue
+                _refresh(existing, access, user, now)
+                outcome.invites.append(existing)
+                outcome.resent_count += 1
+                continue
+            if existing is not None:
+                _retire_expired(existing, user, now)
+            outcome.invites.append(_create(access, user, email, role, now))
+            outcome.created_count += 1
+    ids = [invite.id for invite in outcome.invites]
+    stored = {
+        invite.id: invite
+        for invite in db.session.scalars(
+            select(OrganizationInvite).where(OrganizationInvite.id.in_(ids))
+        )
+    }
+    outcome.invites = [stored[invite_id] for invite_id in ids]
+    return outcome
+
+
+# -- changing --------------------------------------------------------------------------------
+
+
+def update_invite(
+    user, invite_id, changes, *, organization_id=None, base=None, precondition=False, include=()
+):
+    invite = _invite_for_admin(user, invite_id, organization_id)
+    authorize(user, invite.organization_id, "invite.manage")
+    attributes = (
+        {"invite_user_as": changes["invite_user_as"]} if "invite_user_as" in changes else {}
+    )
+    if sync.write_needed(invite, base, attributes, precondition=precondition):
+        if attributes and invite.status != "pending":
+            raise Conflict("Only a pending invite can be changed.", code="invite_not_pending")
+        sync.apply_changes(invite, attributes)
+        db.session.commit()
+    return fetch_one(OrganizationInvite, invite_id, include)
+
+
+def cancel_invite(user, invite_id, *, organization_id=None, base=None) -> None:
+    invite = _invite_for_admin(user, invite_id, organization_id, lock=True)
+    authorize(user, invite.organization_id, "invite.manage")
+    if invite.cancelled_at is not None:
+        return  # cancelling again changes nothing
+    if invite.accepted_at is not None:
+        raise Conflict("An accepted invite cannot be cancelled.", code="invite_accepted")
+    sync.check_precondition(invite, base)
+    now = sync.database_now()
+    invite.cancelled_at = now
+    invite.cancelled_by_user_id = user.id
+    sync.stamp(invite, now)
+    db.session.commit()
+
+
+def _refresh(invite: OrganizationInvite, access, user: User, now: datetime) -> None:
+    """A new code (the old link stops working), a new expiry, and the email again."""
+    invite.code = new_code()
+    invite.expires_at = now + _ttl()
+    invite.last_sent_at = now
+    sync.stamp(invite, now)
+    _queue_invitation(invite, access.organization, user)
+
+
+def resend_invite(user, invite_id, *, organization_id=None, base=None, include=()):
+    """Checks run in this order: 404/403, 409, 412, 429."""
+    invite = _invite_for_admin(user, invite_id, organization_id, lock=True)
+    access = authorize(user, invite.organization_id, "invite.manage")
+    if invite.accepted_at is not None or invite.cancelled_at is not None:
+        raise Conflict("Only a pending or expired invite can be resent.", code="invite_not_pending")
+    sync.check_precondition(invite, base)
+    now = sync.database_now()
+    wait = invite.last_sent_at + _resend_interval() - now
+    if wait > timedelta(0):
+        raise TooSoon(
+            "An invite can be sent once a minute.",
+            code="resend_too_soon",
+            retry_after=max(1, int(wait.total_seconds() + 0.999)),
+        )
+    _refresh(invite, access, user, now)
+    db.session.commit()
+    return fetch_one(OrganizationInvite, invite_id, include)
+
+
+# -- accepting -------------------------------------------------------------------------------
+
+
+def _check_open(invite: OrganizationInvite, now: datetime) -> None:
+    status = invite.status_at(now)
+    if status == "accepted":
+        raise Conflict("This invite was accepted already.", code="invite_accepted")
+    if status == "cancelled":
+        raise Gone("This invite was cancelled.", code="invite_cancelled")
+    if status == "expired":
+        raise Gone("This invite has expired.", code="invite_expired")
+
+
+def _codes_match(invite: OrganizationInvite, code: str) -> bool:
+    return hmac.compare_digest(invite.code.encode(), str(code).encode())
+
+
+def _join(invite: OrganizationInvite, user: User, now: datetime) -> None:
+    """Make `user` a member with the invite's role and put them in the default channel."""
+    membership = db.session.scalar(
+        select(Membership).where(
+            Membership.organization_id == invite.organization_id, Membership.user_id == user.id
+        )
+    )
+    if membership is None:
+        membership = Membership(
+            organization_id=invite.organization_id,
+            user_id=user.id,
+            role=invite.invite_user_as,
+            created_by_id=invite.invited_by_user_id,
+        )
+        db.session.add(membership)
+        sync.stamp(membership, now)
+    elif membership.removed_at is not None:
+        membership.removed_at = None
+        membership.role = invite.invite_user_as
+        sync.stamp(membership, now)
+    general = db.session.scalar(
+        select(Channel).where(
+            Channel.organization_id == invite.organization_id,
+            Channel.name == DEFAULT_CHANNEL,
+            Channel.archived.is_(False),
+        )
+    )
+    if general is not None and db.session.get(ChannelMember, (general.id, user.id)) is None:
+        db.session.add(ChannelMember(channel_id=general.id, user_id=user.id, joined_at=now))
+        sync.stamp(general, now)
+    invite.accepted_at = now
+    invite.accepted_by_user_id = user.id
+    sync.stamp(invite, now)
+
+
+def accept_invite(user, invite_id, code, *, organization_id=None, base=None, include=()):
+    """The caller, whose email must be the recipient's, becomes a member. The row is locked,
+    so of two concurrent accepts one succeeds and the other finds it accepted (409)."""
+    invite = db.session.scalars(
+        select(OrganizationInvite)
+        .where(OrganizationInvite.id == invite_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if invite is None or organization_id not in (None, invite.organization_id):
+        raise NotFound("No such invite.")
+    if not _codes_match(invite, code):
+        raise Forbidden(
+            "The code does not match this invite.",
+            code="invalid_code",
+            pointer="/data/attributes/code",
+        )
+    if normalize_email(user.email) != invite.recipient_email:
+        raise Forbidden("This invite is for another address.", code="recipient_mismatch")
+    sync.check_precondition(invite, base)
+    now = sync.database_now()
+    _check_open(invite, now)
+    _join(invite, user, now)
+    db.session.commit()
+    return fetch_one(OrganizationInvite, invite_id, include)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What a code is for (the public answer to `POST /invite-verifications`)."""
+
+    id: uuid.UUID
+    invite: OrganizationInvite
+    recipient_has_account: bool
+
+    @property
+    def organization(self):
+        return self.invite.organization
+
+    def __getattr__(self, name: str):
+        if name in ("recipient_email", "invite_user_as", "status", "expires_at"):
+            return getattr(self.invite, name)
+        if name == "invite_id":
+            return self.invite.id
+        if name == "organization_id":
+            return self.invite.organization_id
+        raise AttributeError(name)
+
+
+def check_code_form(code: Any, pointer: str) -> str:
+    if not isinstance(code, str) or not CODE_PATTERN.match(code):
+        raise Invalid("An invite code is 64 hexadecimal characters.", pointer=pointer)
+    return code
+
+
+def _open_invite_by_code(code: str) -> OrganizationInvite | None:
+    return db.session.scalar(
+        select(OrganizationInvite)
+        .where(OrganizationInvite.code == code)
+        .options(*eager_options(OrganizationInvite, ["organization"]))
+    )
+
+
+def verify_code(code: str) -> Verification:
+    """Who and what a code is for, before signing in or up (public)."""
+    check_code_form(code, "/data/attributes/code")
+    invite = _open_invite_by_code(code)
+    if invite is None or not _codes_match(invite, code):
+        raise NotFound("No invite has this code.")
+    _check_open(invite, sync.database_now())
+    has_account = db.session.scalar(select(User.id).where(User.email == invite.recipient_email))
+    return Verification(
+        id=uuid.uuid4(), invite=invite, recipient_has_account=has_account is not None
+    )
+
+
+def register_with_invite(values: Mapping[str, Any], code: Any) -> User:
+    """Sign up through an invitation: the code proves the mailbox, so the account is created
+    verified, and the invite is accepted in the same transaction."""
+    pointer = "/data/attributes/invite_code"
+    if not isinstance(code, str) or not CODE_PATTERN.match(code):
+        raise Invalid("Not a valid invite code.", code="invalid_code", pointer=pointer)
+    invite = db.session.scalar(
+        select(OrganizationInvite).where(OrganizationInvite.code == code).with_for_update()
+    )
+    if invite is None or not _codes_match(invite, code):
+        raise Invalid("No invite has this code.", code="invalid_code", pointer=pointer)
+    now = sync.database_now()
+    _check_open(invite, now)
+    if normalize_email(values["email"]) != invite.recipient_email:
+        raise Forbidden(
+            "This invite is for another address.",
+            code="recipient_mismatch",
+            pointer="/data/attributes/email",
+        )
+    taken = Conflict(
+        "An account with this email exists.", code="email_taken", pointer="/data/attributes/email"
+    )
+    with sync.committing(taken):
+        user = new_user(**values, is_verified=True)
+        db.session.flush()
+        _join(invite, user, now)
+    return user

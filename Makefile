@@ -23,6 +23,9 @@ $(VENV)/.installed-test: setup.cfg pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed-run
 	$(FLASK) db upgrade
+	# One outbox worker beside gunicorn; both stop together.
+	$(FLASK) outbox run & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} wsgi:app
 
 test: $(VENV)/.installed-test

@@ -1,8 +1,11 @@
 """Fixtures: a PostgreSQL database built by the migrations once per session, each test in a
 transaction rolled back at teardown, a client that validates every JSON:API response."""
 
+import email
+import email.policy
 import json
 import os
+import socket
 import uuid
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
@@ -10,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import flask_migrate
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 from flask.testing import FlaskClient
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -99,9 +103,61 @@ def database_url():
         yield url
 
 
+class Inbox:
+    """An aiosmtpd handler that keeps what arrives."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        self.messages.append(
+            email.message_from_bytes(envelope.content, policy=email.policy.default)
+        )
+        return "250 OK"
+
+
+class SmtpServer:
+    """A real SMTP server on loopback; stop() and start() keep its port."""
+
+    def __init__(self):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.inbox = Inbox()
+        self.controller = None
+
+    def start(self):
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        self.controller.stop()
+
+
 @pytest.fixture(scope="session")
-def app(database_url):
-    application = create_app({**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url})
+def smtp_server():
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def inbox(smtp_server):
+    smtp_server.inbox.messages.clear()
+    return smtp_server.inbox.messages
+
+
+@pytest.fixture(scope="session")
+def app(database_url, smtp_server):
+    mail_settings = {
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp_server.port,
+        "MAIL_SUPPRESS_SEND": False,  # flask-mail would not send at all in TESTING mode
+    }
+    application = create_app(
+        {**TEST_SETTINGS, **mail_settings, "SQLALCHEMY_DATABASE_URI": database_url}
+    )
     application.test_client_class = JsonApiClient
     with application.app_context():
         flask_migrate.upgrade()
@@ -248,3 +304,15 @@ class Api:
 @pytest.fixture
 def api(client, login):
     return Api(client, login)
+
+
+@pytest.fixture
+def deliver(app):
+    """Run one outbox pass, as `flask outbox run --once` does."""
+    from jsonapi_server.services import outbox
+
+    def run() -> int:
+        with app.app_context():
+            return outbox.deliver_due()
+
+    return run

@@ -5,15 +5,17 @@ from flask import Flask
 from jsonapi_server.jsonapi.errors import JsonApiError
 from jsonapi_server.jsonapi.protocol import handle_jsonapi_error
 from jsonapi_server.jsonapi.responses import resource_object
-from jsonapi_server.models import Channel, Membership, Organization
+from jsonapi_server.models import Channel, Membership, Organization, OrganizationInvite
 from jsonapi_server.services.errors import DomainError
 from schemas.base import ResourceSchema
+from schemas.invites import OrganizationInviteSchema
 from schemas.organizations import ChannelSchema, MembershipSchema, OrganizationSchema
 
 SCHEMA_FOR_MODEL: dict[type, type[ResourceSchema]] = {
     Organization: OrganizationSchema,
     Membership: MembershipSchema,
     Channel: ChannelSchema,
+    OrganizationInvite: OrganizationInviteSchema,
 }
 
 
@@ -43,6 +45,8 @@ def register_blueprints(app: Flask) -> None:
         channels,
         deleted_records,
         health,
+        invite_batches,
+        invites,
         memberships,
         organizations,
         profile,
@@ -57,5 +61,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health.blueprint)
     # Importing the view modules registered their routes on the shared API blueprint.
     assert users and profile and tokens and organizations and memberships and channels
-    assert deleted_records
+    assert deleted_records and invites and invite_batches
     app.register_blueprint(api)

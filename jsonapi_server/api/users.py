@@ -3,7 +3,7 @@
 from jsonapi_server.jsonapi.request import load_resource
 from jsonapi_server.jsonapi.responses import collection_response, query_params, resource_response
 from jsonapi_server.jsonapi.routing import register_resource
-from jsonapi_server.services import accounts, tokens
+from jsonapi_server.services import accounts, invites, tokens
 from schemas.users import RegistrationSchema, UserSchema
 
 from .auth import authenticated, current_user
@@ -13,7 +13,11 @@ from .blueprint import api
 def register():
     params = query_params(UserSchema)
     values = load_resource(RegistrationSchema).values
-    user = accounts.register_user(**values)
+    invite_code = values.pop("invite_code", None)
+    if invite_code is not None:
+        user = invites.register_with_invite(values, invite_code)
+    else:
+        user = accounts.register_user(**values)
     session = tokens.open_session(user)
     meta = {"access_token": session.access_token, "refresh_token": session.refresh_token}
     return resource_response(UserSchema, user, params, status=201, meta=meta, location=True)

@@ -140,6 +140,11 @@ def get_invite(user, invite_id, organization_id=None, include: Sequence[str] = (
 
 @dataclass
 class BatchOutcome:
+    """What a batch did (an `invite_batches` resource: answered once, not stored)."""
+
+    recipient_emails: list
+    invite_user_as: str
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
     invites: list = field(default_factory=list)
     created_count: int = 0
     resent_count: int = 0
@@ -241,7 +246,7 @@ def invite_batch(
     """Invite many addresses at once: each that cannot be invited gets an error entry, the
     rest are invited (or re-sent) in one transaction — the Telex seed's partial success."""
     access = authorize(user, organization_id, "invite.manage")
-    outcome = BatchOutcome()
+    outcome = BatchOutcome(recipient_emails=list(emails), invite_user_as=role)
     seen: set[str] = set()
     now = sync.database_now()
     raced = Conflict("A pending invite was created meanwhile.", code="invite_pending")

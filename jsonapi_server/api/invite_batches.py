@@ -1,0 +1,39 @@
+"""`invite_batches` (many addresses at once, partial success) and `invite_verifications`
+(public: what a code is for)."""
+
+from dataclasses import replace
+
+from jsonapi_server.jsonapi.request import load_resource
+from jsonapi_server.jsonapi.responses import query_params, resource_response
+from jsonapi_server.services import invites
+from schemas.invites import InviteBatchSchema, InviteVerificationSchema
+
+from .auth import authenticated, current_user
+from .blueprint import api
+
+
+@api.post("/organizations/<uuid:organization_id>/invite-batches")
+@authenticated
+def create_invite_batch(organization_id):
+    params = query_params(InviteBatchSchema)
+    values = load_resource(InviteBatchSchema).values
+    outcome = invites.invite_batch(
+        current_user(),
+        organization_id,
+        values["recipient_emails"],
+        values["invite_user_as"],
+        values["resend_pending"],
+    )
+    # The created and re-sent invites always come along in `included`.
+    include = tuple(dict.fromkeys(("invites", *params.include)))
+    params = replace(params, include=include, include_requested=True)
+    return resource_response(InviteBatchSchema, outcome, params, status=201)
+
+
+@api.post("/invite-verifications")
+@api.post("/invite_verifications")
+def verify_invite_code():
+    params = query_params(InviteVerificationSchema)
+    values = load_resource(InviteVerificationSchema).values
+    verification = invites.verify_code(values["code"])
+    return resource_response(InviteVerificationSchema, verification, params, status=201)

@@ -155,7 +155,9 @@ def relationship_document(
         relationship_object["data"] = [{"type": field.type_, "id": str(i.id)} for i in related]
     related_link = relationship_object.get("links", {}).get("related")
     links = {"related": related_link} if related_link else None
-    return top_level(context.self_link, links=links, data=relationship_object["data"])
+    document = top_level(context.self_link, links=links)
+    document["data"] = relationship_object["data"]  # null is the answer for an empty to-one
+    return document
 
 
 def error_document(errors: list[dict], self_link: str | None = None, meta: dict | None = None):

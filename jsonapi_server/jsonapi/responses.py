@@ -145,7 +145,7 @@ def related_response(schema_class: type[ResourceSchema], obj: Any, relationship:
     if field.many:
         document = collection_document(related_schema, related, context)
     elif related is None:
-        document = top_level(context.self_link, data=None)
+        document = top_level(context.self_link)
         document["data"] = None
     else:
         return resource_response(related_schema, related, params)

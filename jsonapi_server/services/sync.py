@@ -121,7 +121,7 @@ def committing(
         db.session.commit()
     except IntegrityError as error:
         db.session.rollback()
-        if model is not None and db.session.get(model, row_id) is not None:
+        if model is not None and row_id is not None and db.session.get(model, row_id):
             raise Conflict(
                 "A resource with this id exists.", code="duplicate_id", pointer="/data/id"
             ) from error

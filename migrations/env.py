@@ -10,8 +10,10 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-# Keep the application's loggers alive when migrations run inside it (tests, make run).
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Configure logging only when nothing has (the `flask db` command); inside a running
+# application or a test session, its own logging stays as it is.
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 

@@ -2,7 +2,6 @@
 
 import re
 import threading
-from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -340,9 +339,10 @@ def test_two_concurrent_invites_of_one_address_one_wins(app, api, client, login,
         transaction = other.begin()
         other.execute(
             sa.text(
-                "INSERT INTO organization_invites (id, organization_id, recipient_email, invite_user_as, "
-                "code, expires_at, last_sent_at, created_at, updated_at, updated_in_db_at) VALUES "
-                "(gen_random_uuid(), :org, 'same@example.com', 'member', md5(random()::text) || md5(random()::text), "
+                "INSERT INTO organization_invites (id, organization_id, recipient_email, "
+                "invite_user_as, code, expires_at, last_sent_at, created_at, updated_at, "
+                "updated_in_db_at) VALUES (gen_random_uuid(), :org, 'same@example.com', "
+                "'member', md5(random()::text) || md5(random()::text), "
                 "now() + interval '1 day', now(), now(), now(), now())"
             ),
             {"org": org["id"]},

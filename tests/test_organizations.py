@@ -3,7 +3,14 @@
 import pytest
 from sqlalchemy import func, select
 
-from jsonapi_server.models import Channel, ChannelMember, DeletedRecord, Membership, Organization
+from jsonapi_server.models import (
+    Channel,
+    ChannelMember,
+    DeletedRecord,
+    Membership,
+    Organization,
+    OrganizationInvite,
+)
 
 from .factories import UserFactory
 
@@ -161,9 +168,16 @@ def test_delete_cascades_and_leaves_one_tombstone(api, client, login, user, sess
     member = UserFactory()
     api.add_member(organization["id"], user, member)
     api.create_channel(organization["id"], user)
+    invite = {
+        "data": {"type": "organization_invites", "attributes": {"recipient_email": "g@example.com"}}
+    }
+    client.send(
+        "POST", f"/api/v2/organizations/{organization['id']}/invites", invite, headers=login(user)
+    )
+    assert count(session, OrganizationInvite) == 1
     response = client.delete(f"/api/v2/organizations/{organization['id']}", headers=login(user))
     assert response.status_code == 204
-    assert count(session, Organization) == 0
+    assert count(session, Organization) == count(session, OrganizationInvite) == 0
     assert (
         count(session, Membership) == count(session, Channel) == count(session, ChannelMember) == 0
     )

@@ -1,0 +1,354 @@
+"""The Telex invitation flows: batches with per-address errors, public code verification,
+sign-up through an invitation; and the emails they send through the outbox."""
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from jsonapi_server.models import Membership, OrganizationInvite, OutboxMessage, User
+
+from .factories import UserFactory
+
+
+@pytest.fixture
+def org(api, user):
+    return api.create_organization(user, name="Acme Corp")
+
+
+def batch(client, login, user, org, emails, **attributes):
+    body = {
+        "data": {"type": "invite_batches", "attributes": {"recipient_emails": emails, **attributes}}
+    }
+    return client.send(
+        "POST", f"/api/v2/organizations/{org['id']}/invite-batches", body, headers=login(user)
+    )
+
+
+def create_invite(client, login, user, org, email="guest@example.com", role="member"):
+    body = {
+        "data": {
+            "type": "organization_invites",
+            "attributes": {"recipient_email": email, "invite_user_as": role},
+        }
+    }
+    response = client.send(
+        "POST", f"/api/v2/organizations/{org['id']}/invites", body, headers=login(user)
+    )
+    assert response.status_code == 201
+    return response.json["data"]
+
+
+class TestBatches:
+    def test_partial_success_with_an_error_per_address(self, api, client, login, user, org):
+        member = UserFactory()
+        api.add_member(org["id"], user, member)
+        create_invite(client, login, user, org, "pending@example.com")
+        emails = [
+            "new@example.com",
+            "NEW@example.com",
+            "not-an-email",
+            member.email,
+            "pending@example.com",
+            "other@example.com",
+        ]
+        response = batch(client, login, user, org, emails, invite_user_as="admin")
+        assert response.status_code == 201
+        assert "Location" not in response.headers
+        attributes = response.json["data"]["attributes"]
+        assert attributes["created_count"] == 2 and attributes["resent_count"] == 0
+        assert [(e["recipient_email"], e["code"]) for e in attributes["errors"]] == [
+            ("NEW@example.com", "duplicate_in_batch"),
+            ("not-an-email", "invalid_email"),
+            (member.email, "already_member"),
+            ("pending@example.com", "invite_pending"),
+        ]
+        included = response.json["included"]
+        assert sorted(i["attributes"]["recipient_email"] for i in included) == [
+            "new@example.com",
+            "other@example.com",
+        ]
+        assert all(i["attributes"]["invite_user_as"] == "admin" for i in included)
+        linkage = response.json["data"]["relationships"]["invites"]["data"]
+        assert {i["id"] for i in linkage} == {i["id"] for i in included}
+
+    def test_resend_pending_resends_unless_too_soon(self, client, login, user, org, session):
+        create_invite(client, login, user, org, "pending@example.com")
+        too_soon = batch(
+            client, login, user, org, ["pending@example.com"], resend_pending=True
+        ).json
+        assert too_soon["data"]["attributes"]["errors"][0]["code"] == "resend_too_soon"
+        session.execute(
+            OrganizationInvite.__table__.update().values(
+                last_sent_at=func.now() - func.make_interval(0, 0, 0, 0, 0, 2)
+            )
+        )
+        session.commit()
+        resent = batch(client, login, user, org, ["pending@example.com"], resend_pending=True).json
+        assert resent["data"]["attributes"]["resent_count"] == 1
+
+    @pytest.mark.parametrize(
+        ("attributes", "pointer"),
+        [
+            ({"recipient_emails": []}, "/data/attributes/recipient_emails"),
+            (
+                {"recipient_emails": [f"a{n}@example.com" for n in range(101)]},
+                "/data/attributes/recipient_emails",
+            ),
+            ({"recipient_emails": "a@example.com"}, "/data/attributes/recipient_emails"),
+            (
+                {"recipient_emails": ["a@example.com"], "invite_user_as": "owner"},
+                "/data/attributes/invite_user_as",
+            ),
+        ],
+    )
+    def test_bad_batches_are_422_and_invite_nobody(
+        self, client, login, user, org, session, attributes, pointer
+    ):
+        body = {"data": {"type": "invite_batches", "attributes": attributes}}
+        response = client.send(
+            "POST", f"/api/v2/organizations/{org['id']}/invite-batches", body, headers=login(user)
+        )
+        assert response.status_code == 422
+        assert response.json["errors"][0]["source"]["pointer"] == pointer
+        assert session.scalar(select(func.count()).select_from(OrganizationInvite)) == 0
+
+    def test_members_cannot_batch(self, api, client, login, user, org):
+        member = UserFactory()
+        api.add_member(org["id"], user, member)
+        assert batch(client, login, member, org, ["x@example.com"]).status_code == 403
+
+
+class TestVerification:
+    def verify(self, client, code, query=""):
+        body = {"data": {"type": "invite_verifications", "attributes": {"code": code}}}
+        return client.send("POST", f"/api/v2/invite-verifications{query}", body)
+
+    def test_a_code_tells_who_and_what_for_without_signing_in(self, client, login, user, org):
+        invite = create_invite(client, login, user, org, role="admin")
+        response = self.verify(client, invite["attributes"]["code"], "?include=organization")
+        assert response.status_code == 201
+        assert "Location" not in response.headers
+        attributes = response.json["data"]["attributes"]
+        assert attributes == {
+            "recipient_email": "guest@example.com",
+            "invite_user_as": "admin",
+            "status": "pending",
+            "expires_at": invite["attributes"]["expires_at"],
+            "recipient_has_account": False,
+        }
+        assert "code" not in attributes
+        assert response.json["included"][0]["attributes"]["name"] == "Acme Corp"
+        assert response.json["data"]["relationships"]["invite"]["data"]["id"] == invite["id"]
+
+    def test_unknown_is_404_cancelled_410_accepted_409(self, client, login, user, org):
+        assert self.verify(client, "a" * 64).status_code == 404
+        invite = create_invite(client, login, user, org)
+        client.delete(
+            f"/api/v2/organizations/{org['id']}/invites/{invite['id']}", headers=login(user)
+        )
+        assert self.verify(client, invite["attributes"]["code"]).status_code == 410
+        accepted = create_invite(client, login, user, org, "taken@example.com")
+        recipient = UserFactory(email="taken@example.com")
+        body = {
+            "data": {
+                "type": "organization_invites",
+                "attributes": {"code": accepted["attributes"]["code"]},
+            }
+        }
+        client.send(
+            "PUT",
+            f"/api/v2/organizations/{org['id']}/invites/{accepted['id']}/accept",
+            body,
+            headers=login(recipient),
+        )
+        assert self.verify(client, accepted["attributes"]["code"]).status_code == 409
+
+    @pytest.mark.parametrize("code", ["short", "A" * 64, "a" * 65, 12])
+    def test_a_code_of_the_wrong_form_is_422(self, client, code):
+        response = self.verify(client, code)
+        assert response.status_code == 422
+        assert response.json["errors"][0]["source"]["pointer"] == "/data/attributes/code"
+
+
+class TestSignUpThroughAnInvite:
+    def register(self, client, email, code):
+        body = {
+            "data": {
+                "type": "users",
+                "attributes": {"email": email, "password": "long enough", "invite_code": code},
+            }
+        }
+        return client.send("POST", "/api/v2/users", body)
+
+    def test_creates_a_verified_member_and_returns_tokens(self, client, login, user, org, session):
+        invite = create_invite(client, login, user, org, role="admin")
+        response = self.register(client, "Guest@Example.com", invite["attributes"]["code"])
+        assert response.status_code == 201
+        assert response.json["data"]["attributes"]["is_verified"] is True
+        assert response.json["meta"]["access_token"]
+        new_user = session.scalar(select(User).where(User.email == "guest@example.com"))
+        membership = session.scalar(select(Membership).where(Membership.user_id == new_user.id))
+        assert membership.role == "admin"
+        stored = session.get(OrganizationInvite, invite["id"])
+        session.refresh(stored)
+        assert stored.accepted_by_user_id == new_user.id
+
+    def test_refusals_create_no_account(self, client, login, user, org, session):
+        invite = create_invite(client, login, user, org)
+        unknown = self.register(client, "guest@example.com", "b" * 64)
+        assert unknown.status_code == 422 and unknown.json["errors"][0]["code"] == "invalid_code"
+        mismatch = self.register(client, "someone@example.com", invite["attributes"]["code"])
+        assert (
+            mismatch.status_code == 403
+            and mismatch.json["errors"][0]["code"] == "recipient_mismatch"
+        )
+        client.delete(
+            f"/api/v2/organizations/{org['id']}/invites/{invite['id']}", headers=login(user)
+        )
+        cancelled = self.register(client, "guest@example.com", invite["attributes"]["code"])
+        assert cancelled.status_code == 410
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(User)
+                .where(User.email.in_(["guest@example.com", "someone@example.com"]))
+            )
+            == 0
+        )
+
+
+class TestEmail:
+    def test_the_invitation_email(self, app, client, login, user, org, inbox, deliver):
+        invite = create_invite(client, login, user, org, role="admin")
+        assert deliver() == 1
+        [message] = inbox
+        assert message["To"] == "guest@example.com"
+        assert "Acme Corp" in message["Subject"]
+        text = message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        for body in (text, html):
+            assert "Acme Corp" in body
+            assert (user.full_name or user.email) in body
+            assert "an admin" in body
+            assert invite["attributes"]["code"] in body
+            assert invite["attributes"]["expires_at"][:10] in body
+        url = app.config["INVITE_URL_TEMPLATE"].format(
+            code=invite["attributes"]["code"], invite_id=invite["id"], organization_id=org["id"]
+        )
+        assert url in text
+        assert deliver() == 0  # sent once
+
+    def test_the_email_is_written_with_the_invite(self, client, login, user, org, session):
+        create_invite(client, login, user, org)
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+        body = {"data": {"type": "organization_invites", "attributes": {"recipient_email": "bad"}}}
+        client.send("POST", f"/api/v2/organizations/{org['id']}/invites", body, headers=login(user))
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+    def test_resend_sends_the_new_code(self, client, login, user, org, session, inbox, deliver):
+        invite = create_invite(client, login, user, org)
+        session.execute(
+            OrganizationInvite.__table__.update().values(
+                last_sent_at=func.now() - func.make_interval(0, 0, 0, 0, 0, 2)
+            )
+        )
+        session.commit()
+        resent = client.put(
+            f"/api/v2/organizations/{org['id']}/invites/{invite['id']}/resend", headers=login(user)
+        ).json
+        deliver()
+        codes = [
+            re.search(r"code=([0-9a-f]{64})", m.get_body(("plain",)).get_content()).group(1)
+            for m in inbox
+        ]
+        assert codes == [invite["attributes"]["code"], resent["data"]["attributes"]["code"]]
+
+
+@pytest.mark.committed
+def test_no_email_is_lost_or_sent_twice_when_smtp_is_down(
+    app, api, client, login, session, smtp_server, deliver
+):
+    user = UserFactory()
+    org = api.create_organization(user)
+    smtp_server.inbox.messages.clear()
+    smtp_server.stop()
+    try:
+        for number in range(3):
+            create_invite(client, login, user, org, f"guest{number}@example.com")
+        assert deliver() == 0
+        failed = session.scalars(select(OutboxMessage)).all()
+        assert all(m.attempts == 1 and m.last_error and m.sent_at is None for m in failed)
+        assert all(m.next_attempt_at > m.created_at for m in failed)  # backed off
+    finally:
+        smtp_server.start()
+    session.execute(OutboxMessage.__table__.update().values(next_attempt_at=func.now()))
+    session.commit()
+    assert deliver() == 3
+    assert deliver() == 0
+    recipients = sorted(m["To"] for m in smtp_server.inbox.messages)
+    assert recipients == [f"guest{number}@example.com" for number in range(3)]
+
+
+@pytest.mark.committed
+def test_two_workers_never_send_one_email_twice(app, api, client, login, session, inbox):
+    import threading
+
+    from jsonapi_server.services import outbox
+
+    user = UserFactory()
+    org = api.create_organization(user)
+    for number in range(12):
+        create_invite(client, login, user, org, f"w{number}@example.com")
+    app.config["OUTBOX_BATCH_SIZE"] = 3
+    sent = []
+
+    def worker():
+        with app.app_context():
+            while count := outbox.deliver_due():
+                sent.append(count)
+
+    try:
+        workers = [threading.Thread(target=worker) for _ in range(2)]
+        for thread in workers:
+            thread.start()
+        for thread in workers:
+            thread.join(timeout=30)
+    finally:
+        app.config["OUTBOX_BATCH_SIZE"] = 20
+    assert sum(sent) == 12
+    assert sorted(m["To"] for m in inbox) == sorted(
+        f"w{number}@example.com" for number in range(12)
+    )
+
+
+def test_without_a_mail_server_development_shows_the_mail_in_the_log(tmp_path, caplog):
+    import logging
+
+    import flask_migrate
+
+    from jsonapi_server import create_app
+    from jsonapi_server.extensions import db
+    from jsonapi_server.services import outbox
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'dev.sqlite3'}",
+            "JWT_SECRET_KEY": "k" * 40,
+        }
+    )
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.session.add(
+            OutboxMessage(
+                recipient="dev@example.com",
+                subject="Hello",
+                text_body="body text",
+                html_body="<p>x</p>",
+            )
+        )
+        db.session.commit()
+        with caplog.at_level(logging.INFO, logger="jsonapi_server.services.outbox"):
+            assert outbox.deliver_due() == 1
+        db.engine.dispose()
+    assert "dev@example.com" in caplog.text and "body text" in caplog.text

@@ -352,3 +352,31 @@ def test_without_a_mail_server_development_shows_the_mail_in_the_log(tmp_path, c
             assert outbox.deliver_due() == 1
         db.engine.dispose()
     assert "dev@example.com" in caplog.text and "body text" in caplog.text
+
+
+def test_flask_outbox_run_once_delivers(app, client, login, user, org, inbox):
+    create_invite(client, login, user, org)
+    result = app.test_cli_runner().invoke(args=["outbox", "run", "--once"])
+    assert result.exit_code == 0, result.output
+    assert [m["To"] for m in inbox] == ["guest@example.com"]
+
+
+def test_a_stale_if_match_on_accept_is_412_and_accepts_nothing(client, login, user, org, session):
+    invite = create_invite(client, login, user, org)
+    recipient = UserFactory(email="guest@example.com")
+    body = {
+        "data": {
+            "type": "organization_invites",
+            "attributes": {"code": invite["attributes"]["code"]},
+        }
+    }
+    url = f"/api/v2/organizations/{org['id']}/invites/{invite['id']}/accept"
+    response = client.send("PUT", url, body, headers={**login(recipient), "If-Match": '"1"'})
+    assert response.status_code == 412
+    assert response.json["errors"][0]["meta"]["current"]["id"] == invite["id"]
+    assert (
+        session.scalar(
+            select(func.count()).select_from(Membership).where(Membership.user_id == recipient.id)
+        )
+        == 0
+    )

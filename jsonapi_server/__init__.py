@@ -9,6 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from .config import (
+    check_production_settings,
     check_sync_settings,
     development_jwt_secret,
     load_settings,
@@ -24,6 +25,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application: settings, extensions, protocol, blueprints, commands."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(load_settings(overrides=config))
+    check_production_settings(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         sqlite_path = os.path.join(app.instance_path, "jsonapi_server.sqlite3")
@@ -42,12 +44,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     jwt.init_app(app)
     mail.init_app(app)
 
-    from . import cli, request_ids
+    from . import cli, http_hardening, request_ids
     from .api import register_blueprints
     from .jsonapi import protocol
 
     request_ids.init_app(app)
     protocol.init_app(app)
+    http_hardening.init_app(app)
     register_blueprints(app)
     cli.init_app(app)
     return app

@@ -31,6 +31,11 @@ DEFAULTS = {
     "MAIL_PORT": 25,
     "MAIL_DEFAULT_SENDER": "jsonapi_server <no-reply@localhost>",
     "JSON_SORT_KEYS": False,
+    # How many proxies in front of the app set X-Forwarded-* (nginx: 1).
+    "PROXY_FIX_X_FOR": 0,
+    "PROXY_FIX_X_PROTO": 0,
+    "PROXY_FIX_X_HOST": 0,
+    "CORS_ORIGINS": "",
 }
 
 # Environment variable -> (setting, parser). Only these are read from the environment.
@@ -54,6 +59,10 @@ ENVIRONMENT = {
     "MAIL_SERVER": ("MAIL_SERVER", str),
     "MAIL_PORT": ("MAIL_PORT", int),
     "MAIL_DEFAULT_SENDER": ("MAIL_DEFAULT_SENDER", str),
+    "PROXY_FIX_X_FOR": ("PROXY_FIX_X_FOR", int),
+    "PROXY_FIX_X_PROTO": ("PROXY_FIX_X_PROTO", int),
+    "PROXY_FIX_X_HOST": ("PROXY_FIX_X_HOST", int),
+    "CORS_ORIGINS": ("CORS_ORIGINS", str),
 }
 
 
@@ -105,4 +114,27 @@ def check_sync_settings(settings: dict) -> None:
         raise RuntimeError(
             "SYNC_SAFETY_WINDOW_SECONDS must be at least WRITE_TRANSACTION_TIMEOUT_SECONDS, "
             "or a pull could miss a write that commits late."
+        )
+
+
+class UnsafeSettings(RuntimeError):
+    """Production was asked for without what it cannot run without."""
+
+
+def check_production_settings(settings: dict, environ=None) -> None:
+    """In production, refuse to start without real secrets, naming everything missing at once."""
+    if settings["JSONAPI_SERVER_ENV"] != "production":
+        return
+    environ = os.environ if environ is None else environ
+    problems = []
+    key = settings.get("JWT_SECRET_KEY") or ""
+    if len(key.encode()) < 32:
+        problems.append("JWT_SECRET_KEY (at least 32 bytes)")
+    if not settings.get("SQLALCHEMY_DATABASE_URI"):
+        problems.append("DATABASE_URL")
+    if not settings.get("MAIL_SERVER"):
+        problems.append("MAIL_SERVER")
+    if problems:
+        raise UnsafeSettings(
+            "JSONAPI_SERVER_ENV=production refuses to start without: " + ", ".join(problems)
         )

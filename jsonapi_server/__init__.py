@@ -16,7 +16,7 @@ from .config import (
     normalize_database_url,
     postgresql_engine_options,
 )
-from .extensions import db, jwt, mail, migrate
+from .extensions import cors, db, jwt, limiter, mail, migrate
 
 MIGRATIONS_DIRECTORY = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
 
@@ -43,6 +43,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS_DIRECTORY, render_as_batch=True)
     jwt.init_app(app)
     mail.init_app(app)
+    limiter.init_app(app)
+    cors.init_app(
+        app,
+        origins=[o.strip() for o in app.config["CORS_ORIGINS"].split(",") if o.strip()],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "If-Match",
+            "If-None-Match",
+            "X-Request-ID",
+        ],
+        expose_headers=["Location", "ETag", "Retry-After", "X-Request-ID"],
+        methods=["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
+        max_age=600,
+    )
 
     from . import cli, http_hardening, request_ids
     from .api import register_blueprints

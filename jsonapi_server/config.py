@@ -36,6 +36,14 @@ DEFAULTS = {
     "PROXY_FIX_X_PROTO": 0,
     "PROXY_FIX_X_HOST": 0,
     "CORS_ORIGINS": "",
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "RATELIMIT_SIGN_IN": "20/minute",
+    "RATELIMIT_REGISTRATION": "20/minute",
+    "RATELIMIT_INVITE_VERIFICATION": "20/minute",
+    "RATELIMIT_INVITE_ACCEPT": "20/minute",
+    "RATELIMIT_INVITE_CREATION": "500/hour",
 }
 
 # Environment variable -> (setting, parser). Only these are read from the environment.
@@ -63,6 +71,11 @@ ENVIRONMENT = {
     "PROXY_FIX_X_PROTO": ("PROXY_FIX_X_PROTO", int),
     "PROXY_FIX_X_HOST": ("PROXY_FIX_X_HOST", int),
     "CORS_ORIGINS": ("CORS_ORIGINS", str),
+    "RATELIMIT_ENABLED": (
+        "RATELIMIT_ENABLED",
+        lambda v: v.strip().lower() not in ("0", "false", "no", "off"),
+    ),
+    "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
 }
 
 

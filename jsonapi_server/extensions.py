@@ -1,6 +1,9 @@
 """Unbound extension singletons; bound to an application in create_app()."""
 
+from flask_cors import CORS
 from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -19,3 +22,7 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 jwt = JWTManager()
 mail = Mail()
+cors = CORS()
+# Counted per client address; behind a proxy that address comes from X-Forwarded-For as far
+# as PROXY_FIX_X_FOR trusts it (ProxyFix sets remote_addr).
+limiter = Limiter(key_func=get_remote_address)

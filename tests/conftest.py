@@ -36,6 +36,8 @@ TEST_SETTINGS = {
     "JWT_SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
     # Hashing is deliberately slow in production (scrypt); tests need many accounts quickly.
     "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    # Rate limits have their own tests (test_rate_limits.py), with apps of their own.
+    "RATELIMIT_ENABLED": False,
 }
 
 
@@ -316,3 +318,27 @@ def deliver(app):
             return outbox.deliver_due()
 
     return run
+
+
+@pytest.fixture
+def make_app(database_url, connection):
+    """Another application (other settings), on the test's own connection when it has one."""
+    apps = []
+
+    def build(**settings):
+        application = create_app(
+            {**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url, **settings}
+        )
+        application.test_client_class = JsonApiClient
+        if connection is not None:
+            with application.app_context():
+                db.engine  # noqa: B018 - creates the engine entry to replace
+            db._app_engines[application][None] = connection
+        apps.append(application)
+        return application
+
+    yield build
+    for application in apps:
+        engine = db._app_engines.get(application, {}).get(None)
+        if isinstance(engine, sa.Engine):
+            engine.dispose()

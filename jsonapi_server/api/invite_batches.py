@@ -10,10 +10,12 @@ from schemas.invites import InviteBatchSchema, InviteVerificationSchema
 
 from .auth import authenticated, current_user
 from .blueprint import api
+from .rate_limits import batch_creation_limit, verification_limit
 
 
 @api.post("/organizations/<uuid:organization_id>/invite-batches")
 @authenticated
+@batch_creation_limit
 def create_invite_batch(organization_id):
     params = query_params(InviteBatchSchema)
     values = load_resource(InviteBatchSchema).values
@@ -32,6 +34,7 @@ def create_invite_batch(organization_id):
 
 @api.post("/invite-verifications")
 @api.post("/invite_verifications")
+@verification_limit
 def verify_invite_code():
     params = query_params(InviteVerificationSchema)
     values = load_resource(InviteVerificationSchema).values

@@ -15,6 +15,7 @@ from schemas.invites import InviteAcceptSchema, InviteUpdateSchema, Organization
 
 from .auth import authenticated, current_user
 from .blueprint import api
+from .rate_limits import accept_limit, invite_creation_limit
 
 ITEM = "/organizations/<uuid:organization_id>/invites/<uuid:id>"
 
@@ -35,6 +36,7 @@ def list_invites(organization_id):
 
 
 @authenticated
+@invite_creation_limit
 def create_invite(organization_id):
     params = query_params(OrganizationInviteSchema)
     loaded = load_resource(OrganizationInviteSchema)
@@ -83,6 +85,7 @@ def cancel_invite(id, organization_id=None):
 
 
 @api.route(f"{ITEM}/accept", methods=["PUT", "POST"])
+@accept_limit
 @authenticated
 def accept_invite(organization_id, id):
     params = query_params(OrganizationInviteSchema)

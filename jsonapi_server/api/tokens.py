@@ -7,9 +7,11 @@ from schemas.tokens import TokenSchema
 
 from .auth import authenticated, bearer_token, current_session, current_user
 from .blueprint import api
+from .rate_limits import sign_in_limit
 
 
 @api.post("/auth/tokens")
+@sign_in_limit
 def sign_in():
     params = query_params(TokenSchema)
     credentials = load_resource(TokenSchema).values

@@ -8,8 +8,10 @@ from schemas.users import RegistrationSchema, UserSchema
 
 from .auth import authenticated, current_user
 from .blueprint import api
+from .rate_limits import registration_limit
 
 
+@registration_limit
 def register():
     params = query_params(UserSchema)
     values = load_resource(RegistrationSchema).values

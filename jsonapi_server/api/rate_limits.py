@@ -1,0 +1,56 @@
+"""The rate limits of API.md §1, as decorators for the views they guard. Limits come from the
+settings (RATELIMIT_*); RATELIMIT_ENABLED=false turns them all off."""
+
+from flask import current_app, request
+
+from jsonapi_server.extensions import limiter
+
+from .auth import current_user
+
+
+def _setting(name: str):
+    return lambda: current_app.config[name]
+
+
+def _disabled() -> bool:
+    # Read per application: the limiter is one instance, but each app has its own settings.
+    return not current_app.config["RATELIMIT_ENABLED"]
+
+
+def _caller() -> str:
+    return f"user:{current_user().id}"
+
+
+def _addresses_in_batch() -> int:
+    """A batch costs one per address (bounded; a malformed body costs one and fails later)."""
+    document = request.get_json(silent=True)
+    try:
+        count = len(document["data"]["attributes"]["recipient_emails"])
+    except (KeyError, TypeError):
+        return 1
+    return min(max(count, 1), 100)
+
+
+def _limit(setting: str, scope: str, **options):
+    return limiter.limit(_setting(setting), scope=scope, exempt_when=_disabled, **options)
+
+
+sign_in_limit = _limit("RATELIMIT_SIGN_IN", "sign_in")
+registration_limit = _limit("RATELIMIT_REGISTRATION", "registration")
+verification_limit = _limit("RATELIMIT_INVITE_VERIFICATION", "invite_verification")
+accept_limit = _limit("RATELIMIT_INVITE_ACCEPT", "invite_accept")
+# Per signed-in user, one count shared by both routes (a batch costs one per address):
+# apply them beneath @authenticated.
+invite_creation_limit = limiter.shared_limit(
+    _setting("RATELIMIT_INVITE_CREATION"),
+    "invite_creation",
+    key_func=_caller,
+    exempt_when=_disabled,
+)
+batch_creation_limit = limiter.shared_limit(
+    _setting("RATELIMIT_INVITE_CREATION"),
+    "invite_creation",
+    key_func=_caller,
+    exempt_when=_disabled,
+    cost=_addresses_in_batch,
+)

@@ -59,11 +59,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         max_age=600,
     )
 
-    from . import cli, http_hardening, request_ids
+    from . import cli, http_hardening, request_ids, request_log
     from .api import register_blueprints
     from .jsonapi import protocol
 
     request_ids.init_app(app)
+    request_log.init_app(app)
     protocol.init_app(app)
     http_hardening.init_app(app)
     register_blueprints(app)

@@ -1,8 +1,6 @@
 """Command-line tasks: `flask users create-superadmin`, `flask tokens purge-revoked`,
 `flask outbox run`."""
 
-import logging
-
 import click
 from flask import Flask
 from flask.cli import AppGroup
@@ -46,8 +44,6 @@ def purge_revoked() -> None:
 @click.option("--poll", type=float, default=None, help="Seconds between passes when idle.")
 def run_outbox(once: bool, poll: float | None) -> None:
     """Deliver queued email, in a loop (several workers may run at once)."""
-    if not logging.getLogger().handlers:  # a worker process on its own: say what it does
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     outbox.run_worker(once=once, poll_seconds=poll)
 
 

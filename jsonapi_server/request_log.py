@@ -1,0 +1,67 @@
+"""One JSON line per request: time, request id, method, path, status, duration, user id.
+Only the path is written (never the query string, headers or body), so no password, token or
+invite code can reach the log through it."""
+
+import json
+import logging
+import time
+
+from flask import Flask, g, request
+
+from .jsonapi.timestamps import format_timestamp, utc_now
+
+log = logging.getLogger("jsonapi_server.requests")
+
+
+class JsonLineFormatter(logging.Formatter):
+    """Log records as JSON objects, one per line (structured fields come in `extra`)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = getattr(record, "fields", None)
+        if line is None:
+            line = {
+                "time": format_timestamp(utc_now()),
+                "level": record.levelname.lower(),
+                "logger": record.name,
+                "message": record.getMessage(),
+            }
+            if record.exc_info:
+                line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def start_timer() -> None:
+    g.started = time.perf_counter()
+
+
+def log_request(response):
+    started = g.get("started")
+    user = g.get("token_user")
+    fields = {
+        "time": format_timestamp(utc_now()),
+        "request_id": g.get("request_id"),
+        "method": request.method,
+        "path": request.path,
+        "status": response.status_code,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+        "user_id": str(user.id) if user is not None else None,
+    }
+    log.info("request", extra={"fields": fields})
+    return response
+
+
+def configure_logging(app: Flask) -> None:
+    """JSON lines on stderr, unless the host (a test runner) has set up logging already."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLineFormatter())
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def init_app(app: Flask) -> None:
+    configure_logging(app)
+    app.before_request(start_timer)
+    app.after_request(log_request)

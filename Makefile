@@ -29,6 +29,7 @@ run: $(VENV)/.installed-run
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} wsgi:app
 
 test: $(VENV)/.installed-test
+	scripts/ensure-nginx
 	TEST_DATABASE_URL="$$(scripts/ensure-postgres)" $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test

@@ -1,0 +1,195 @@
+"""The real path: gunicorn (deploy/gunicorn.conf.py) behind nginx (deploy/nginx.conf), on
+loopback ports. Links follow the client-facing scheme, gzip works, and an oversize body gets a
+JSON:API 413 from nginx itself."""
+
+import gzip
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import TEST_SETTINGS, scratch_database
+from .jsonapi_validation import validation_errors
+
+ROOT = Path(__file__).resolve().parents[1]
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+
+pytestmark = pytest.mark.skipif(
+    NGINX is None, reason="nginx is not installed (make test installs it where apt-get can)"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+def nginx_main_config(directory: Path, nginx_port: int, app_port: int) -> Path:
+    site = (ROOT / "deploy" / "nginx.conf").read_text()
+    site = site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};")
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{nginx_port};")
+    (directory / "site.conf").write_text(site)
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    main = f"""{user}worker_processes 1;
+pid {directory}/nginx.pid;
+error_log {directory}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {directory}/body;
+    proxy_temp_path {directory}/proxy;
+    fastcgi_temp_path {directory}/fastcgi;
+    uwsgi_temp_path {directory}/uwsgi;
+    scgi_temp_path {directory}/scgi;
+    include {directory}/site.conf;
+}}
+"""
+    path = directory / "nginx.conf"
+    path.write_text(main)
+    return path
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("deploy")
+    app_port, nginx_port = free_port(), free_port()
+    with (
+        scratch_database("jsonapi_server_deploy") as database_url,
+        open(directory / "gunicorn.log", "w") as gunicorn_log,
+        open(directory / "nginx.stderr", "w") as nginx_log,
+    ):
+        environment = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "JWT_SECRET_KEY": TEST_SETTINGS["JWT_SECRET_KEY"],
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            "PROXY_FIX_X_FOR": "1",
+            "PROXY_FIX_X_PROTO": "1",
+            "PROXY_FIX_X_HOST": "1",
+            "RATELIMIT_ENABLED": "false",
+            "WEB_CONCURRENCY": "2",
+            "GUNICORN_BIND": f"127.0.0.1:{app_port}",
+        }
+        bin_dir = Path(sys.executable).parent
+        subprocess.run(
+            [str(bin_dir / "flask"), "--app", "jsonapi_server", "db", "upgrade"],
+            env=environment,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        gunicorn = subprocess.Popen(
+            [str(bin_dir / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
+            env=environment,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=gunicorn_log,
+        )
+        config = nginx_main_config(directory, nginx_port, app_port)
+        nginx = subprocess.Popen(
+            [NGINX, "-c", str(config), "-p", str(directory), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=nginx_log,
+        )
+        try:
+            wait_for_port(app_port, gunicorn)
+            wait_for_port(nginx_port, nginx)
+            yield nginx_port
+        finally:
+            for process in (nginx, gunicorn):
+                process.terminate()
+            for process in (nginx, gunicorn):
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+def call(port, method, path, body=None, headers=None):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Host": "api.example.com", "X-Forwarded-Proto": "https", **(headers or {})}
+    if body is not None and "Content-Type" not in headers:
+        headers["Content-Type"] = "application/vnd.api+json"
+    connection.request(method, path, body=body, headers=headers)
+    response = connection.getresponse()
+    raw = response.read()
+    connection.close()
+    return response, raw
+
+
+def document(response, raw):
+    if response.getheader("Content-Encoding") == "gzip":
+        raw = gzip.decompress(raw)
+    parsed = json.loads(raw)
+    assert not validation_errors(parsed), parsed
+    return parsed
+
+
+def test_links_and_location_use_the_client_facing_scheme_and_host(served):
+    body = json.dumps(
+        {
+            "data": {
+                "type": "users",
+                "attributes": {"email": "deploy@example.com", "password": "long enough"},
+            }
+        }
+    )
+    response, raw = call(served, "POST", "/api/v2/users", body, {"X-Request-ID": "deploy-1"})
+    assert response.status == 201
+    created = document(response, raw)
+    assert created["data"]["links"]["self"].startswith("https://api.example.com/api/v2/users/")
+    assert response.getheader("Location") == created["data"]["links"]["self"]
+    assert created["links"]["self"] == "https://api.example.com/api/v2/users"
+    assert response.getheader("X-Request-ID") == "deploy-1"
+    assert response.getheader("Server") == "nginx"  # no version
+    token = created["meta"]["access_token"]
+    profile, raw = call(
+        served,
+        "GET",
+        "/api/v2/profile",
+        headers={"Authorization": f"Bearer {token}", "Accept-Encoding": "gzip"},
+    )
+    assert profile.status == 200
+    assert profile.getheader("Content-Encoding") == "gzip"
+    assert document(profile, raw)["data"]["attributes"]["email"] == "deploy@example.com"
+
+
+def test_an_oversize_body_gets_a_jsonapi_413_from_nginx(served):
+    body = (
+        b'{"data": {"type": "users", "attributes": {"first_name": "'
+        + b"x" * (2 * 1024 * 1024)
+        + b'"}}}'
+    )
+    response, raw = call(served, "POST", "/api/v2/users", body)
+    assert response.status == 413
+    assert response.getheader("Content-Type") == "application/vnd.api+json"
+    error = document(response, raw)["errors"][0]
+    assert (error["status"], error["code"]) == ("413", "payload_too_large")
+
+
+def test_health_through_nginx(served):
+    response, raw = call(served, "GET", "/readyz")
+    assert response.status == 200
+    assert json.loads(raw)["database"] == "ok"

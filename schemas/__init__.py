@@ -1,1 +1,8 @@
-"""marshmallow-jsonapi schemas, one module per resource type; they only describe."""
+"""marshmallow-jsonapi schemas, one module per resource type; they only describe.
+
+Importing the package registers every type, so a relationship can name its type before the
+module describing that type is otherwise imported."""
+
+from . import invites, organizations, tokens, users
+
+__all__ = ["invites", "organizations", "tokens", "users"]

@@ -11,6 +11,7 @@ from marshmallow_jsonapi import SchemaOpts as _LibrarySchemaOpts
 from marshmallow_jsonapi import fields as _library_fields
 
 from jsonapi_server.jsonapi import API_PREFIX
+from jsonapi_server.jsonapi.errors import json_pointer
 from jsonapi_server.jsonapi.timestamps import format_timestamp, parse_timestamp
 
 _LINKS_KEY = "\x00links"  # carries a resource's links from _serialize to format_item
@@ -220,9 +221,17 @@ class ResourceSchema(_LibrarySchema):
     # -- loading errors -----------------------------------------------------------------------
 
     def format_error(self, field_name, message, index=None):
+        """The library's pointer, with member names escaped as RFC 6901 asks (a client may
+        send a name holding `~` or `/`)."""
         if field_name == "_schema":
             return {"detail": message, "source": {"pointer": "/data"}}
-        return super().format_error(field_name, message, index=index)
+        if isinstance(self.declared_fields.get(field_name), Relationship):
+            pointer = json_pointer("data", "relationships", self.inflect(field_name), "data")
+        elif field_name == "id":
+            pointer = "/data/id"
+        else:
+            pointer = json_pointer("data", "attributes", self.inflect(field_name))
+        return {"detail": message, "source": {"pointer": pointer}}
 
     def format_errors(self, errors, many):
         formatted = super().format_errors(errors, many)

@@ -110,3 +110,18 @@ def test_an_unsafe_request_id_is_replaced(client):
     unsafe = "<script>" + "x" * 200
     response = client.get("/api/v2/nothing-here", headers={"X-Request-ID": unsafe})
     assert len(response.headers["X-Request-ID"]) == 32
+
+
+def test_pointers_escape_member_names_as_rfc_6901_asks(client):
+    body = {
+        "data": {
+            "type": "users",
+            "attributes": {"email": "a@b.co", "password": "long enough", "a/b~c": 1},
+        }
+    }
+    response = client.send("POST", "/api/v2/users", body)
+    assert response.status_code == 422
+    assert response.json["errors"][0]["source"]["pointer"] == "/data/attributes/a~1b~0c"
+    bad_relationship = {"data": {"type": "users", "relationships": {"x/y": {}}}}
+    response = client.send("POST", "/api/v2/users", bad_relationship)
+    assert response.json["errors"][0]["source"]["pointer"] == "/data/relationships/x~1y"

@@ -7,6 +7,7 @@ import pytest
 from flask import Blueprint, Flask, jsonify, request
 
 from jsonapi_server.jsonapi.routing import register_resource
+from schemas.invites import OrganizationInviteSchema
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def routed_client():
 
     register_resource(
         blueprint,
-        "organization_invites",
+        OrganizationInviteSchema,
         item_path="/organizations/<uuid:organization_id>/invites/<uuid:id>",
         item_views={"GET": view("show"), "PATCH": view("update"), "DELETE": view("cancel")},
         collection_path="/organizations/<uuid:organization_id>/invites",

@@ -1,6 +1,7 @@
 """`channels` of an organization, and who is in them (`relationships/members`)."""
 
 from jsonapi_server.jsonapi.conditional import if_match_base, write_base
+from jsonapi_server.jsonapi.openapi import describe
 from jsonapi_server.jsonapi.request import load_identifiers, load_resource, resolve_parent
 from jsonapi_server.jsonapi.responses import (
     created_response,
@@ -89,6 +90,13 @@ def load_channel(id, organization_id, include):
 
 
 @api.post(f"{ITEM}/relationships/members")
+@describe(
+    "change_members",
+    ChannelSchema,
+    request="identifiers",
+    many=True,
+    summary="Join, or add members (owner/admins)",
+)
 @authenticated
 def add_channel_members(organization_id, id):
     user_ids = load_identifiers("users")
@@ -99,6 +107,13 @@ def add_channel_members(organization_id, id):
 
 
 @api.delete(f"{ITEM}/relationships/members")
+@describe(
+    "change_members",
+    ChannelSchema,
+    request="identifiers",
+    many=True,
+    summary="Leave, or remove members (owner/admins)",
+)
 @authenticated
 def remove_channel_members(organization_id, id):
     user_ids = load_identifiers("users")
@@ -110,7 +125,8 @@ def remove_channel_members(organization_id, id):
 
 register_resource(
     api,
-    "channels",
+    ChannelSchema,
+    listing=channels.CHANNEL_LISTING,
     item_path=ITEM,
     item_views={"GET": show_channel, "PATCH": update_channel, "DELETE": delete_channel},
     collection_path="/organizations/<uuid:organization_id>/channels",

@@ -1,5 +1,6 @@
 """`deleted_records`: tombstones of hard deletes, pulled by offline clients."""
 
+from jsonapi_server.jsonapi.openapi import describe
 from jsonapi_server.jsonapi.responses import listing_response, query_params
 from jsonapi_server.services import deleted_records
 from schemas.organizations import DeletedRecordSchema
@@ -10,6 +11,13 @@ from .blueprint import api
 
 @api.get("/deleted-records")
 @api.get("/deleted_records")
+@describe(
+    "list",
+    DeletedRecordSchema,
+    collection=deleted_records.DELETED_RECORD_LISTING,
+    many=True,
+    summary="Tombstones of deleted resources",
+)
 @authenticated
 def list_deleted_records():
     params = query_params(DeletedRecordSchema, collection=deleted_records.DELETED_RECORD_LISTING)

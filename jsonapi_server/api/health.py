@@ -1,12 +1,13 @@
-"""Liveness and readiness probes for process supervisors and load balancers (plain JSON)."""
+"""Plain-JSON endpoints beside the JSON:API: liveness, readiness, the OpenAPI document."""
 
 import logging
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from jsonapi_server.extensions import db
+from jsonapi_server.jsonapi.openapi import build_openapi
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("health", __name__)
@@ -15,6 +16,14 @@ blueprint = Blueprint("health", __name__)
 @blueprint.get("/healthz")
 def healthz():
     return jsonify(status="ok")
+
+
+@blueprint.get("/api/v2/openapi.json")
+def openapi_document():
+    """The OpenAPI 3.1 description of the API, generated from the routes and schemas."""
+    if "openapi" not in current_app.extensions:
+        current_app.extensions["openapi"] = build_openapi(current_app)
+    return jsonify(current_app.extensions["openapi"])
 
 
 @blueprint.get("/readyz")

@@ -3,6 +3,7 @@
 
 from dataclasses import replace
 
+from jsonapi_server.jsonapi.openapi import describe
 from jsonapi_server.jsonapi.request import load_resource
 from jsonapi_server.jsonapi.responses import query_params, resource_response
 from jsonapi_server.services import invites
@@ -14,6 +15,13 @@ from .rate_limits import batch_creation_limit, verification_limit
 
 
 @api.post("/organizations/<uuid:organization_id>/invite-batches")
+@describe(
+    "create",
+    InviteBatchSchema,
+    request=InviteBatchSchema,
+    status=201,
+    summary="Invite many addresses at once",
+)
 @authenticated
 @batch_creation_limit
 def create_invite_batch(organization_id):
@@ -34,6 +42,14 @@ def create_invite_batch(organization_id):
 
 @api.post("/invite-verifications")
 @api.post("/invite_verifications")
+@describe(
+    "create",
+    InviteVerificationSchema,
+    request=InviteVerificationSchema,
+    status=201,
+    public=True,
+    summary="What an invite code is for (public)",
+)
 @verification_limit
 def verify_invite_code():
     params = query_params(InviteVerificationSchema)

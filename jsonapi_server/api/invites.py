@@ -1,6 +1,7 @@
 """`organization_invites`: list, invite, read, change, cancel, accept and resend."""
 
 from jsonapi_server.jsonapi.conditional import if_match_base, write_base
+from jsonapi_server.jsonapi.openapi import describe
 from jsonapi_server.jsonapi.request import load_resource, resolve_parent
 from jsonapi_server.jsonapi.responses import (
     created_response,
@@ -85,6 +86,9 @@ def cancel_invite(id, organization_id=None):
 
 
 @api.route(f"{ITEM}/accept", methods=["PUT", "POST"])
+@describe(
+    "action", OrganizationInviteSchema, request=InviteAcceptSchema, summary="Accept an invite"
+)
 @accept_limit
 @authenticated
 def accept_invite(organization_id, id):
@@ -102,6 +106,7 @@ def accept_invite(organization_id, id):
 
 
 @api.route(f"{ITEM}/resend", methods=["PUT", "POST"])
+@describe("action", OrganizationInviteSchema, summary="Send an invite again, with a new code")
 @authenticated
 def resend_invite(organization_id, id):
     params = query_params(OrganizationInviteSchema)
@@ -122,7 +127,9 @@ def load_invite(id, organization_id, include):
 
 register_resource(
     api,
-    "organization_invites",
+    OrganizationInviteSchema,
+    listing=invites.INVITE_LISTING,
+    update_schema=InviteUpdateSchema,
     item_path=ITEM,
     item_views={"GET": show_invite, "PATCH": update_invite, "DELETE": cancel_invite},
     collection_path="/organizations/<uuid:organization_id>/invites",

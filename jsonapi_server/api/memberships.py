@@ -1,6 +1,7 @@
 """`memberships` of an organization, and its members as `users`."""
 
 from jsonapi_server.jsonapi.conditional import if_match_base, write_base
+from jsonapi_server.jsonapi.openapi import describe
 from jsonapi_server.jsonapi.request import load_resource, resolve_parent
 from jsonapi_server.jsonapi.responses import (
     created_response,
@@ -89,6 +90,13 @@ def load_membership(id, organization_id, include):
 
 
 @api.get("/organizations/<uuid:organization_id>/users")
+@describe(
+    "list",
+    UserSchema,
+    collection=accounts.USER_LISTING,
+    many=True,
+    summary="The organization's members as users",
+)
 @authenticated
 def list_member_users(organization_id):
     params = query_params(UserSchema, collection=accounts.USER_LISTING)
@@ -105,7 +113,8 @@ def list_member_users(organization_id):
 
 register_resource(
     api,
-    "memberships",
+    MembershipSchema,
+    listing=memberships.MEMBERSHIP_LISTING,
     item_path=ITEM,
     item_views={"GET": show_membership, "PATCH": update_membership, "DELETE": remove_membership},
     collection_path="/organizations/<uuid:organization_id>/memberships",

@@ -78,7 +78,8 @@ def load_organization(id, include):
 
 register_resource(
     api,
-    "organizations",
+    OrganizationSchema,
+    listing=organizations.ORGANIZATION_LISTING,
     item_path="/organizations/<uuid:id>",
     item_views={
         "GET": show_organization,
@@ -93,5 +94,5 @@ register_relationships(
     OrganizationSchema,
     item_path="/organizations/<uuid:id>",
     load=load_organization,
-    related_elsewhere=frozenset({"memberships", "channels"}),
+    related_elsewhere=frozenset({"memberships", "channels", "invites"}),
 )

@@ -1,5 +1,6 @@
 """`tokens`: sign in, refresh, sign out."""
 
+from jsonapi_server.jsonapi.openapi import describe
 from jsonapi_server.jsonapi.request import load_resource
 from jsonapi_server.jsonapi.responses import no_content, query_params, resource_response
 from jsonapi_server.services import accounts, tokens
@@ -11,6 +12,7 @@ from .rate_limits import sign_in_limit
 
 
 @api.post("/auth/tokens")
+@describe("create", TokenSchema, request=TokenSchema, status=201, public=True, summary="Sign in")
 @sign_in_limit
 def sign_in():
     params = query_params(TokenSchema)
@@ -20,6 +22,7 @@ def sign_in():
 
 
 @api.post("/auth/tokens/refresh")
+@describe("action", TokenSchema, status=201, summary="A new access token (refresh token)")
 @authenticated(refresh=True)
 def refresh():
     params = query_params(TokenSchema)
@@ -29,6 +32,7 @@ def refresh():
 
 
 @api.delete("/auth/tokens/current")
+@describe("delete", TokenSchema, status=204, summary="Sign out (revoke this session)")
 @authenticated
 def sign_out():
     session_id, issued_at = current_session()

@@ -46,7 +46,10 @@ def show_user(id):
 
 register_resource(
     api,
-    "users",
+    UserSchema,
+    listing=accounts.USER_LISTING,
+    create_schema=RegistrationSchema,
+    public_create=True,
     item_path="/users/<uuid:id>",
     item_views={"GET": show_user},
     collection_path="/users",

@@ -83,6 +83,11 @@ def status_title(status: int) -> str:
         return "Error"
 
 
+def json_pointer(*segments: object) -> str:
+    """An RFC 6901 pointer: `~` and `/` inside a member name are escaped as `~0` and `~1`."""
+    return "".join("/" + str(segment).replace("~", "~0").replace("/", "~1") for segment in segments)
+
+
 def bad_parameter(parameter: str, detail: str, code: str = "invalid_parameter") -> JsonApiError:
     return JsonApiError(400, code, detail, parameter=parameter)
 

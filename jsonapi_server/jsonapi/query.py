@@ -14,6 +14,10 @@ SPEC_FAMILIES = {"include", "fields", "sort", "page", "filter"}
 MAX_INCLUDE_DEPTH = 2  # a relationship, and one more level through it
 _FAMILY = re.compile(r"^(?P<base>[^\[\]]+)(?P<members>(?:\[[^\[\]]*\])*)$")
 _ALL_LOWERCASE = re.compile(r"^[a-z]+$")
+# JSON:API member names: letters, digits or U+0080 and above at both ends; `-`, `_` and space
+# inside. A parameter whose name breaks this is a 400 (JSON:API 1.1, query parameters).
+_NAME_END = r"[a-zA-Z0-9\u0080-\U0010ffff]"
+_MEMBER_NAME = re.compile(rf"^{_NAME_END}(?:[a-zA-Z0-9\u0080-\U0010ffff_ -]*{_NAME_END})?$")
 _DIGITS = re.compile(r"^[0-9]+$")
 PULL_FILTER = "updated_since"  # API.md: a pull of everything changed after a cursor
 MAX_OFFSET = 10**9  # keeps OFFSET far inside what any database accepts
@@ -96,11 +100,11 @@ def parse_query(
         base = match["base"]
         members = re.findall(r"\[([^\[\]]*)\]", match["members"])
         if base not in SPEC_FAMILIES:
-            if _ALL_LOWERCASE.match(base):
+            if _ALL_LOWERCASE.match(base) or not _MEMBER_NAME.match(base):
                 raise bad_parameter(
                     key, f"Unknown query parameter {key!r}.", code="unknown_parameter"
                 )
-            continue  # implementation-specific names (with a non a-z character) are ignored
+            continue  # legal implementation-specific names (not all a-z) are ignored
         if base == "filter":
             _parse_filter(key, members, raw_values, collection, values)
             continue

@@ -11,7 +11,7 @@ from flask import request
 
 from schemas.base import ResourceSchema
 
-from .errors import JsonApiError, bad_document
+from .errors import JsonApiError, bad_document, json_pointer
 
 _RESOURCE_MEMBERS = {"type", "id", "lid", "attributes", "relationships", "links", "meta"}
 
@@ -57,14 +57,16 @@ def resource_object(document: Any) -> dict:
     for name, value in data.get("relationships", {}).items():
         if not isinstance(value, dict) or "data" not in value:
             raise bad_document(
-                f"/data/relationships/{name}", "A relationship object must have `data`."
+                json_pointer("data", "relationships", name),
+                "A relationship object must have `data`.",
             )
         linkage = value["data"]
         identifiers = linkage if isinstance(linkage, list) else [linkage]
         for identifier in identifiers:
             if identifier is not None and not isinstance(identifier, dict):
                 raise bad_document(
-                    f"/data/relationships/{name}/data", "Linkage must be resource identifiers."
+                    json_pointer("data", "relationships", name, "data"),
+                    "Linkage must be resource identifiers.",
                 )
     return data
 
@@ -108,7 +110,7 @@ def load_resource(
                 422,
                 "unknown_field",
                 f"`{expected_type}` has no relationship `{name}`.",
-                pointer=f"/data/relationships/{name}",
+                pointer=json_pointer("data", "relationships", name),
             )
         relationships[name] = value
     clean = {"data": {"type": expected_type, "attributes": attributes}}

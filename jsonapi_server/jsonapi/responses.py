@@ -21,7 +21,7 @@ from .document import (
 )
 from .pagination import collection_meta, pagination_links
 from .query import CollectionSpec, QueryParams, member_name, parse_query
-from .urls import current_url, with_query
+from .urls import current_base_url, current_host_url, current_url, with_query
 
 _SHAPE = SchemaShape()
 
@@ -46,9 +46,7 @@ def query_params(
 
 
 def document_context(params: QueryParams) -> DocumentContext:
-    return DocumentContext(
-        base_url=request.host_url.rstrip("/"), self_link=current_url(), params=params
-    )
+    return DocumentContext(base_url=current_host_url(), self_link=current_url(), params=params)
 
 
 def etag_of(schema_class: type[ResourceSchema], obj: Any) -> str | None:
@@ -98,7 +96,9 @@ def listing_response(schema_class: type[ResourceSchema], result: Any, params: Qu
     ]
     next_link = None
     if result.has_more:
-        next_link = with_query(request.base_url, [*pairs, ("filter[updated_since]", result.cursor)])
+        next_link = with_query(
+            current_base_url(), [*pairs, ("filter[updated_since]", result.cursor)]
+        )
     meta = {
         "sync": {"cursor": result.cursor, "has_more": result.has_more},
         "filter": dict(params.filters_requested),
@@ -117,7 +117,7 @@ def collection_response(
 ):
     """A page of a collection with the seed's `meta` and first/last/prev/next links."""
     context = document_context(params)
-    links = pagination_links(request.base_url, request.args, params.page, total_count)
+    links = pagination_links(current_base_url(), request.args, params.page, total_count)
     document = collection_document(
         schema_class, items, context, meta=collection_meta(params, total_count), links=links
     )

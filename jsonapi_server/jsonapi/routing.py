@@ -5,8 +5,9 @@ from collections.abc import Callable, Mapping
 
 from flask import Blueprint, request
 
-from schemas.base import ResourceSchema
+from schemas.base import ResourceSchema, schema_for
 
+from .openapi import OperationSpec
 from .responses import related_response, relationship_response
 
 View = Callable[..., object]
@@ -16,7 +17,14 @@ def _dispatcher(views: Mapping[str, View]) -> View:
     def dispatch(**kwargs):
         return views[request.method](**kwargs)
 
+    dispatch.views = dict(views)  # read by the OpenAPI generator
     return dispatch
+
+
+def _describe_once(view: View, spec: OperationSpec) -> None:
+    """Describe a view for the OpenAPI document unless it describes itself."""
+    if not hasattr(view, "openapi"):
+        view.openapi = spec
 
 
 def type_spellings(type_: str) -> list[str]:
@@ -26,18 +34,45 @@ def type_spellings(type_: str) -> list[str]:
 
 def register_resource(
     blueprint: Blueprint,
-    type_: str,
+    schema: type[ResourceSchema],
     *,
     item_path: str,
     item_views: Mapping[str, View],
     collection_path: str | None = None,
     collection_views: Mapping[str, View] | None = None,
     parent_argument: str | None = None,
+    listing: object = None,
+    create_schema: type[ResourceSchema] | None = None,
+    update_schema: type[ResourceSchema] | None = None,
+    public_create: bool = False,
 ) -> None:
     """Register `item_views` (GET/PATCH/DELETE; PUT answers as PATCH) at `item_path` and
     `collection_views` (GET/POST) at `collection_path`, plus the flat aliases: item views at
     `/<type>/<uuid:id>` and POST at `/<type>`, called with `parent_argument=None` so the view
-    takes the parent from the document instead of the URL."""
+    takes the parent from the document instead of the URL. Each view is described for the
+    OpenAPI document from `schema`, `listing` and the create/update schemas."""
+    type_ = schema.type_name()
+    specs = {
+        "GET": OperationSpec("show", schema),
+        "PATCH": OperationSpec("update", schema, request=update_schema or schema),
+        "DELETE": OperationSpec("delete", schema, status=204),
+    }
+    for method, view in item_views.items():
+        _describe_once(view, specs[method])
+    for method, view in (collection_views or {}).items():
+        if method == "GET":
+            _describe_once(view, OperationSpec("list", schema, collection=listing, many=True))
+        else:
+            _describe_once(
+                view,
+                OperationSpec(
+                    "create",
+                    schema,
+                    request=create_schema or schema,
+                    status=201,
+                    public=public_create,
+                ),
+            )
     item_views = dict(item_views)
     if "PATCH" in item_views:
         item_views.setdefault("PUT", item_views["PATCH"])
@@ -90,10 +125,12 @@ def register_relationships(
     resource (checking access); `related_elsewhere` names relationships whose related URL is a
     collection endpoint registered on its own."""
     type_ = schema_class.type_name()
-    for name in schema_class.relationship_fields():
+    for name, field in schema_class.relationship_fields().items():
 
         def linkage(_name=name, **kwargs):
             return relationship_response(schema_class, load(include=[_name], **kwargs), _name)
+
+        linkage.openapi = OperationSpec("relationship", schema_class, many=field.many)
 
         blueprint.add_url_rule(
             f"{item_path}/relationships/{name}",
@@ -106,6 +143,8 @@ def register_relationships(
 
         def related(_name=name, **kwargs):
             return related_response(schema_class, load(include=[_name], **kwargs), _name)
+
+        related.openapi = OperationSpec("related", schema_for(field.type_), many=field.many)
 
         blueprint.add_url_rule(
             f"{item_path}/{name}",

@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app jsonapi_server
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,7 @@ format: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache *.egg-info
+
+bench: $(VENV)/.installed-test
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk curl)
+	BENCH_DATABASE_SERVER="$$(scripts/ensure-postgres)" $(BIN)/python bench/run.py

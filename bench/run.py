@@ -282,7 +282,8 @@ def main() -> None:
 
 def print_row(name: str, row: dict) -> None:
     print(
-        f"{name}: {row['rps']:8.1f} req/s  p50 {row['p50_ms']:6.2f} ms  p99 {row['p99_ms']:7.2f} ms  "
+        f"{name}: {row['rps']:8.1f} req/s  p50 {row['p50_ms']:6.2f} ms  "
+        f"p99 {row['p99_ms']:7.2f} ms  "
         f"sql {row['sql_per_request']}  cpu {row['cpu_ms_per_request']:6.2f} ms/req  "
         f"ceiling {row['ceiling_rps']:8.1f} req/s  ratio {row['ceiling_ratio'] * 100:5.1f} %"
         f"  (non-2xx: {row['errors']})",

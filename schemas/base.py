@@ -92,8 +92,8 @@ class Relationship(_library_fields.Relationship):
     def serialize(self, attr, obj, accessor=None):
         relationship: dict[str, Any] = {}
         schema = self.parent
-        if self.with_links and schema.opts.self_path:
-            resource_path = schema.base_url + schema.opts.self_path.format_map(_Attributes(obj))
+        resource_path = getattr(schema, "current_link", None)
+        if self.with_links and resource_path:
             relationship["links"] = {
                 "self": f"{resource_path}/relationships/{self.data_key or self.name}",
                 "related": f"{resource_path}/{self.data_key or self.name}",
@@ -194,19 +194,53 @@ class ResourceSchema(_LibrarySchema):
         return self.base_url + self.opts.self_path.format_map(_Attributes(obj))
 
     # -- dumping ------------------------------------------------------------------------------
+    # The library's path, made lean: attributes read with plain getattr, the resource's path
+    # built once per object (its relationship links derive from it), and format_item without
+    # the per-item rebuild of the field map.
+
+    def get_attribute(self, obj, attr, default):
+        return getattr(obj, attr, default)
 
     def _serialize(self, obj, *, many=False):
         if many and obj is not None:
             return [self._serialize(item) for item in obj]
+        self.current_link = self.self_link(obj)
         data = super()._serialize(obj, many=False)
-        data[_LINKS_KEY] = self.self_link(obj)
+        data[_LINKS_KEY] = self.current_link
         return data
+
+    def _on_bind_fields(self) -> None:
+        """What format_item needs of the fields, worked out once per schema instance."""
+        self._members = {}
+        for name, field in self.fields.items():
+            key = field.data_key or name
+            if name == "id":
+                self._members[key] = ("id", key)
+            elif isinstance(field, _library_fields.BaseRelationship):
+                self._members[key] = ("relationships", self.inflect(name))
+            else:
+                self._members[key] = ("attributes", self.inflect(name))
 
     def format_item(self, item):
         if not item:
             return None
+        if not hasattr(self, "_members"):
+            self._on_bind_fields()
+        resource = {"type": self.opts.type_}
+        attributes, relationships = {}, {}
         self_link = item.pop(_LINKS_KEY, None)
-        resource = super().format_item(item)
+        for key, value in item.items():
+            place, name = self._members[key]
+            if place == "id":
+                resource["id"] = value
+            elif place == "attributes":
+                attributes[name] = value
+            elif value:
+                relationships[name] = value
+        if attributes:
+            resource["attributes"] = attributes
+        if relationships:
+            resource["relationships"] = relationships
         if self_link:
             resource["links"] = {"self": self_link}
         return resource

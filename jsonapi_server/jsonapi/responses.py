@@ -1,10 +1,10 @@
 """Responses: the JSON:API media type on every body, `Location` on creates, 204 with no body,
 and the query-parameter and document context a view needs to build them."""
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from flask import Response, request
 
 from schemas.base import ResourceSchema, SchemaShape, schema_for
@@ -26,8 +26,9 @@ from .urls import current_base_url, current_host_url, current_url, with_query
 _SHAPE = SchemaShape()
 
 
-def encode(document: dict) -> str:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+def encode(document: dict) -> bytes:
+    """UTF-8 JSON, encoded once (orjson: a tenth of the time json.dumps takes)."""
+    return orjson.dumps(document)
 
 
 def jsonapi_response(document: dict | None, status: int = 200, headers: dict | None = None):

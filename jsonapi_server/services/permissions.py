@@ -44,14 +44,41 @@ class Access:
     role: str | None  # None: not a member (only a superadmin gets this far)
 
     def can(self, action: str) -> bool:
-        if self.user.is_superadmin:
-            return True
-        return self.role is not None and RANK[self.role] >= RANK[REQUIRED_ROLE[action]]
+        return role_allows(self.user, self.role, action)
 
     def require(self, action: str) -> "Access":
         if not self.can(action):
             raise Forbidden(f"Your role in this organization does not allow {action}.")
         return self
+
+
+def role_allows(user: User, role: str | None, action: str) -> bool:
+    """The one rule: a superadmin may do everything; a member what their role reaches."""
+    if user.is_superadmin:
+        return True
+    return role is not None and RANK[role] >= RANK[REQUIRED_ROLE[action]]
+
+
+def require_role(user: User, role: str | None, action: str, not_found: str) -> None:
+    """404 for a stranger (nothing is revealed), 403 for a member whose role falls short."""
+    if role is None and not user.is_superadmin:
+        raise NotFound(not_found)
+    if not role_allows(user, role, action):
+        raise Forbidden(f"Your role in this organization does not allow {action}.")
+
+
+def caller_role(user: User, organization_id_column):
+    """A correlated subquery: the caller's role in the organization a row belongs to, so a
+    row and the right to see it come in one statement."""
+    return (
+        select(Membership.role)
+        .where(
+            Membership.organization_id == organization_id_column,
+            Membership.user_id == user.id,
+            Membership.removed_at.is_(None),
+        )
+        .scalar_subquery()
+    )
 
 
 def organization_access(user: User, organization_id: uuid.UUID, *options) -> Access:

@@ -165,14 +165,6 @@ class ResourceSchema(_LibrarySchema):
         }
 
     @classmethod
-    def attribute_names(cls) -> set[str]:
-        return {
-            name
-            for name, field in cls._declared_fields.items()
-            if name != "id" and not isinstance(field, Relationship)
-        }
-
-    @classmethod
     def read_only_names(cls) -> set[str]:
         return {
             name for name, field in cls._declared_fields.items() if field.dump_only and name != "id"

@@ -5,7 +5,7 @@ cursor held back by a safety window, and tombstones of hard deletes."""
 import base64
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -149,10 +149,8 @@ class Cursor:
 def parse_since(raw: str) -> Cursor:
     """`filter[updated_since]`: a cursor from an earlier pull, or a timestamp to start from."""
     text = raw.strip()
-    try:
+    with suppress(ValueError):  # not a timestamp: perhaps a cursor
         return Cursor(parse_timestamp(text))
-    except ValueError:
-        pass
     try:
         padded = text + "=" * (-len(text) % 4)
         milliseconds, _, hex_id = base64.urlsafe_b64decode(padded).decode().partition(":")

@@ -36,7 +36,7 @@ def create_organization():
     params = query_params(OrganizationSchema)
     loaded = load_resource(OrganizationSchema)
     loaded.values.pop("updated_in_db_at", None)  # accepted (its form checked), then ignored
-    organization, _ = organizations.create_organization(
+    organization = organizations.create_organization(
         current_user(), loaded.values, client_id=loaded.client_id, include=params.include
     )
     return created_response(OrganizationSchema, organization, params)

@@ -117,7 +117,7 @@ def create_channel(
     *,
     client_id: str | None = None,
     include=(),
-) -> tuple[Channel, bool]:
+) -> Channel:
     """Any member may create a channel; the creator owns it and joins it."""
     authorize(user, organization_id, "channel.create")
     attributes = _clean(values)
@@ -132,7 +132,7 @@ def create_channel(
         ),
     )
     if replay is not None:
-        return fetch_one(Channel, replay.id, include), False
+        return fetch_one(Channel, replay.id, include)
     _ensure_name_free(organization_id, attributes["name"])
     now = sync.database_now()
     channel = Channel(
@@ -148,7 +148,7 @@ def create_channel(
         db.session.add(channel)
         db.session.flush()
         db.session.add(ChannelMember(channel_id=channel.id, user_id=user.id, joined_at=now))
-    return fetch_one(Channel, channel.id, include), True
+    return fetch_one(Channel, channel.id, include)
 
 
 def update_channel(

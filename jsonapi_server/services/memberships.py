@@ -96,8 +96,8 @@ def add_member(
     *,
     client_id: str | None = None,
     include=(),
-) -> tuple[Membership, bool]:
-    """Add an existing user with a role (admin or member). Returns (membership, created)."""
+) -> Membership:
+    """Add an existing user with a role (admin or member); a replay returns the stored one."""
     authorize(user, organization_id, "membership.create")
     role = _assignable(values.get("role", "member"))
     try:
@@ -119,7 +119,7 @@ def add_member(
         ),
     )
     if replay is not None:
-        return fetch_one(Membership, replay.id, include), False
+        return fetch_one(Membership, replay.id, include)
     if db.session.get(User, member_id) is None:
         raise NotFound("No such user.", pointer="/data/relationships/user")
     already = Conflict("This user is already a member.", code="already_member")
@@ -147,7 +147,7 @@ def add_member(
         db.session.add(membership)
     with sync.committing(already, model=Membership, row_id=membership.id):
         sync.stamp(membership, now)
-    return fetch_one(Membership, membership.id, include), True
+    return fetch_one(Membership, membership.id, include)
 
 
 def change_role(

@@ -81,9 +81,9 @@ def _clean(values: Mapping[str, Any]) -> dict:
 
 def create_organization(
     user: User, values: Mapping[str, Any], *, client_id: str | None = None, include=()
-) -> tuple[Organization, bool]:
+) -> Organization:
     """Create an organization owned by `user`, with its `general` channel, which the owner
-    joins. Returns (organization, created); a replayed create returns the stored one."""
+    joins. A replayed create returns the stored one."""
     attributes = _clean(values)
     organization_id = sync.parse_client_id(client_id)
     replay = sync.replayed_create(
@@ -95,7 +95,7 @@ def create_organization(
         ),
     )
     if replay is not None:
-        return fetch_one(Organization, replay.id, include), False
+        return fetch_one(Organization, replay.id, include)
     now = sync.database_now()
     organization = Organization(id=organization_id or uuid.uuid4(), owner_id=user.id, **attributes)
     sync.stamp(organization, now)
@@ -109,7 +109,7 @@ def create_organization(
         db.session.add_all([organization, membership, channel])
         db.session.flush()
         db.session.add(ChannelMember(channel_id=channel.id, user_id=user.id, joined_at=now))
-    return fetch_one(Organization, organization.id, include), True
+    return fetch_one(Organization, organization.id, include)
 
 
 def update_organization(

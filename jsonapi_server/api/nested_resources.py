@@ -1,0 +1,136 @@
+"""Views of the resources that live under an organization (memberships, channels, invites):
+the same five views for each, built once from the resource's schema and service functions."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint
+
+from jsonapi_server.jsonapi.conditional import if_match_base, write_base
+from jsonapi_server.jsonapi.request import load_resource, resolve_parent
+from jsonapi_server.jsonapi.responses import (
+    created_response,
+    listing_response,
+    no_content,
+    query_params,
+    resource_response,
+)
+from jsonapi_server.jsonapi.routing import register_relationships, register_resource
+from schemas.base import ResourceSchema
+
+from .auth import authenticated, current_user
+
+PARENT = "organization"
+PARENT_ARGUMENT = "organization_id"
+
+
+@dataclass(frozen=True)
+class NestedResource:
+    """A resource type under an organization and the service functions that serve it."""
+
+    schema: type[ResourceSchema]
+    listing: Any
+    list_items: Callable  # (user, organization_id, *, filters, sort, offset, size, include)
+    create: Callable  # (user, organization_id, values, *, client_id, include)
+    show: Callable  # (user, id, organization_id, include)
+    update: Callable  # (user, id, values, *, organization_id, base, precondition, include)
+    delete: Callable  # (user, id, *, organization_id, base)
+    update_schema: type[ResourceSchema] | None = None
+    create_limit: Callable | None = None  # a rate limit for creating, applied once signed in
+
+
+def _named(view: Callable, name: str) -> Callable:
+    view.__name__ = view.__qualname__ = name  # rate limits and logs tell views apart by name
+    return view
+
+
+def register_nested(blueprint: Blueprint, resource: NestedResource, *, path: str) -> None:
+    """Register list/create at `/organizations/<id>/<path>`, read/change/delete below it (and
+    flat, through register_resource), and the relationship endpoints."""
+    schema = resource.schema
+    type_ = schema.type_name()
+
+    def list_view(organization_id):
+        params = query_params(schema, collection=resource.listing)
+        result = resource.list_items(
+            current_user(),
+            organization_id,
+            filters=params.filters,
+            sort=params.sort,
+            offset=params.page.offset,
+            size=params.page.size,
+            include=params.include,
+        )
+        return listing_response(schema, result, params)
+
+    def create_view(organization_id):
+        params = query_params(schema)
+        loaded = load_resource(schema)
+        loaded.values.pop("updated_in_db_at", None)  # accepted (its form checked), then ignored
+        parent = resolve_parent(loaded.values.pop(PARENT, None), organization_id, PARENT)
+        created = resource.create(
+            current_user(),
+            parent,
+            loaded.values,
+            client_id=loaded.client_id,
+            include=params.include,
+        )
+        return created_response(schema, created, params)
+
+    def show_view(id, organization_id=None):
+        params = query_params(schema)
+        found = resource.show(current_user(), id, organization_id, params.include)
+        return resource_response(schema, found, params)
+
+    def update_view(id, organization_id=None):
+        params = query_params(schema)
+        loaded = load_resource(resource.update_schema or schema, expected_id=str(id), partial=True)
+        if organization_id is not None:
+            resolve_parent(loaded.values.get(PARENT), organization_id, PARENT)
+        base = write_base(loaded.values)
+        updated = resource.update(
+            current_user(),
+            id,
+            loaded.values,
+            organization_id=organization_id,
+            base=base.version,
+            precondition=base.precondition,
+            include=params.include,
+        )
+        return resource_response(schema, updated, params)
+
+    def delete_view(id, organization_id=None):
+        resource.delete(
+            current_user(), id, organization_id=organization_id, base=if_match_base().version
+        )
+        return no_content()
+
+    def load(id, organization_id, include):
+        return resource.show(current_user(), id, organization_id, include)
+
+    create = _named(create_view, f"create_{type_}")
+    if resource.create_limit is not None:
+        create = resource.create_limit(create)
+    item_path = f"/organizations/<uuid:{PARENT_ARGUMENT}>/{path}/<uuid:id>"
+    register_resource(
+        blueprint,
+        schema,
+        listing=resource.listing,
+        update_schema=resource.update_schema,
+        item_path=item_path,
+        item_views={
+            "GET": authenticated(_named(show_view, f"show_{type_}")),
+            "PATCH": authenticated(_named(update_view, f"update_{type_}")),
+            "DELETE": authenticated(_named(delete_view, f"delete_{type_}")),
+        },
+        collection_path=f"/organizations/<uuid:{PARENT_ARGUMENT}>/{path}",
+        collection_views={
+            "GET": authenticated(_named(list_view, f"list_{type_}")),
+            "POST": authenticated(create),
+        },
+        parent_argument=PARENT_ARGUMENT,
+    )
+    register_relationships(
+        blueprint, schema, item_path=item_path, load=authenticated(_named(load, f"load_{type_}"))
+    )

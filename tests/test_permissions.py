@@ -2,6 +2,10 @@
 A stranger learns nothing (404); a member without the role is refused (403)."""
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy import func
+
+from jsonapi_server.models import OrganizationInvite
 
 from .factories import UserFactory
 
@@ -38,11 +42,17 @@ TABLE = {
     "delete channel": ADMINS,
     "add someone else to a channel": ADMINS,
     "list channel members": EVERYONE_IN,
+    "list invites": ADMINS,
+    "read invite": ADMINS,
+    "change invite": ADMINS,
+    "cancel invite": ADMINS,
+    "resend invite": ADMINS,
+    "invite someone": ADMINS,
 }
 
 
 @pytest.fixture
-def world(api, session):
+def world(api, client, login, session):
     people = {role: UserFactory() for role in ROLES}
     people["superadmin"].is_superadmin = True
     session.commit()
@@ -54,7 +64,17 @@ def world(api, session):
     bob_membership = api.add_member(org_id, people["owner"], bob, "member")
     newcomer = UserFactory()
     channel = api.create_channel(org_id, people["owner"], name="owned-by-owner")
+    body = {"data": {"type": "organization_invites", "attributes": {"recipient_email": "g@x.io"}}}
+    invite = client.send(
+        "POST", f"/api/v2/organizations/{org_id}/invites", body, headers=login(people["owner"])
+    ).json["data"]
+    # Sent long enough ago that a resend is not refused as too soon.
+    session.execute(
+        sa.update(OrganizationInvite).values(last_sent_at=func.now() - sa.text("interval '1 hour'"))
+    )
+    session.commit()
     return {
+        "invite": invite["id"],
         "people": people,
         "org": org_id,
         "bob": bob,
@@ -72,7 +92,22 @@ def request_for(endpoint: str, world: dict):
     org = f"/api/v2/organizations/{world['org']}"
     membership = f"{org}/memberships/{world['bob_membership']}"
     channel = f"{org}/channels/{world['channel']}"
+    invite = f"{org}/invites/{world['invite']}"
     return {
+        "list invites": ("GET", f"{org}/invites", None),
+        "read invite": ("GET", invite, None),
+        "change invite": (
+            "PATCH",
+            invite,
+            {"data": {"type": "organization_invites", "attributes": {"invite_user_as": "admin"}}},
+        ),
+        "cancel invite": ("DELETE", invite, None),
+        "resend invite": ("PUT", f"{invite}/resend", None),
+        "invite someone": (
+            "POST",
+            f"{org}/invites",
+            {"data": {"type": "organization_invites", "attributes": {"recipient_email": "n@x.io"}}},
+        ),
         "read organization": ("GET", org, None),
         "update organization": (
             "PATCH",

@@ -19,6 +19,7 @@ from jsonapi_server.models import (
     Channel,
     ChannelMember,
     Membership,
+    Organization,
     OrganizationInvite,
     User,
 )
@@ -119,29 +120,30 @@ def list_invites(user: User, organization_id, *, filters, sort, offset, size, in
     return INVITE_LISTING.fetch(statement, filters=filters, sort=sort, offset=offset, size=size)
 
 
-def _invite_for_admin(user, invite_id, organization_id, *, lock=False) -> OrganizationInvite:
-    statement = select(OrganizationInvite).where(OrganizationInvite.id == invite_id)
+def _invite_for(
+    user, invite_id, organization_id, action: str, *, lock=False, include: Sequence[str] = ()
+) -> OrganizationInvite:
+    """The invite and the caller's right to `action` on it, in one statement: 404 when the
+    caller may not know it exists, 403 when their role falls short."""
+    statement = (
+        select(OrganizationInvite, caller_role(user, OrganizationInvite.organization_id))
+        .where(OrganizationInvite.id == invite_id)
+        .options(*eager_options(OrganizationInvite, include))
+        .execution_options(populate_existing=True)
+    )
     if lock:
-        statement = statement.with_for_update()
-    invite = db.session.scalars(statement.execution_options(populate_existing=True)).first()
-    if invite is None or organization_id not in (None, invite.organization_id):
+        statement = statement.with_for_update(of=OrganizationInvite)
+    row = db.session.execute(statement).first()
+    if row is None or organization_id not in (None, row[0].organization_id):
         raise NotFound("No such invite.")
-    authorize(user, invite.organization_id, "invite.read")
+    invite, role = row
+    require_role(user, role, action, "No such invite.")
     return invite
 
 
 def get_invite(user, invite_id, organization_id=None, include: Sequence[str] = ()):
-    """The invite and the caller's right to see it in one statement (W2: 2 with auth)."""
-    row = db.session.execute(
-        select(OrganizationInvite, caller_role(user, OrganizationInvite.organization_id))
-        .where(OrganizationInvite.id == invite_id)
-        .options(*eager_options(OrganizationInvite, include))
-    ).first()
-    if row is None or organization_id not in (None, row[0].organization_id):
-        raise NotFound("No such invite.")
-    invite, role = row
-    require_role(user, role, "invite.read", "No such invite.")
-    return invite
+    """W2: two statements with authentication."""
+    return _invite_for(user, invite_id, organization_id, "invite.read", include=include)
 
 
 # -- creating --------------------------------------------------------------------------------
@@ -186,10 +188,10 @@ def _open_invite(organization_id, email: str) -> OrganizationInvite | None:
     )
 
 
-def _create(access, inviter, email, role, now, invite_id=None) -> OrganizationInvite:
+def _create(organization, inviter, email, role, now, invite_id=None) -> OrganizationInvite:
     invite = OrganizationInvite(
         id=invite_id or uuid.uuid4(),
-        organization_id=access.organization.id,
+        organization_id=organization.id,
         recipient_email=email,
         invite_user_as=role,
         code=new_code(),
@@ -199,7 +201,7 @@ def _create(access, inviter, email, role, now, invite_id=None) -> OrganizationIn
     )
     sync.stamp(invite, now)
     db.session.add(invite)
-    _queue_invitation(invite, access.organization, inviter)
+    _queue_invitation(invite, organization, inviter)
     return invite
 
 
@@ -245,7 +247,7 @@ def create_invite(
             raise pending
         _retire_expired(existing, user, now)
     with sync.committing(pending, model=OrganizationInvite, row_id=invite_id):
-        invite = _create(access, user, email, role, now, invite_id)
+        invite = _create(access.organization, user, email, role, now, invite_id)
     return fetch_one(OrganizationInvite, invite.id, include)
 
 
@@ -285,13 +287,13 @@ def invite_batch(
                 if now - existing.last_sent_at < _resend_interval():
                     refuse("resend_too_soon", "This invite was sent less than a minute ago.")
                     continue
-                _refresh(existing, access, user, now)
+                _refresh(existing, access.organization, user, now)
                 outcome.invites.append(existing)
                 outcome.resent_count += 1
                 continue
             if existing is not None:
                 _retire_expired(existing, user, now)
-            outcome.invites.append(_create(access, user, email, role, now))
+            outcome.invites.append(_create(access.organization, user, email, role, now))
             outcome.created_count += 1
     ids = [invite.id for invite in outcome.invites]
     stored = {
@@ -310,8 +312,7 @@ def invite_batch(
 def update_invite(
     user, invite_id, changes, *, organization_id=None, base=None, precondition=False, include=()
 ):
-    invite = _invite_for_admin(user, invite_id, organization_id)
-    authorize(user, invite.organization_id, "invite.manage")
+    invite = _invite_for(user, invite_id, organization_id, "invite.manage")
     attributes = (
         {"invite_user_as": changes["invite_user_as"]} if "invite_user_as" in changes else {}
     )
@@ -324,8 +325,7 @@ def update_invite(
 
 
 def cancel_invite(user, invite_id, *, organization_id=None, base=None) -> None:
-    invite = _invite_for_admin(user, invite_id, organization_id, lock=True)
-    authorize(user, invite.organization_id, "invite.manage")
+    invite = _invite_for(user, invite_id, organization_id, "invite.manage", lock=True)
     if invite.cancelled_at is not None:
         return  # cancelling again changes nothing
     if invite.accepted_at is not None:
@@ -338,19 +338,18 @@ def cancel_invite(user, invite_id, *, organization_id=None, base=None) -> None:
     db.session.commit()
 
 
-def _refresh(invite: OrganizationInvite, access, user: User, now: datetime) -> None:
+def _refresh(invite: OrganizationInvite, organization, user: User, now: datetime) -> None:
     """A new code (the old link stops working), a new expiry, and the email again."""
     invite.code = new_code()
     invite.expires_at = now + _ttl()
     invite.last_sent_at = now
     sync.stamp(invite, now)
-    _queue_invitation(invite, access.organization, user)
+    _queue_invitation(invite, organization, user)
 
 
 def resend_invite(user, invite_id, *, organization_id=None, base=None, include=()):
     """Checks run in this order: 404/403, 409, 412, 429."""
-    invite = _invite_for_admin(user, invite_id, organization_id, lock=True)
-    access = authorize(user, invite.organization_id, "invite.manage")
+    invite = _invite_for(user, invite_id, organization_id, "invite.manage", lock=True)
     if invite.accepted_at is not None or invite.cancelled_at is not None:
         raise Conflict("Only a pending or expired invite can be resent.", code="invite_not_pending")
     sync.check_precondition(invite, base)
@@ -362,7 +361,7 @@ def resend_invite(user, invite_id, *, organization_id=None, base=None, include=(
             code="resend_too_soon",
             retry_after=max(1, int(wait.total_seconds() + 0.999)),
         )
-    _refresh(invite, access, user, now)
+    _refresh(invite, db.session.get(Organization, invite.organization_id), user, now)
     db.session.commit()
     return fetch_one(OrganizationInvite, invite_id, include)
 

@@ -23,10 +23,7 @@ def list_deleted_records():
     params = query_params(DeletedRecordSchema, collection=deleted_records.DELETED_RECORD_LISTING)
     result = deleted_records.list_deleted_records(
         current_user(),
-        filters=params.filters,
-        sort=params.sort,
-        offset=params.page.offset,
-        size=params.page.size,
+        **params.listing(),
         include=params.include,
     )
     return listing_response(DeletedRecordSchema, result, params)

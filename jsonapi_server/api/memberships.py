@@ -39,9 +39,6 @@ def list_member_users(organization_id):
     result = memberships.list_member_users(
         current_user(),
         organization_id,
-        filters=params.filters,
-        sort=params.sort,
-        offset=params.page.offset,
-        size=params.page.size,
+        **params.listing(),
     )
     return listing_response(UserSchema, result, params)

@@ -56,10 +56,7 @@ def register_nested(blueprint: Blueprint, resource: NestedResource, *, path: str
         result = resource.list_items(
             current_user(),
             organization_id,
-            filters=params.filters,
-            sort=params.sort,
-            offset=params.page.offset,
-            size=params.page.size,
+            **params.listing(),
             include=params.include,
         )
         return listing_response(schema, result, params)

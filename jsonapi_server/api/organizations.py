@@ -22,10 +22,7 @@ def list_organizations():
     params = query_params(OrganizationSchema, collection=organizations.ORGANIZATION_LISTING)
     result = organizations.list_organizations(
         current_user(),
-        filters=params.filters,
-        sort=params.sort,
-        offset=params.page.offset,
-        size=params.page.size,
+        **params.listing(),
         include=params.include,
     )
     return listing_response(OrganizationSchema, result, params)

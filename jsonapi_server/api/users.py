@@ -30,10 +30,7 @@ def list_users():
     params = query_params(UserSchema, collection=accounts.USER_LISTING)
     page = accounts.list_users(
         current_user(),
-        filters=params.filters,
-        sort=params.sort,
-        offset=params.page.offset,
-        size=params.page.size,
+        **params.listing(),
     )
     return collection_response(UserSchema, page.items, page.total_count, params)
 

@@ -71,6 +71,15 @@ class QueryParams:
     def fields_for(self, type_: str) -> frozenset[str] | None:
         return self.fields.get(type_)
 
+    def listing(self) -> dict[str, Any]:
+        """What a collection's service takes: filters, sort and the page's window."""
+        return {
+            "filters": self.filters,
+            "sort": self.sort,
+            "offset": self.page.offset,
+            "size": self.page.size,
+        }
+
 
 class ResourceShape(Protocol):
     """What query parsing needs to know of the resource types (given by the schema layer)."""

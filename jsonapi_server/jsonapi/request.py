@@ -3,7 +3,7 @@ and load one resource object (tolerating what real clients send)."""
 
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import marshmallow as ma
@@ -22,7 +22,6 @@ class LoadedResource:
 
     values: dict[str, Any]
     client_id: str | None = None
-    sent: frozenset[str] = field(default_factory=frozenset)  # writable members the client sent
 
 
 def read_document() -> Any:
@@ -120,9 +119,7 @@ def load_resource(
         values = schema_class().load(clean, partial=partial)
     except ma.ValidationError as error:
         raise JsonApiError.many(422, error.messages["errors"]) from error
-    return LoadedResource(
-        values=values, client_id=client_id, sent=frozenset(attributes) | frozenset(relationships)
-    )
+    return LoadedResource(values=values, client_id=client_id)
 
 
 def resolve_parent(sent_id: Any, url_id: uuid.UUID | None, relationship: str) -> uuid.UUID:

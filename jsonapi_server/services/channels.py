@@ -195,11 +195,6 @@ def delete_channel(user: User, channel_id: uuid.UUID, *, organization_id=None, b
     db.session.commit()
 
 
-def channel_with_members(user: User, channel_id: uuid.UUID, organization_id=None) -> Channel:
-    channel_access(user, channel_id, organization_id)
-    return fetch_one(Channel, channel_id, ["members"])
-
-
 def _check_member_changes(
     user: User, access: Access, user_ids: Iterable[uuid.UUID]
 ) -> set[uuid.UUID]:

@@ -20,10 +20,11 @@ from .document import (
     top_level,
 )
 from .pagination import collection_meta, pagination_links
-from .query import CollectionSpec, QueryParams, member_name, parse_query
+from .query import PULL_FILTER, CollectionSpec, QueryParams, member_name, parse_query
 from .urls import current_base_url, current_host_url, current_url, with_query
 
 _SHAPE = SchemaShape()
+PULL_PARAMETER = f"filter[{PULL_FILTER}]"
 
 
 def encode(document: dict) -> bytes:
@@ -93,13 +94,11 @@ def listing_response(schema_class: type[ResourceSchema], result: Any, params: Qu
     pairs = [
         (key, value)
         for key, value in request.args.items(multi=True)
-        if member_name(key) != "filter[updated_since]"
+        if member_name(key) != PULL_PARAMETER
     ]
     next_link = None
     if result.has_more:
-        next_link = with_query(
-            current_base_url(), [*pairs, ("filter[updated_since]", result.cursor)]
-        )
+        next_link = with_query(current_base_url(), [*pairs, (PULL_PARAMETER, result.cursor)])
     meta = {
         "sync": {"cursor": result.cursor, "has_more": result.has_more},
         "filter": dict(params.filters_requested),

@@ -197,6 +197,34 @@ def connection(request, app):
         connection.close()
 
 
+WRITTEN_TYPES: set[str] = set()  # every type a document of the suite wrote, checked
+
+
+@pytest.fixture(autouse=True)
+def writer_matches_marshmallow(monkeypatch):
+    """Every resource object any test's document gets is also dumped the library's way
+    (`Schema.dump`), and the two must be the same bytes: the compiled writer may not drift
+    from the schemas it is read from."""
+    from jsonapi_server.jsonapi import document, writer
+
+    def checked(schema_class, objects, **options):
+        written = writer.write_resources(schema_class, objects, **options)
+        assert_writes_as_marshmallow(schema_class, objects, written, **options)
+        WRITTEN_TYPES.add(schema_class.type_name())
+        return written
+
+    monkeypatch.setattr(document, "write_resources", checked)
+
+
+def assert_writes_as_marshmallow(
+    schema_class, objects, written, *, base_url, only=None, included_relationships=frozenset()
+):
+    dumped = schema_class(
+        many=True, only=only, base_url=base_url, included_relationships=included_relationships
+    ).dump(list(objects))["data"]
+    assert json.dumps(written) == json.dumps(dumped)
+
+
 @pytest.fixture
 def session(app, connection):
     """The test's own session (separate from the ones requests use), for setup and checks."""

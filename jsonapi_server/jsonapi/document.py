@@ -10,6 +10,7 @@ from schemas.base import ResourceSchema, schema_for, unique
 
 from . import JSONAPI_VERSION
 from .query import QueryParams
+from .writer import write_resources
 
 
 @dataclass(frozen=True)
@@ -67,14 +68,13 @@ def dump_resources(
         return []
     type_ = schema_class.type_name()
     wanted = context.params.fields_for(type_)
-    only = None if wanted is None else {"id", *wanted}
-    schema = schema_class(
-        many=True,
-        only=only,
+    return write_resources(
+        schema_class,
+        objects,
         base_url=context.base_url,
+        only=None if wanted is None else frozenset({"id", *wanted}),
         included_relationships=(linkage or {}).get(type_, frozenset()),
     )
-    return schema.dump(objects)["data"]
 
 
 def _collect_included(

@@ -1,0 +1,165 @@
+"""The compiled resource writer writes exactly what marshmallow-jsonapi's `Schema.dump` writes
+(conftest checks every document of the suite the same way), for every field kind and every
+registered type, and its cached plans hold nothing of a request."""
+
+import uuid
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import marshmallow as ma
+from marshmallow_jsonapi import fields
+
+from jsonapi_server.jsonapi import API_PREFIX
+from jsonapi_server.jsonapi.writer import resource_plan, write_resources
+from schemas.base import Relationship, ResourceSchema, Timestamp
+
+from .conftest import assert_writes_as_marshmallow
+
+BASE = "http://api.test"
+
+
+class Shouting(ma.fields.String):
+    """A field with serialization of its own: the writer must hand it to marshmallow."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else value.upper()
+
+
+class GadgetSchema(ResourceSchema):
+    id = fields.Str(dump_only=True)
+    name = fields.Str()
+    contact = fields.Email()
+    active = fields.Bool()
+    size = fields.Int()
+    extra = fields.Raw()
+    tags = fields.List(fields.Str())
+    settings = fields.Dict()
+    seen_at = Timestamp()
+    shout = Shouting()
+    renamed = fields.Str(attribute="internal_name")
+    secret = fields.Str(load_only=True)
+    owner = Relationship("test_gadget_owners")
+    maker = Relationship("test_gadget_owners", id_attribute="made_by", links=False)
+    parts = Relationship("test_gadgets", many=True)
+
+    class Meta:
+        type_ = "test_gadgets"
+        self_path = "/shops/{shop_id}/gadgets/{id}"
+
+
+def gadget(**overrides):
+    values = {
+        "id": uuid.uuid4(),
+        "shop_id": "shop 1",
+        "name": "Gadget",
+        "contact": "a@example.com",
+        "active": True,
+        "size": 3,
+        "extra": {"any": ["thing", 1]},
+        "tags": ["a", "b"],
+        "settings": {"k": "v"},
+        "seen_at": datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
+        "shout": "quiet",
+        "internal_name": "inside",
+        "secret": "never written",
+        "owner_id": uuid.uuid4(),
+        "made_by": None,
+        "parts": [SimpleNamespace(id="p1"), SimpleNamespace(id="p2")],
+    }
+    values.update(overrides)
+    return SimpleNamespace(**values)
+
+
+def check(objects, **options):
+    options.setdefault("base_url", BASE)
+    written = write_resources(GadgetSchema, objects, **options)
+    assert_writes_as_marshmallow(GadgetSchema, objects, written, **options)
+    return written
+
+
+def test_every_field_kind_is_written_as_marshmallow_writes_it():
+    [resource] = check([gadget()])
+    assert resource["attributes"]["shout"] == "QUIET"  # the field's own serialization
+    assert resource["attributes"]["renamed"] == "inside"
+    assert "secret" not in resource["attributes"]
+    assert resource["attributes"]["seen_at"] == "2026-01-02T03:04:05.678Z"
+    assert resource["links"]["self"] == f"{BASE}{API_PREFIX}/shops/shop 1/gadgets/{resource['id']}"
+    assert resource["relationships"]["maker"] == {"data": None}
+    assert "data" not in resource["relationships"]["parts"]
+
+
+def test_nulls_and_falsy_values():
+    check([gadget(name=None, contact=None, active=False, size=0, seen_at=None, shout=None)])
+    check([gadget(active=None, size=None, tags=None, settings=None, extra=None)])
+
+
+def test_attributes_the_object_lacks_are_left_out():
+    partial = gadget()
+    del partial.name, partial.seen_at
+    [resource] = check([partial])
+    assert "name" not in resource["attributes"] and "seen_at" not in resource["attributes"]
+
+
+def test_sparse_fieldsets_and_included_to_many_linkage():
+    objects = [gadget(), gadget(parts=[])]
+    check(objects, only=frozenset({"id", "name", "owner"}))
+    check(objects, only=frozenset({"id"}))
+    written = check(objects, included_relationships=frozenset({"parts"}))
+    assert written[0]["relationships"]["parts"]["data"] == [
+        {"type": "test_gadgets", "id": "p1"},
+        {"type": "test_gadgets", "id": "p2"},
+    ]
+    assert written[1]["relationships"]["parts"]["data"] == []
+
+
+def _value_for(field: ma.fields.Field):
+    if isinstance(field, Timestamp):
+        return datetime(2026, 3, 4, 5, 6, 7, 89000, tzinfo=UTC)
+    if isinstance(field, ma.fields.Boolean):
+        return True
+    if isinstance(field, ma.fields.Integer):
+        return 7
+    if isinstance(field, ma.fields.List):
+        return [_value_for(field.inner)]
+    if isinstance(field, ma.fields.Dict):
+        return {"detail": "d"}
+    return "x@example.com"
+
+
+def test_every_registered_type_is_written_as_marshmallow_writes_it():
+    for type_, schema_class in ResourceSchema.registry.items():
+        if type_.startswith("test_"):
+            continue
+        values = {"id": uuid.uuid4(), "organization_id": uuid.uuid4()}
+        for name, field in schema_class._declared_fields.items():
+            if isinstance(field, Relationship):
+                if field.many:
+                    values[field.attribute or name] = [SimpleNamespace(id=uuid.uuid4())]
+                else:
+                    values[field.id_attribute or f"{field.attribute or name}_id"] = uuid.uuid4()
+            elif name != "id":
+                values[field.attribute or name] = _value_for(field)
+        objects = [SimpleNamespace(**values)]
+        everything = frozenset(schema_class.relationship_fields())
+        for options in ({}, {"included_relationships": everything}):
+            written = write_resources(schema_class, objects, base_url=BASE, **options)
+            assert_writes_as_marshmallow(schema_class, objects, written, base_url=BASE, **options)
+
+
+def test_a_cached_plan_holds_nothing_of_a_request():
+    item = gadget()
+    first = check([item], base_url="https://one.test", included_relationships=frozenset({"parts"}))
+    second = check([item], base_url="https://two.test")
+    assert first[0]["links"]["self"].startswith("https://one.test/")
+    assert second[0]["links"]["self"].startswith("https://two.test/")
+    assert second[0]["relationships"]["owner"]["links"]["self"].startswith("https://two.test/")
+    assert "data" not in second[0]["relationships"]["parts"]
+
+
+def test_plans_for_client_chosen_fieldsets_are_bounded():
+    names = sorted(set(GadgetSchema._declared_fields) - {"id", "secret"})
+    resource_plan.cache_clear()
+    for mask in range(1, 700):
+        chosen = {name for bit, name in enumerate(names) if mask & (1 << bit)}
+        resource_plan(GadgetSchema, frozenset({"id", *chosen}))
+    assert resource_plan.cache_info().currsize <= resource_plan.cache_info().maxsize == 512

@@ -1,13 +1,14 @@
 """Unbound extension singletons; bound to an application in create_app()."""
 
 from flask_cors import CORS
-from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
+
+from .jwt_manager import VerifiedOnceJWTManager
 
 # Named constraints make migrations reproducible and downgradable on SQLite.
 NAMING_CONVENTION = {
@@ -20,7 +21,7 @@ NAMING_CONVENTION = {
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
-jwt = JWTManager()
+jwt = VerifiedOnceJWTManager()
 mail = Mail()
 cors = CORS()
 # Counted per client address; behind a proxy that address comes from X-Forwarded-For as far

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -124,6 +125,30 @@ def test_expired_token_is_401(app, client, user):
     response = client.get("/api/v2/profile", headers=bearer(token))
     assert response.status_code == 401
     assert response.json["errors"][0]["code"] == "token_expired"
+
+
+def test_a_remembered_token_still_expires(app, client, user, session):
+    """Verified tokens are remembered (jwt_manager.py); their expiry is checked every time."""
+    with app.app_context():
+        token = create_access_token(
+            identity=str(user.id),
+            additional_claims={"sid": "00000000-0000-4000-8000-000000000001"},
+            expires_delta=timedelta(seconds=1),
+        )
+    assert client.get("/api/v2/profile", headers=bearer(token)).status_code == 200
+    time.sleep(1.2)
+    response = client.get("/api/v2/profile", headers=bearer(token))
+    assert response.status_code == 401
+    assert response.json["errors"][0]["code"] == "token_expired"
+
+
+def test_a_token_remembered_by_one_app_is_verified_afresh_by_another(client, user, make_app):
+    token = sign_in(client, user.email).json["data"]["attributes"]["access_token"]
+    assert client.get("/api/v2/profile", headers=bearer(token)).status_code == 200
+    other = make_app(JWT_SECRET_KEY="another-secret-key-that-is-long-enough-for-hs256")
+    response = other.test_client().get("/api/v2/profile", headers=bearer(token))
+    assert response.status_code == 401
+    assert response.json["errors"][0]["code"] == "invalid_token"
 
 
 @pytest.mark.parametrize(

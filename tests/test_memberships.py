@@ -189,5 +189,25 @@ def test_list_costs_the_same_statements_for_1_and_for_many(
         api.add_member(org["id"], user, other)
     with count_queries() as many:
         assert len(client.get(url + "&page[size]=100", headers=headers).json["data"]) == 31
-    # authentication, access, count, page, users, organization
-    assert len(one) == len(many) == 6
+    # authentication, access, page (with its count), users, organization
+    assert len(one) == len(many) == 5
+
+
+def test_a_two_step_to_one_include_costs_a_query_per_step(
+    api, client, login, user, org, count_queries
+):
+    """`organization.owner` is loaded by id one step at a time (services/listing.py)."""
+    for other in UserFactory.create_batch(3):
+        api.add_member(org["id"], user, other)
+    headers = login(user)
+    with count_queries() as statements:
+        document = client.get(
+            memberships_url(org) + "?include=organization.owner", headers=headers
+        ).json
+    included = {(r["type"], r["id"]) for r in document["included"]}
+    assert included == {("organizations", org["id"]), ("users", str(user.id))}
+    assert all(
+        m["relationships"]["organization"]["data"]["id"] == org["id"] for m in document["data"]
+    )
+    # authentication, access, page (with its count), organizations, users
+    assert len(statements) == 5, statements

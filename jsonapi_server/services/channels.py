@@ -16,7 +16,6 @@ from .errors import Conflict, Forbidden, Invalid, NotFound
 from .listing import (
     Filter,
     Listing,
-    eager_options,
     fetch_one,
     parse_boolean,
     parse_choice,
@@ -58,11 +57,7 @@ def _name_taken() -> Conflict:
 
 def list_channels(user: User, organization_id, *, filters, sort, offset, size, include=()):
     authorize(user, organization_id, "channel.read", include=include)
-    statement = (
-        select(Channel)
-        .where(Channel.organization_id == organization_id)
-        .options(*eager_options(Channel, include))
-    )
+    statement = select(Channel).where(Channel.organization_id == organization_id)
     if "archived" in filters:
         statement = statement.where(Channel.archived.is_(filters["archived"]))
     elif "updated_since" not in filters:  # pulls carry archived channels too
@@ -72,7 +67,9 @@ def list_channels(user: User, organization_id, *, filters, sort, offset, size, i
             ChannelMember.channel_id == Channel.id, ChannelMember.user_id == user.id
         )
         statement = statement.where(joined if filters["membership"] == "member" else ~joined)
-    return CHANNEL_LISTING.fetch(statement, filters=filters, sort=sort, offset=offset, size=size)
+    return CHANNEL_LISTING.fetch(
+        statement, filters=filters, sort=sort, offset=offset, size=size, include=include
+    )
 
 
 def channel_access(

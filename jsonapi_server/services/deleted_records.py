@@ -3,7 +3,7 @@
 from jsonapi_server.models import DeletedRecord, User
 
 from . import sync
-from .listing import Filter, Listing, eager_options
+from .listing import Filter, Listing
 
 DELETABLE_TYPES = ("organizations", "channels")
 
@@ -32,7 +32,11 @@ DELETED_RECORD_LISTING = Listing(
 
 
 def list_deleted_records(user: User, *, filters, sort, offset, size, include=()):
-    statement = sync.deleted_records_for(user.id).options(*eager_options(DeletedRecord, include))
     return DELETED_RECORD_LISTING.fetch(
-        statement, filters=filters, sort=sort, offset=offset, size=size
+        sync.deleted_records_for(user.id),
+        filters=filters,
+        sort=sort,
+        offset=offset,
+        size=size,
+        include=include,
     )

@@ -110,14 +110,14 @@ def _queue_invitation(invite: OrganizationInvite, organization, inviter: User) -
 
 def list_invites(user: User, organization_id, *, filters, sort, offset, size, include=()):
     authorize(user, organization_id, "invite.read", include=include)
-    statement = (
-        select(OrganizationInvite)
-        .where(OrganizationInvite.organization_id == organization_id)
-        .options(*eager_options(OrganizationInvite, include))
+    statement = select(OrganizationInvite).where(
+        OrganizationInvite.organization_id == organization_id
     )
     if "updated_since" not in filters and filters.get("status") != "cancelled":
         statement = statement.where(OrganizationInvite.cancelled_at.is_(None))
-    return INVITE_LISTING.fetch(statement, filters=filters, sort=sort, offset=offset, size=size)
+    return INVITE_LISTING.fetch(
+        statement, filters=filters, sort=sort, offset=offset, size=size, include=include
+    )
 
 
 def _invite_for(

@@ -13,7 +13,7 @@ from jsonapi_server.models import ROLES, Channel, ChannelMember, Membership, Use
 from . import sync
 from .accounts import USER_LISTING
 from .errors import Conflict, Invalid, NotFound
-from .listing import Filter, Listing, eager_options, fetch_one, parse_choice
+from .listing import Filter, Listing, fetch_one, parse_choice
 from .permissions import Access, authorize, check_includes, organization_access
 
 ASSIGNABLE_ROLES = ("admin", "member")
@@ -47,14 +47,12 @@ def _assignable(role: Any) -> str:
 
 def list_memberships(user: User, organization_id, *, filters, sort, offset, size, include=()):
     authorize(user, organization_id, "membership.read", include=include)
-    statement = (
-        select(Membership)
-        .where(Membership.organization_id == organization_id)
-        .options(*eager_options(Membership, include))
-    )
+    statement = select(Membership).where(Membership.organization_id == organization_id)
     if "updated_since" not in filters:  # pulls carry the tombstones too
         statement = statement.where(Membership.removed_at.is_(None))
-    return MEMBERSHIP_LISTING.fetch(statement, filters=filters, sort=sort, offset=offset, size=size)
+    return MEMBERSHIP_LISTING.fetch(
+        statement, filters=filters, sort=sort, offset=offset, size=size, include=include
+    )
 
 
 def list_member_users(user: User, organization_id, *, filters, sort, offset, size):

@@ -56,9 +56,13 @@ def list_organizations(user: User, *, filters, sort, offset, size, include=()):
             "Include invites from one organization at a time (GET /organizations/{id}).",
             parameter="include",
         )
-    statement = visible_organizations(user).options(*eager_options(Organization, include))
     return ORGANIZATION_LISTING.fetch(
-        statement, filters=filters, sort=sort, offset=offset, size=size
+        visible_organizations(user),
+        filters=filters,
+        sort=sort,
+        offset=offset,
+        size=size,
+        include=include,
     )
 
 

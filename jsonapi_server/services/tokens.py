@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 
 from jsonapi_server.extensions import db
 from jsonapi_server.jsonapi.timestamps import utc_now
@@ -78,11 +78,17 @@ def close_session(user: User, session_id: uuid.UUID, issued_at: datetime) -> Non
     db.session.commit()
 
 
+# Built once, run with parameters (every request runs it).
+_USER_AND_REVOCATION = select(
+    User, exists().where(RevokedSession.id == bindparam("session_id")).label("revoked")
+).where(User.id == bindparam("user_id"))
+
+
 def session_holder(user_id: uuid.UUID, session_id: uuid.UUID) -> tuple[User | None, bool]:
-    """The token's user and whether its session is revoked, in one statement (every request
-    pays it)."""
-    revoked = exists().where(RevokedSession.id == session_id).label("revoked")
-    row = db.session.execute(select(User, revoked).where(User.id == user_id)).first()
+    """The token's user and whether its session is revoked, in one statement."""
+    row = db.session.execute(
+        _USER_AND_REVOCATION, {"user_id": user_id, "session_id": session_id}
+    ).first()
     if row is None:
         return None, False
     return row[0], bool(row[1])

@@ -46,19 +46,22 @@ class Person(SimpleNamespace):
     lazy_loads = 0
     name_reads = 0
 
-    def __getattribute__(self, name):
-        if name == "inviter":
-            Person.lazy_loads += 1
-        elif name == "name":
-            Person.name_reads += 1
-        return super().__getattribute__(name)
+    @property
+    def inviter(self):
+        Person.lazy_loads += 1
+        return self.related_inviter
+
+    @property
+    def name(self):
+        Person.name_reads += 1
+        return self.stored_name
 
 
 def person(id_, inviter=None, friends=None):
     return Person(
         id=id_,
-        name=f"person {id_}",
-        inviter=inviter,
+        stored_name=f"person {id_}",
+        related_inviter=inviter,
         inviter_id=inviter.id if inviter else None,
         friends=friends or [],
     )

@@ -23,6 +23,16 @@ from schemas.base import Relationship, ResourceSchema, Timestamp
 from .timestamps import format_timestamp
 
 _MISSING = object()
+_NOTHING: dict = {}
+
+
+def _read(obj: Any, loaded: dict, attribute: str) -> Any:
+    """The attribute's value, or _MISSING. A column the ORM has loaded (and any value a plain
+    object holds) sits in the instance's __dict__, where reading it skips the instrumented
+    descriptor, a third of the writer's time; properties and anything not loaded are read
+    the ordinary way."""
+    value = loaded.get(attribute, _MISSING)
+    return getattr(obj, attribute, _MISSING) if value is _MISSING else value
 
 
 def _text(value: Any) -> Any:
@@ -102,14 +112,14 @@ class ResourcePlan:
                 member = schema.inflect(field.data_key or name)
                 self.attributes.append((member, attribute, _direct_writer(field), field))
 
-    def resource_path(self, obj: Any) -> str | None:
+    def resource_path(self, obj: Any, loaded: dict) -> str | None:
         if self.path is None:
             return None
         parts = []
         for literal, name in self.path:
             parts.append(literal)
             if name is not None:
-                parts.append(str(getattr(obj, name)))
+                parts.append(str(_read(obj, loaded, name)))
         return "".join(parts)
 
     def write(
@@ -118,10 +128,14 @@ class ResourcePlan:
         written = []
         type_ = self.type_
         for obj in objects:
-            resource: dict[str, Any] = {"type": type_, "id": str(getattr(obj, self.id_attribute))}
+            loaded = getattr(obj, "__dict__", _NOTHING)
+            resource: dict[str, Any] = {
+                "type": type_,
+                "id": str(_read(obj, loaded, self.id_attribute)),
+            }
             attributes = {}
             for member, attribute, direct, field in self.attributes:
-                value = getattr(obj, attribute, _MISSING)
+                value = _read(obj, loaded, attribute)
                 if value is _MISSING:
                     continue  # marshmallow leaves out what the object does not have
                 attributes[member] = (
@@ -129,7 +143,7 @@ class ResourcePlan:
                 )
             if attributes:
                 resource["attributes"] = attributes
-            path = self.resource_path(obj)
+            path = self.resource_path(obj, loaded)
             url = None if path is None else base_url + path
             relationships = {}
             for member, name, link_name, related_type, linked, many, source in self.relationships:
@@ -140,7 +154,7 @@ class ResourcePlan:
                         "related": f"{url}/{link_name}",
                     }
                 if not many:
-                    related_id = getattr(obj, source)
+                    related_id = _read(obj, loaded, source)
                     relationship["data"] = (
                         None
                         if related_id is None

@@ -23,8 +23,8 @@ class UTCDateTime(TypeDecorator):
         return truncate_to_millisecond(value.astimezone(UTC))
 
     def process_result_value(self, value: datetime | None, dialect):
-        if value is None:
-            return None
+        if value is None or value.tzinfo is UTC:  # PostgreSQL in a UTC session
+            return value
         if value.tzinfo is None:  # SQLite hands back what it was given, without the zone
             value = value.replace(tzinfo=UTC)
         return value.astimezone(UTC)

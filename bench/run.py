@@ -15,7 +15,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.seed import seed  # noqa: E402
+from bench.seed import SEEDED_INVITES, seed, top_up_invites  # noqa: E402
 
 SERVER_URL = os.environ.get(
     "BENCH_DATABASE_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -34,6 +34,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 WORKERS = 2
+TOP_UP_TO = int(os.environ.get("BENCH_LARGE_INVITES", "1000000"))
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -55,14 +56,16 @@ def wait_for(port: int, timeout: float = 30) -> None:
 
 
 @contextmanager
-def throwaway_database():
+def throwaway_database(copy_of: str | None = None):
+    """A new database (a copy of the database at URL `copy_of`, if given), dropped after."""
     name = f"jsonapi_server_bench_{uuid.uuid4().hex[:8]}"
     parts = urlsplit(SERVER_URL)
     admin = sa.create_engine(
         urlunsplit(parts._replace(scheme="postgresql+psycopg2")), isolation_level="AUTOCOMMIT"
     )
+    template = f' TEMPLATE "{urlsplit(copy_of).path.lstrip("/")}"' if copy_of else ""
     with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"{template}'))
     try:
         yield urlunsplit(parts._replace(path=f"/{name}"))
     finally:
@@ -107,12 +110,20 @@ def worker_cpu_seconds(master: subprocess.Popen) -> float:
     return total / CLOCK_TICKS
 
 
-def wrk(url: str, script: str, token: str, seconds: int) -> dict:
+def wrk(
+    url: str,
+    script: str,
+    token: str,
+    seconds: int,
+    *,
+    connections: int = CONNECTIONS,
+    delay_ms: float = 0,
+) -> dict:
     output = subprocess.run(
         [
             "wrk",
-            "-t2",
-            f"-c{CONNECTIONS}",
+            f"-t{min(2, connections)}",
+            f"-c{connections}",
             f"-d{seconds}s",
             "--latency",
             "-s",
@@ -122,12 +133,13 @@ def wrk(url: str, script: str, token: str, seconds: int) -> dict:
         capture_output=True,
         text=True,
         check=True,
-        env={**os.environ, "BENCH_TOKEN": token},
+        env={**os.environ, "BENCH_TOKEN": token, "BENCH_DELAY_MS": str(round(delay_ms))},
     ).stdout
     requests = int(re.search(r"(\d+) requests in", output).group(1))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return {
         "requests": requests,
+        "rps": requests / seconds,
         "errors": int(non_2xx.group(1)) if non_2xx else 0,
         "p50_ms": _latency(output, "50%"),
         "p99_ms": _latency(output, "99%"),
@@ -137,6 +149,45 @@ def wrk(url: str, script: str, token: str, seconds: int) -> dict:
 def _latency(output: str, label: str) -> float:
     value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", output).groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def paced(url: str, script: str, token: str, peak_rps: float) -> dict:
+    """p50/p99 at 80 % of peak throughput: each connection waits between requests (wrk's
+    delay()) so that together they offer 80 % of the peak. The wait is set from the service
+    time, then corrected once from the rate a first run reached."""
+    target = 0.8 * peak_rps
+    cycle_ms = CONNECTIONS * 1000 / target  # each connection's time per request
+    delay = max(0.0, cycle_ms - WORKERS * 1000 / peak_rps)
+    trial = wrk(url, script, token, SECONDS, delay_ms=delay)
+    delay = max(0.0, delay + CONNECTIONS * 1000 * (1 / target - 1 / max(trial["rps"], 1)))
+    run = wrk(url, script, token, SECONDS * ROUNDS, delay_ms=delay)
+    return {
+        "target_rps": round(target, 1),
+        "rps": round(run["rps"], 1),
+        "p50_ms": round(run["p50_ms"], 2),
+        "p99_ms": round(run["p99_ms"], 2),
+        "errors": run["errors"],
+    }
+
+
+def scanned_relations(database_url: str, statements: list) -> list[str]:
+    """Relations some plan of these statements reads with a sequential scan."""
+    import psycopg2
+
+    found: set[str] = set()
+
+    def walk(node: dict) -> None:
+        if node.get("Node Type") == "Seq Scan":
+            found.add(node["Relation Name"])
+        for child in node.get("Plans", []):
+            walk(child)
+
+    dsn = database_url.replace("+psycopg2", "")
+    with closing(psycopg2.connect(dsn)) as connection, connection, connection.cursor() as cursor:
+        for statement, parameters in statements:
+            cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+            walk(cursor.fetchone()[0][0]["Plan"])
+    return sorted(found)
 
 
 def response_size(url: str, token: str) -> int:
@@ -160,7 +211,8 @@ def workloads(seeded, base: str) -> dict:
 
 
 def sql_per_request(database_url: str, paths: dict, token: str) -> dict:
-    """Statements each workload's request runs, counted by the application's own listener."""
+    """Statements (with parameters) each workload's request runs, recorded by the application's
+    own listener."""
     from jsonapi_server import create_app
     from jsonapi_server.extensions import db
 
@@ -179,8 +231,8 @@ def sql_per_request(database_url: str, paths: dict, token: str) -> dict:
         path = url.split("://", 1)[1].split("/", 1)[1]
         statements = []
 
-        def count(*_args, statements=statements):
-            statements.append(1)
+        def count(_conn, _cursor, statement, parameters, *_args, statements=statements):
+            statements.append((statement, parameters))
 
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/vnd.api+json"}
         body = None
@@ -200,7 +252,7 @@ def sql_per_request(database_url: str, paths: dict, token: str) -> dict:
         sa.event.listen(engine, "after_cursor_execute", count)
         client.open("/" + path, method=method, data=body, headers=headers)
         sa.event.remove(engine, "after_cursor_execute", count)
-        counts[name] = len(statements)
+        counts[name] = statements
     engine.dispose()
     return counts
 
@@ -216,6 +268,7 @@ def access_token(database_url: str, user_id) -> str:
     )
     with app.app_context():
         token = tokens.open_session(db.session.get(User, user_id)).access_token
+        db.session.remove()
         db.engine.dispose()
     return token
 
@@ -246,6 +299,10 @@ def main() -> None:
         app_port, ceiling_port = free_port(), free_port()
         paths = workloads(seeded, f"http://127.0.0.1:{app_port}")
         sql = sql_per_request(database_url, paths, token)
+        w1_path = "/" + paths["W1"][0].split("://", 1)[1].split("/", 1)[1]
+        report["table_size"] = compare_table_sizes(
+            database_url, environment, w1_path, token, sql["W1"]
+        )
         with gunicorn("wsgi:app", app_port, environment) as app_master:
             for name, (url, script) in paths.items():
                 body_bytes = response_size(url, token) if script == "get.lua" else 2000
@@ -267,17 +324,65 @@ def main() -> None:
                     "rps": round(rps, 1),
                     "p50_ms": round(sorted(r["p50_ms"] for r in app_runs)[ROUNDS // 2], 2),
                     "p99_ms": round(max(r["p99_ms"] for r in app_runs), 2),
-                    "sql_per_request": sql[name],
+                    "sql_per_request": len(sql[name]),
                     "cpu_ms_per_request": round(cpu * 1000 / requests, 3),
                     "ceiling_rps": round(ceiling_rps, 1),
                     "ceiling_ratio": round(rps / ceiling_rps, 4),
                     "body_bytes": body_bytes,
                     "errors": sum(run["errors"] for run in app_runs),
+                    "at_80_percent_of_peak": paced(url, script, token, rps),
                 }
                 print_row(name, report["workloads"][name])
+
     out = ROOT / "bench" / "results" / "latest.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"written to {out.relative_to(ROOT)}")
+
+
+def compare_table_sizes(
+    database_url: str, environment: dict, path: str, token: str, statements: list
+) -> dict:
+    """W1's latency with the seeded invites and with 1,000,000 (a copy of the database, topped
+    up), one request at a time so that queueing does not hide the database's part: both apps
+    run at once and take turns, so machine drift hits both alike. Also the relations W1's
+    statements read with a sequential scan at the larger size (none of them may be invites)."""
+    with throwaway_database(copy_of=database_url) as large_url:
+        started = time.perf_counter()
+        total = top_up_invites(large_url.replace("postgresql+psycopg2", "postgresql"), TOP_UP_TO)
+        print(f"invites topped up to {total:,} in {time.perf_counter() - started:.1f} s")
+        small_port, large_port = free_port(), free_port()
+        large_environment = {**environment, "DATABASE_URL": large_url}
+        with (
+            gunicorn("wsgi:app", small_port, environment),
+            gunicorn("wsgi:app", large_port, large_environment),
+        ):
+            urls = {
+                "small": f"http://127.0.0.1:{small_port}{path}",
+                "large": f"http://127.0.0.1:{large_port}{path}",
+            }
+            runs: dict[str, list] = {"small": [], "large": []}
+            for url in urls.values():
+                wrk(url, "get.lua", token, 2, connections=1)  # warm-up
+            for _ in range(ROUNDS):
+                for size, url in urls.items():
+                    runs[size].append(wrk(url, "get.lua", token, SECONDS, connections=1))
+        seq_scans = scanned_relations(large_url, statements)
+    p50 = {size: sorted(r["p50_ms"] for r in rounds)[ROUNDS // 2] for size, rounds in runs.items()}
+    result = {
+        "invites_small": SEEDED_INVITES,
+        "invites_large": total,
+        "w1_p50_ms_small": p50["small"],
+        "w1_p50_ms_large": p50["large"],
+        "p50_ratio_large_to_small": round(p50["large"] / p50["small"], 3),
+        "w1_seq_scans_at_large": seq_scans,
+    }
+    print(
+        f"W1 one at a time: {SEEDED_INVITES:,} invites p50 {p50['small']:.2f} ms, "
+        f"{total:,} invites p50 {p50['large']:.2f} ms "
+        f"(x{result['p50_ratio_large_to_small']}); sequential scans: {seq_scans or 'none'}",
+        flush=True,
+    )
+    return result
 
 
 def print_row(name: str, row: dict) -> None:
@@ -287,6 +392,12 @@ def print_row(name: str, row: dict) -> None:
         f"sql {row['sql_per_request']}  cpu {row['cpu_ms_per_request']:6.2f} ms/req  "
         f"ceiling {row['ceiling_rps']:8.1f} req/s  ratio {row['ceiling_ratio'] * 100:5.1f} %"
         f"  (non-2xx: {row['errors']})",
+        flush=True,
+    )
+    at = row["at_80_percent_of_peak"]
+    print(
+        f"    at 80 % of peak ({at['target_rps']:.0f} req/s offered, {at['rps']:.0f} served): "
+        f"p50 {at['p50_ms']:.2f} ms  p99 {at['p99_ms']:.2f} ms",
         flush=True,
     )
 

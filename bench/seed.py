@@ -3,11 +3,14 @@ each, and one big organization holding 2,000 invites (seconds, not minutes)."""
 
 import io
 import uuid
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import psycopg2
 
+USERS, ORGANIZATIONS, INVITES_EACH, BIG_INVITES = 1000, 100, 1000, 2000
+SEEDED_INVITES = ORGANIZATIONS * INVITES_EACH + BIG_INVITES
 PASSWORD_HASH = "pbkdf2:sha256:1000$bench$" + "0" * 64  # nobody signs in with a password
 
 
@@ -32,10 +35,10 @@ def _copy(cursor, table: str, columns: list[str], rows) -> None:
 def seed(
     dsn: str,
     *,
-    users: int = 1000,
-    organizations: int = 100,
-    invites_each: int = 1000,
-    big_invites: int = 2000,
+    users: int = USERS,
+    organizations: int = ORGANIZATIONS,
+    invites_each: int = INVITES_EACH,
+    big_invites: int = BIG_INVITES,
 ) -> Seeded:
     result = Seeded()
     start = datetime(2026, 1, 1, tzinfo=UTC)
@@ -99,7 +102,7 @@ def seed(
     since = start + timedelta(seconds=1_000 + (len(all_orgs) - 1) * 3_600 + big_invites - 500)
     result.pull_since = since.strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
+    with closing(psycopg2.connect(dsn)) as connection, connection, connection.cursor() as cursor:
         _copy(
             cursor,
             "users",
@@ -171,3 +174,38 @@ def seed(
         )
         cursor.execute("ANALYZE")
     return result
+
+
+def top_up_invites(dsn: str, total: int) -> int:
+    """Add invites to every organization but the big one until the table holds `total`
+    (generated inside PostgreSQL: a million rows take seconds). Returns the new count."""
+    with closing(psycopg2.connect(dsn)) as connection, connection, connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM organization_invites")
+        missing = total - cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT id FROM organizations o WHERE (SELECT count(*) FROM organization_invites i"
+            " WHERE i.organization_id = o.id) < %s",
+            (BIG_INVITES,),
+        )
+        small = [row[0] for row in cursor.fetchall()]
+        if missing > 0 and small:
+            each = -(-missing // len(small))
+            cursor.execute(
+                """
+                INSERT INTO organization_invites (
+                    id, organization_id, recipient_email, invite_user_as, code, expires_at,
+                    last_sent_at, invited_by_user_id, created_at, updated_at, updated_in_db_at)
+                SELECT gen_random_uuid(), o.id, 'extra' || g || '.' || o.id || '@bench.test',
+                       'member', md5(o.id::text || g) || md5(g || o.id::text),
+                       timestamptz '2030-01-01', t.at, o.owner_id, t.at, t.at, t.at
+                FROM organizations o
+                CROSS JOIN generate_series(1, %s) AS g
+                CROSS JOIN LATERAL (
+                    SELECT timestamptz '2025-01-01' + g * interval '1 second' AS at) AS t
+                WHERE o.id::text = ANY(%s)
+                """,
+                (each, [str(id_) for id_ in small]),
+            )
+        cursor.execute("ANALYZE organization_invites")
+        cursor.execute("SELECT count(*) FROM organization_invites")
+        return cursor.fetchone()[0]

@@ -17,3 +17,10 @@ function request()
     ["Content-Type"] = "application/vnd.api+json",
   }, body)
 end
+
+local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+
+-- BENCH_DELAY_MS paces each connection.
+function delay()
+  return pause
+end

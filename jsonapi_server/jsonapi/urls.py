@@ -4,7 +4,7 @@ brackets are not valid in a URI query even though clients may send them."""
 
 from urllib.parse import quote, urlencode
 
-from flask import request
+from flask import g, request
 from werkzeug.urls import iri_to_uri
 
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 pchar and "/"; everything else, "%" too, encoded
@@ -20,7 +20,10 @@ def current_base_url() -> str:
 
 
 def current_host_url() -> str:
-    return iri_to_uri(request.host_url).rstrip("/")
+    """Scheme and host (computed once a request: a document writes it into every link)."""
+    if "jsonapi_host_url" not in g:
+        g.jsonapi_host_url = iri_to_uri(request.host_url).rstrip("/")
+    return g.jsonapi_host_url
 
 
 def current_url() -> str:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 
 from jsonapi_server.extensions import db
 from jsonapi_server.models import (
@@ -120,20 +120,25 @@ def list_invites(user: User, organization_id, *, filters, sort, offset, size, in
     )
 
 
+# Built once, run with parameters (W2 runs it; building it would cost more than running it).
+_INVITE_WITH_CALLER_ROLE = (
+    select(OrganizationInvite, caller_role(OrganizationInvite.organization_id))
+    .where(OrganizationInvite.id == bindparam("invite_id"))
+    .execution_options(populate_existing=True)
+)
+
+
 def _invite_for(
     user, invite_id, organization_id, action: str, *, lock=False, include: Sequence[str] = ()
 ) -> OrganizationInvite:
     """The invite and the caller's right to `action` on it, in one statement: 404 when the
     caller may not know it exists, 403 when their role falls short."""
-    statement = (
-        select(OrganizationInvite, caller_role(user, OrganizationInvite.organization_id))
-        .where(OrganizationInvite.id == invite_id)
-        .options(*eager_options(OrganizationInvite, include))
-        .execution_options(populate_existing=True)
-    )
+    statement = _INVITE_WITH_CALLER_ROLE
+    if include:
+        statement = statement.options(*eager_options(OrganizationInvite, include))
     if lock:
         statement = statement.with_for_update(of=OrganizationInvite)
-    row = db.session.execute(statement).first()
+    row = db.session.execute(statement, {"invite_id": invite_id, "user_id": user.id}).first()
     if row is None or organization_id not in (None, row[0].organization_id):
         raise NotFound("No such invite.")
     invite, role = row

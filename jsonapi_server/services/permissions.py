@@ -67,14 +67,15 @@ def require_role(user: User, role: str | None, action: str, not_found: str) -> N
         raise Forbidden(f"Your role in this organization does not allow {action}.")
 
 
-def caller_role(user: User, organization_id_column):
+def caller_role(organization_id_column, user_id=None):
     """A correlated subquery: the caller's role in the organization a row belongs to, so a
-    row and the right to see it come in one statement."""
+    row and the right to see it come in one statement. The caller's id is the `user_id`
+    parameter of the statement unless given."""
     return (
         select(Membership.role)
         .where(
             Membership.organization_id == organization_id_column,
-            Membership.user_id == user.id,
+            Membership.user_id == (bindparam("user_id") if user_id is None else user_id),
             Membership.removed_at.is_(None),
         )
         .scalar_subquery()

@@ -8,7 +8,9 @@ from pathlib import Path
 DEFAULTS = {
     "JSONAPI_SERVER_ENV": "development",
     "SQLALCHEMY_DATABASE_URI": None,  # None: SQLite in the instance folder
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    # Pooled connections idle longer than this are checked before use (connections.py).
+    "DATABASE_PING_AFTER_IDLE_SECONDS": 10.0,
     "JWT_SECRET_KEY": None,  # None in development: a key kept in the instance folder
     "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=15),
     "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=30),
@@ -63,6 +65,7 @@ ENVIRONMENT = {
     "INVITE_RESEND_INTERVAL_SECONDS": ("INVITE_RESEND_INTERVAL_SECONDS", int),
     "INVITE_URL_TEMPLATE": ("INVITE_URL_TEMPLATE", str),
     "OUTBOX_POLL_SECONDS": ("OUTBOX_POLL_SECONDS", float),
+    "DATABASE_PING_AFTER_IDLE_SECONDS": ("DATABASE_PING_AFTER_IDLE_SECONDS", float),
     "WRITE_TRANSACTION_TIMEOUT_SECONDS": ("WRITE_TRANSACTION_TIMEOUT_SECONDS", float),
     "MAIL_SERVER": ("MAIL_SERVER", str),
     "MAIL_PORT": ("MAIL_PORT", int),

@@ -1,0 +1,70 @@
+"""Pooled connections are checked before use only after sitting idle (connections.py): a
+connection in steady use costs no extra round trip, and a dead idle one is replaced unseen."""
+
+import psycopg2
+import pytest
+from sqlalchemy import text
+
+from jsonapi_server import create_app
+from jsonapi_server.extensions import db
+
+from .conftest import TEST_SETTINGS
+
+
+@pytest.fixture
+def app_with_pool(database_url):
+    apps = []
+
+    def build(idle_seconds: float):
+        app = create_app(
+            {
+                **TEST_SETTINGS,
+                "SQLALCHEMY_DATABASE_URI": database_url,
+                "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0},
+                "DATABASE_PING_AFTER_IDLE_SECONDS": idle_seconds,
+            }
+        )
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def pooled_backend(app) -> int:
+    """The server process behind the pool's one connection (returned to the pool after)."""
+    with app.app_context():
+        pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
+        db.session.remove()
+    return pid
+
+
+def terminate(database_url: str, pid: int) -> None:
+    connection = psycopg2.connect(database_url.replace("+psycopg2", ""))
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    finally:
+        connection.close()
+
+
+def test_an_idle_connection_is_checked_and_a_dead_one_replaced(app_with_pool, database_url):
+    app = app_with_pool(idle_seconds=0)
+    pid = pooled_backend(app)
+    terminate(database_url, pid)
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 200
+    assert pooled_backend(app) != pid
+
+
+def test_a_connection_in_steady_use_is_not_checked(app_with_pool, database_url):
+    app = app_with_pool(idle_seconds=3600)
+    pid = pooled_backend(app)
+    terminate(database_url, pid)
+    client = app.test_client()
+    # No check before use: the request meets the dead connection (readyz answers 503) ...
+    assert client.get("/readyz").status_code == 503
+    # ... and the pool, told of the disconnect, is replaced for the next one.
+    assert client.get("/readyz").status_code == 200

@@ -2,6 +2,7 @@
 collection costs the same for 1 and for many items with every include asked for."""
 
 import pytest
+import sqlalchemy as sa
 
 from jsonapi_server.models import Membership
 
@@ -63,3 +64,37 @@ def test_w2_one_invite_costs_2(client, login, user, org_with_invites, count_quer
         assert client.get(url, headers=headers).status_code == 200
     # token revocation (with the caller); the invite with the caller's role in its organization
     assert len(statements) == 2, statements
+
+
+def test_w1_reads_invites_through_an_index_whatever_the_table_holds(
+    app, client, login, user, org_with_invites, connection
+):
+    """The cost of W1 must not grow with the invites table: its statements find invites
+    through an index. (Tables this small would be scanned anyway, so the planner is told to
+    avoid sequential scans wherever an index can serve; one that still appears has none.)"""
+    organization, invite = org_with_invites
+    invite(30)
+    recorded = []
+
+    def record(_conn, _cursor, statement, parameters, *_args):
+        recorded.append((statement, parameters))
+
+    url = (
+        f"/api/v2/organizations/{organization['id']}/invites"
+        "?page[number]=2&page[size]=25&include=invited_by_user"
+    )
+    headers = login(user)
+    sa.event.listen(connection, "after_cursor_execute", record)
+    try:
+        assert client.get(url, headers=headers).status_code == 200
+    finally:
+        sa.event.remove(connection, "after_cursor_execute", record)
+    invite_statements = [(s, p) for s, p in recorded if "FROM organization_invites" in s]
+    assert invite_statements
+    cursor = connection.connection.dbapi_connection.cursor()
+    cursor.execute("SET LOCAL enable_seqscan = off")
+    for statement, parameters in invite_statements:
+        cursor.execute("EXPLAIN " + statement, parameters)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert "Seq Scan on organization_invites" not in plan, plan
+        assert "ix_organization_invites_organization_id_created_at" in plan, plan

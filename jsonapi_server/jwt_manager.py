@@ -9,7 +9,7 @@ from flask import current_app
 from flask_jwt_extended import JWTManager
 from flask_jwt_extended.config import config
 
-MAX_REMEMBERED = 10_000  # about 5 MB of claims at most
+MAX_REMEMBERED = 10_000  # about 12 MB at most (token, settings and claims, ~1.2 kB each)
 
 
 class VerifiedOnceJWTManager(JWTManager):

@@ -9,7 +9,7 @@ from flask import current_app
 from flask_jwt_extended import JWTManager
 from flask_jwt_extended.config import config
 
-MAX_REMEMBERED = 10_000  # about 12 MB at most (token, settings and claims, ~1.2 kB each)
+MAX_REMEMBERED = 4096  # about 8 MB at most: ~2 kB each (token, settings, claims), measured
 
 
 class VerifiedOnceJWTManager(JWTManager):

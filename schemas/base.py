@@ -118,9 +118,11 @@ class ResourceSchemaOpts(_LibrarySchemaOpts):
 
 
 class ResourceSchema(_LibrarySchema):
-    """Base of every resource schema. An instance serves one dump or load and is thrown away,
-    so nothing of one response can reach another (the library keeps `included_data` on the
-    instance). Included resources are not dumped here but by jsonapi.document, once each."""
+    """Base of every resource schema. An instance that dumps or loads serves one call and is
+    thrown away, so nothing of one response can reach another (the library keeps
+    `included_data` on the instance); documents are written by jsonapi.writer from plans read
+    off an instance, which is never dumped. Included resources are written once each by
+    jsonapi.document."""
 
     OPTIONS_CLASS = ResourceSchemaOpts
     registry: ClassVar[dict[str, type["ResourceSchema"]]] = {}

@@ -67,15 +67,15 @@ def require_role(user: User, role: str | None, action: str, not_found: str) -> N
         raise Forbidden(f"Your role in this organization does not allow {action}.")
 
 
-def caller_role(organization_id_column, user_id=None):
+def caller_role(organization_id_column):
     """A correlated subquery: the caller's role in the organization a row belongs to, so a
-    row and the right to see it come in one statement. The caller's id is the `user_id`
-    parameter of the statement unless given."""
+    row and the right to see it come in one statement. The caller's id is the statement's
+    `user_id` parameter (the statement is built once)."""
     return (
         select(Membership.role)
         .where(
             Membership.organization_id == organization_id_column,
-            Membership.user_id == (bindparam("user_id") if user_id is None else user_id),
+            Membership.user_id == bindparam("user_id"),
             Membership.removed_at.is_(None),
         )
         .scalar_subquery()

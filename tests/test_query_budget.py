@@ -51,7 +51,7 @@ def test_w1_a_page_of_invites_with_their_inviters_costs_3(
         response = client.get(url, headers=headers)
     assert len(response.json["data"]) == 25
     # token revocation (with the caller), membership check, the page with its count (a
-    # window function) and the inviters joined to it
+    # scalar subquery) and the inviters joined to it
     assert len(statements) == 3, statements
 
 

@@ -197,9 +197,6 @@ def connection(request, app):
         connection.close()
 
 
-WRITTEN_TYPES: set[str] = set()  # every type a document of the suite wrote, checked
-
-
 @pytest.fixture(autouse=True)
 def writer_matches_marshmallow(monkeypatch):
     """Every resource object any test's document gets is also dumped the library's way
@@ -210,7 +207,6 @@ def writer_matches_marshmallow(monkeypatch):
     def checked(schema_class, objects, **options):
         written = writer.write_resources(schema_class, objects, **options)
         assert_writes_as_marshmallow(schema_class, objects, written, **options)
-        WRITTEN_TYPES.add(schema_class.type_name())
         return written
 
     monkeypatch.setattr(document, "write_resources", checked)

@@ -333,7 +333,6 @@ def main() -> None:
                     "at_80_percent_of_peak": paced(url, script, token, rps),
                 }
                 print_row(name, report["workloads"][name])
-
     out = ROOT / "bench" / "results" / "latest.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"written to {out.relative_to(ROOT)}")
@@ -345,7 +344,7 @@ def compare_table_sizes(
     """W1's latency with the seeded invites and with 1,000,000 (a copy of the database, topped
     up), one request at a time so that queueing does not hide the database's part: both apps
     run at once and take turns, so machine drift hits both alike. Also the relations W1's
-    statements read with a sequential scan at the larger size (none of them may be invites)."""
+    statements read with a sequential scan at the larger size (invites should not be one)."""
     with throwaway_database(copy_of=database_url) as large_url:
         started = time.perf_counter()
         total = top_up_invites(large_url.replace("postgresql+psycopg2", "postgresql"), TOP_UP_TO)

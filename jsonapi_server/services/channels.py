@@ -142,10 +142,15 @@ def create_channel(
         channel.archived_at = now
     sync.stamp(channel, now)
     with sync.committing(_name_taken(), model=Channel, row_id=channel.id):
-        db.session.add(channel)
-        db.session.flush()
-        db.session.add(ChannelMember(channel_id=channel.id, user_id=user.id, joined_at=now))
+        add_with_creator(channel, user.id, now)
     return fetch_one(Channel, channel.id, include)
+
+
+def add_with_creator(channel: Channel, creator_id: uuid.UUID, now) -> None:
+    """Add a new (stamped) channel with its creator as its first member; the caller commits."""
+    db.session.add(channel)
+    db.session.flush()
+    db.session.add(ChannelMember(channel_id=channel.id, user_id=creator_id, joined_at=now))
 
 
 def update_channel(

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from jsonapi_server.extensions import db
-from jsonapi_server.models import Channel, ChannelMember, Membership, Organization, User
+from jsonapi_server.models import Channel, Membership, Organization, User
 
-from . import sync
+from . import channels, sync
 from .errors import Forbidden
 from .listing import Filter, Listing, eager_options, fetch_one, parse_text
 from .permissions import authorize, includes_invites
@@ -110,9 +110,8 @@ def create_organization(
     channel = Channel(organization_id=organization.id, name=DEFAULT_CHANNEL, owner_id=user.id)
     sync.stamp(channel, now)
     with sync.committing(model=Organization, row_id=organization.id):
-        db.session.add_all([organization, membership, channel])
-        db.session.flush()
-        db.session.add(ChannelMember(channel_id=channel.id, user_id=user.id, joined_at=now))
+        db.session.add_all([organization, membership])
+        channels.add_with_creator(channel, user.id, now)
     return fetch_one(Organization, organization.id, include)
 
 

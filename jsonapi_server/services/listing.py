@@ -6,12 +6,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import MANYTOONE, joinedload, selectinload
 
 from jsonapi_server.extensions import db
 
-from .sync import pull
+from . import sync
+from .records import RecordReader, record_reader
 
 MAX_FILTER_VALUES = 100
 
@@ -55,8 +56,9 @@ class Listing:
 
     def fetch(
         self,
-        statement: Select,
+        scope: "Select | Scope",
         *,
+        parameters: Mapping[str, Any] | None = None,
         filters: Mapping[str, Any],
         sort: Sequence[Any],  # items with .field and .descending
         offset: int,
@@ -64,27 +66,63 @@ class Listing:
         include: Sequence[str] = (),
     ):
         """A page (PageResult), or with filter[updated_since] a pull (sync.PullResult), with
-        the included relationships loaded."""
+        the included relationships loaded. `parameters` are the values of the scope's bind
+        parameters."""
         model = self.id_column.class_
-        statement = self.apply_filters(statement, filters).options(*eager_options(model, include))
+        loader = _Loader.for_(model, include)
+        statement = scope.statement if isinstance(scope, Scope) else scope
+        # A scope's statements are built once per shape; filters other than the pull's put
+        # their values into the statement, so a filtered listing builds its own.
+        shared = isinstance(scope, Scope) and not set(filters) - {"updated_since"}
+        statement = self.apply_filters(statement, filters)
+        parameters = dict(parameters or {})
+        sort_shape = tuple((key.field, key.descending) for key in sort)
         if "updated_since" in filters:
-            result = pull(
-                statement, self.version_column, self.id_column, filters["updated_since"], size
-            )
-        else:
-            result = self.fetch_page(statement, sort=sort, offset=offset, size=size)
-        return result
+            since = filters["updated_since"]
+            shape = ("pull", since.id is not None, loader.shape)
 
-    def fetch_page(
-        self, statement: Select, *, sort: Sequence[Any], offset: int, size: int
-    ) -> PageResult:
-        """The page and the collection's size in one statement; only a page past the end asks
-        for the count by itself.
+            def build() -> Select:
+                return loader.select(
+                    sync.pull_statement(
+                        statement, self.version_column, self.id_column, after_id=shape[1]
+                    )
+                )
+
+            built = self._shape(scope, shape, build) if shared else build()
+            return sync.pull(
+                lambda values: loader.load(built, {**parameters, **values}), since, size
+            )
+
+        def build_page() -> tuple[Select, Select]:
+            return self._page_statement(statement, sort, loader)
+
+        shape = ("page", sort_shape, loader.shape)
+        page, count = self._shape(scope, shape, build_page) if shared else build_page()
+        rows = loader.rows(page, {**parameters, "page_offset": offset, "page_size": size})
+        if rows:
+            return PageResult(items=loader.items(rows), total_count=rows[0][-1])
+        total = db.session.scalar(count, parameters) if offset else 0
+        return PageResult(items=[], total_count=total)
+
+    def _shape(self, scope: "Scope", shape: tuple, build: Callable[[], Any]) -> Any:
+        key = (scope, shape)
+        built = _SHAPES.get(key)
+        if built is None:
+            built = _SHAPES[key] = build()
+            if len(_SHAPES) > MAX_SHAPES:
+                _SHAPES.pop(next(iter(_SHAPES)))  # the oldest
+        return built
+
+    def _page_statement(
+        self, statement: Select, sort: Sequence[Any], loader: "_Loader"
+    ) -> tuple[Select, Select]:
+        """The page with the collection's size as its last column, and the count alone (for a
+        page past the end).
 
         The count is an uncorrelated scalar subquery, which PostgreSQL runs once, apart from
         the page: the page's scan then stops at offset + size rows, and the relationships
-        joined to it (eager_options) are joined to those rows only. (A window count would
-        make it read, and join, every row of the collection: three times the time.)"""
+        joined to it are joined to those rows only. (A window count would make it read, and
+        join, every row of the collection: three times the time.)"""
         order = [
             self.sorts[key.field].desc() if key.descending else self.sorts[key.field].asc()
             for key in sort
@@ -92,15 +130,65 @@ class Listing:
         if not any(key.field == "id" for key in sort):
             order.append(self.id_column.asc())
         count = select(func.count()).select_from(statement.order_by(None).subquery())
-        rows = db.session.execute(
-            statement.add_columns(count.scalar_subquery().label("total"))
+        page = (
+            loader.select(statement)
+            .add_columns(count.scalar_subquery().label("total"))
             .order_by(*order)
-            .offset(offset)
-            .limit(size)
-        ).all()
-        if rows:
-            return PageResult(items=[row[0] for row in rows], total_count=rows[0].total)
-        return PageResult(items=[], total_count=db.session.scalar(count) if offset else 0)
+            .offset(bindparam("page_offset"))
+            .limit(bindparam("page_size"))
+        )
+        return page, count
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: a cache key
+class Scope:
+    """The rows a listing starts from, as a statement built once, with bind parameters for
+    a request's values (an organization's id, the caller's id): the statements of each shape
+    (sort, includes, page or pull) listed from it are then built once too, not per request."""
+
+    statement: Select
+
+
+MAX_SHAPES = 512  # shapes differ by sort and includes, which clients choose: the cache is bounded
+_SHAPES: dict[tuple, Any] = {}
+
+
+@dataclass(frozen=True)
+class _Loader:
+    """How a listing's rows become items: records when every included path is to-one (one
+    statement, no ORM instances), ORM instances otherwise (a to-many include loads each level
+    with one more statement)."""
+
+    model: type
+    include: tuple[str, ...]
+    reader: RecordReader | None
+
+    @classmethod
+    def for_(cls, model: type, include: Sequence[str]) -> "_Loader":
+        paths = tuple(sorted(include))
+        if all(_is_to_one_path(model, path) for path in paths):
+            return cls(model, paths, record_reader(model, paths))
+        return cls(model, paths, None)
+
+    @property
+    def shape(self) -> tuple:
+        return self.include
+
+    def select(self, statement: Select) -> Select:
+        if self.reader is not None:
+            return self.reader.select(statement)
+        return statement.options(*eager_options(self.model, self.include))
+
+    def rows(self, statement: Select, parameters: Mapping[str, Any]) -> list:
+        return db.session.execute(statement, parameters).all()
+
+    def items(self, rows: Sequence[Any]) -> list:
+        if self.reader is not None:
+            return self.reader.records(rows)
+        return [row[0] for row in rows]
+
+    def load(self, statement: Select, parameters: Mapping[str, Any]) -> list:
+        return self.items(self.rows(statement, parameters))
 
 
 def parse_uuid_list(raw: str) -> list[uuid.UUID]:

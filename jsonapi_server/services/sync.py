@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from jsonapi_server.extensions import db
@@ -171,21 +171,30 @@ def safety_window() -> timedelta:
     return timedelta(seconds=current_app.config["SYNC_SAFETY_WINDOW_SECONDS"])
 
 
-def pull(statement: Select, version_column, id_column, since: Cursor, size: int) -> PullResult:
+def pull_statement(statement: Select, version_column, id_column, *, after_id: bool) -> Select:
+    """`statement`'s rows after a cursor, oldest first: the cursor's version and (with
+    `after_id`) id, and the number of rows, are the parameters pull_parameters gives."""
+    after = version_column > bindparam("since_version")
+    if after_id:
+        after = or_(
+            after,
+            and_(version_column == bindparam("since_version"), id_column > bindparam("since_id")),
+        )
+    return statement.where(after).order_by(version_column, id_column).limit(bindparam("pull_limit"))
+
+
+def pull(rows_after: Callable[[dict], list], since: Cursor, size: int) -> PullResult:
     """Rows changed after `since`, oldest first, and the cursor of the next pull.
+    `rows_after(parameters)` runs a pull_statement with the parameters given.
 
     The cursor never passes `now - safety window`: a write stamped before that has committed
     (write transactions are shorter than the window), one stamped after may not have yet, so
     the next pull asks again from there (clients de-duplicate by id and version)."""
     horizon = database_now() - safety_window()  # read before the rows: see the docstring
-    after = version_column > since.version
+    parameters = {"since_version": since.version, "pull_limit": size + 1}
     if since.id is not None:
-        after = or_(after, and_(version_column == since.version, id_column > since.id))
-    rows = list(
-        db.session.scalars(
-            statement.where(after).order_by(version_column, id_column).limit(size + 1)
-        ).unique()
-    )
+        parameters["since_id"] = since.id
+    rows = rows_after(parameters)
     has_more = len(rows) > size
     rows = rows[:size]
     cursor = Cursor(rows[-1].updated_in_db_at, rows[-1].id) if rows else since

@@ -1,0 +1,108 @@
+"""Listed rows read as plain records instead of ORM instances.
+
+A listing whose included relationships are all to-one reads the model's columns and those of
+every included relationship (outer-joined into the same statement) as plain rows, and turns
+each into a record: an object holding the column values and the model's own properties and
+methods (an invite's `status`), with the included relationships as records of their own.
+Loading ORM instances costs twice what the rows do (identity map, instance state, attribute
+instrumentation), and a listing only reads. Records are never written back: nothing in a
+session knows them."""
+
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy import inspect as inspect_mapper
+from sqlalchemy.orm import aliased
+
+from jsonapi_server.extensions import db
+
+
+@cache  # one per model class
+def record_class(model: type) -> type:
+    """A plain class with the model's own properties and public methods (those it and its
+    mixins define, not the ORM's), so a record answers what the model's instances answer."""
+    namespace: dict[str, Any] = {}
+    for klass in reversed(model.__mro__):
+        if klass in db.Model.__mro__:
+            continue
+        for name, value in vars(klass).items():
+            if isinstance(value, property) or (
+                inspect.isfunction(value) and not name.startswith("_")
+            ):
+                namespace[name] = value
+    namespace["__repr__"] = lambda self: f"<{model.__name__} {self.__dict__.get('id')}>"
+    return type(f"{model.__name__}Record", (), namespace)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where one entity's columns sit in a row, and its included relationships."""
+
+    record_class: type
+    start: int
+    keys: tuple[str, ...]
+    id_position: int
+    children: tuple[tuple[str, "_Layout"], ...]
+
+    @property
+    def stop(self) -> int:
+        return self.start + len(self.keys)
+
+    def build(self, row: Sequence[Any]) -> Any:
+        if row[self.id_position] is None:  # an outer join that found nothing
+            return None
+        record = self.record_class()
+        values = record.__dict__
+        values.update(zip(self.keys, row[self.start : self.stop], strict=True))
+        for name, child in self.children:
+            values[name] = child.build(row)
+        return record
+
+
+class RecordReader:
+    """Reads a model's rows, with the given to-one relationship paths joined, as records."""
+
+    def __init__(self, model: type, include_paths: Sequence[str]):
+        self.columns: list[Any] = []
+        self.joins: list[tuple[Any, Any]] = []
+        self.layout = self._plan(model, model, include_paths)
+
+    def _plan(self, entity: Any, model: type, paths: Sequence[str]) -> _Layout:
+        mapper = inspect_mapper(model)
+        keys = tuple(prop.key for prop in mapper.column_attrs)
+        start = len(self.columns)
+        self.columns.extend(getattr(entity, key) for key in keys)
+        id_key = mapper.get_property_by_column(mapper.primary_key[0]).key
+        below: dict[str, list[str]] = {}  # first step -> the rest of each path through it
+        for path in paths:
+            name, _, rest = path.partition(".")
+            below.setdefault(name, []).extend([rest] if rest else [])
+        children = []
+        for name, rests in below.items():
+            target = mapper.relationships[name].mapper.class_
+            alias = aliased(target)
+            self.joins.append((alias, getattr(entity, name).of_type(alias)))
+            children.append((name, self._plan(alias, target, rests)))
+        return _Layout(
+            record_class(model), start, keys, start + keys.index(id_key), tuple(children)
+        )
+
+    def select(self, statement: Select) -> Select:
+        """`statement` (which selects the model) selecting the columns records are made of."""
+        statement = statement.with_only_columns(*self.columns)
+        for alias, onclause in self.joins:
+            statement = statement.outerjoin(alias, onclause)
+        return statement
+
+    def records(self, rows: Sequence[Sequence[Any]]) -> list[Any]:
+        build = self.layout.build
+        return [build(row) for row in rows]
+
+
+@lru_cache(maxsize=256)  # include paths come from clients (checked against the schema)
+def record_reader(model: type, include_paths: tuple[str, ...]) -> RecordReader:
+    return RecordReader(model, include_paths)

@@ -27,7 +27,15 @@ from jsonapi_server.models import (
 from . import sync
 from .accounts import new_user, normalize_email
 from .errors import Conflict, Forbidden, Gone, Invalid, NotFound, TooSoon
-from .listing import Filter, Listing, eager_options, fetch_one, parse_choice, parse_text
+from .listing import (
+    Filter,
+    Listing,
+    Scope,
+    eager_options,
+    fetch_one,
+    parse_choice,
+    parse_text,
+)
 from .organizations import DEFAULT_CHANNEL
 from .outbox import queue_email
 from .permissions import authorize, caller_role, require_role
@@ -108,15 +116,27 @@ def _queue_invitation(invite: OrganizationInvite, organization, inviter: User) -
 # -- reading ---------------------------------------------------------------------------------
 
 
+_ORGANIZATION_INVITES = Scope(
+    select(OrganizationInvite).where(
+        OrganizationInvite.organization_id == bindparam("organization_id")
+    )
+)
+_ORGANIZATION_INVITES_NOT_CANCELLED = Scope(
+    _ORGANIZATION_INVITES.statement.where(OrganizationInvite.cancelled_at.is_(None))
+)
+
+
 def list_invites(user: User, organization_id, *, filters, sort, offset, size, include=()):
     authorize(user, organization_id, "invite.read", include=include)
-    statement = select(OrganizationInvite).where(
-        OrganizationInvite.organization_id == organization_id
-    )
-    if "updated_since" not in filters and filters.get("status") != "cancelled":
-        statement = statement.where(OrganizationInvite.cancelled_at.is_(None))
+    cancelled_too = "updated_since" in filters or filters.get("status") == "cancelled"
     return INVITE_LISTING.fetch(
-        statement, filters=filters, sort=sort, offset=offset, size=size, include=include
+        _ORGANIZATION_INVITES if cancelled_too else _ORGANIZATION_INVITES_NOT_CANCELLED,
+        parameters={"organization_id": organization_id},
+        filters=filters,
+        sort=sort,
+        offset=offset,
+        size=size,
+        include=include,
     )
 
 

@@ -1,6 +1,7 @@
 """Listings: the sorts and filters a collection offers, and one way to fetch a page of it
 (filters applied, a stable order with `id` breaking ties, one count and one page query)."""
 
+import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -108,9 +109,11 @@ class Listing:
         key = (scope, shape)
         built = _SHAPES.get(key)
         if built is None:
-            built = _SHAPES[key] = build()
-            if len(_SHAPES) > MAX_SHAPES:
-                _SHAPES.pop(next(iter(_SHAPES)))  # the oldest
+            built = build()
+            with _SHAPES_LOCK:  # threaded workers: evicting iterates the dict
+                _SHAPES[key] = built
+                if len(_SHAPES) > MAX_SHAPES:
+                    _SHAPES.pop(next(iter(_SHAPES)))  # the oldest
         return built
 
     def _page_statement(
@@ -151,6 +154,7 @@ class Scope:
 
 MAX_SHAPES = 512  # shapes differ by sort and includes, which clients choose: the cache is bounded
 _SHAPES: dict[tuple, Any] = {}
+_SHAPES_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)

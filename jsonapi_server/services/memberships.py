@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from jsonapi_server.extensions import db
 from jsonapi_server.models import ROLES, Channel, ChannelMember, Membership, User
@@ -13,7 +13,7 @@ from jsonapi_server.models import ROLES, Channel, ChannelMember, Membership, Use
 from . import sync
 from .accounts import USER_LISTING
 from .errors import Conflict, Invalid, NotFound
-from .listing import Filter, Listing, fetch_one, parse_choice
+from .listing import Filter, Listing, Scope, fetch_one, parse_choice
 from .permissions import Access, authorize, check_includes, organization_access
 
 ASSIGNABLE_ROLES = ("admin", "member")
@@ -45,13 +45,25 @@ def _assignable(role: Any) -> str:
     return role
 
 
+_ORGANIZATION_MEMBERSHIPS = Scope(
+    select(Membership).where(Membership.organization_id == bindparam("organization_id"))
+)
+_CURRENT_ORGANIZATION_MEMBERSHIPS = Scope(
+    _ORGANIZATION_MEMBERSHIPS.statement.where(Membership.removed_at.is_(None))
+)
+
+
 def list_memberships(user: User, organization_id, *, filters, sort, offset, size, include=()):
     authorize(user, organization_id, "membership.read", include=include)
-    statement = select(Membership).where(Membership.organization_id == organization_id)
-    if "updated_since" not in filters:  # pulls carry the tombstones too
-        statement = statement.where(Membership.removed_at.is_(None))
+    pull = "updated_since" in filters  # pulls carry the tombstones too
     return MEMBERSHIP_LISTING.fetch(
-        statement, filters=filters, sort=sort, offset=offset, size=size, include=include
+        _ORGANIZATION_MEMBERSHIPS if pull else _CURRENT_ORGANIZATION_MEMBERSHIPS,
+        parameters={"organization_id": organization_id},
+        filters=filters,
+        sort=sort,
+        offset=offset,
+        size=size,
+        include=include,
     )
 
 

@@ -5,14 +5,14 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 
 from jsonapi_server.extensions import db
 from jsonapi_server.models import Channel, Membership, Organization, User
 
 from . import channels, sync
 from .errors import Forbidden
-from .listing import Filter, Listing, eager_options, fetch_one, parse_text
+from .listing import Filter, Listing, Scope, eager_options, fetch_one, parse_text
 from .permissions import authorize, includes_invites
 
 DEFAULT_CHANNEL = "general"
@@ -38,16 +38,15 @@ ORGANIZATION_LISTING = Listing(
 )
 
 
-def visible_organizations(user: User):
-    statement = select(Organization)
-    if not user.is_superadmin:
-        statement = statement.join(
-            Membership,
-            (Membership.organization_id == Organization.id)
-            & (Membership.user_id == user.id)
-            & Membership.removed_at.is_(None),
-        )
-    return statement
+_ALL_ORGANIZATIONS = Scope(select(Organization))
+_MEMBER_ORGANIZATIONS = Scope(
+    select(Organization).join(
+        Membership,
+        (Membership.organization_id == Organization.id)
+        & (Membership.user_id == bindparam("user_id"))
+        & Membership.removed_at.is_(None),
+    )
+)
 
 
 def list_organizations(user: User, *, filters, sort, offset, size, include=()):
@@ -57,7 +56,8 @@ def list_organizations(user: User, *, filters, sort, offset, size, include=()):
             parameter="include",
         )
     return ORGANIZATION_LISTING.fetch(
-        visible_organizations(user),
+        _ALL_ORGANIZATIONS if user.is_superadmin else _MEMBER_ORGANIZATIONS,
+        parameters={"user_id": user.id},
         filters=filters,
         sort=sort,
         offset=offset,

@@ -1,0 +1,182 @@
+"""Listings read as plain records when every include is to-one (services/records.py), and
+their statements built once per shape of a scope (listing.Scope), with each request's values
+as parameters."""
+
+import uuid
+
+import pytest
+
+from jsonapi_server.extensions import db
+from jsonapi_server.jsonapi.query import SortKey
+from jsonapi_server.models import Channel, Membership, OrganizationInvite, User
+from jsonapi_server.services import channels, invites, listing, memberships
+from jsonapi_server.services.records import record_class
+
+from .factories import UserFactory
+
+NEWEST_FIRST = [SortKey("created_at", True)]
+
+
+def invite_all(client, login, organization, actor, emails):
+    for email in emails:
+        body = {"data": {"type": "organization_invites", "attributes": {"recipient_email": email}}}
+        response = client.send(
+            "POST",
+            f"/api/v2/organizations/{organization['id']}/invites",
+            body,
+            headers=login(actor),
+        )
+        assert response.status_code == 201, response.json
+
+
+def listed(app, service, user, organization_id, **options):
+    values = {"filters": {}, "sort": NEWEST_FIRST, "offset": 0, "size": 25, "include": ()}
+    with app.app_context():
+        result = service(user, uuid.UUID(organization_id), **{**values, **options})
+        identity_map = list(db.session.identity_map.values())
+        db.session.remove()
+    return result, identity_map
+
+
+def test_a_record_answers_what_the_model_answers(session):
+    invite_record = record_class(OrganizationInvite)()
+    invite_record.__dict__.update(accepted_at=None, cancelled_at=None, expires_at=None)
+    assert isinstance(OrganizationInvite.status, property)
+    assert type(invite_record).status is OrganizationInvite.status
+    assert type(invite_record).status_at is OrganizationInvite.status_at
+    user_record = record_class(User)()
+    user_record.__dict__.update(id="x", first_name=" Ada ", last_name="Lovelace")
+    assert user_record.full_name == "Ada Lovelace"
+    # nothing of the ORM: no session can track or write it
+    assert not hasattr(user_record, "_sa_instance_state")
+    assert not hasattr(type(user_record), "query")
+    assert repr(user_record) == "<User x>"
+
+
+def test_to_one_includes_are_read_as_records_with_no_orm_instances(app, api, client, login, user):
+    organization = api.create_organization(user)
+    invite_all(client, login, organization, user, ["a@example.com", "b@example.com"])
+    result, identity_map = listed(
+        app, invites.list_invites, user, organization["id"], include=("invited_by_user",)
+    )
+    assert [item.recipient_email for item in result.items] == ["b@example.com", "a@example.com"]
+    assert result.total_count == 2
+    assert not any(isinstance(item, OrganizationInvite) for item in result.items)
+    assert {item.status for item in result.items} == {"pending"}
+    assert {item.invited_by_user.id for item in result.items} == {user.id}
+    assert result.items[0].invited_by_user.email == user.email
+    # only the caller (authentication) is an ORM instance: the page made none
+    assert not any(isinstance(obj, OrganizationInvite) for obj in identity_map)
+
+
+def test_an_outer_join_that_finds_nothing_is_none(app, api, client, login, user, session):
+    organization = api.create_organization(user)
+    admin = UserFactory()
+    session.add(Membership(organization_id=organization["id"], user_id=admin.id, role="admin"))
+    session.commit()
+    invite_all(client, login, organization, admin, ["gone@example.com"])
+    session.delete(admin)  # invited_by_user_id is SET NULL
+    session.commit()
+    result, _ = listed(
+        app, invites.list_invites, user, organization["id"], include=("invited_by_user",)
+    )
+    [item] = result.items
+    assert item.invited_by_user_id is None and item.invited_by_user is None
+    response = client.get(
+        f"/api/v2/organizations/{organization['id']}/invites?include=invited_by_user",
+        headers=login(user),
+    )
+    assert response.json["data"][0]["relationships"]["invited_by_user"]["data"] is None
+    assert response.json["included"] == []
+
+
+def test_nested_to_one_paths_are_joined_as_records(app, api, user):
+    organization = api.create_organization(user)
+    result, _ = listed(
+        app,
+        memberships.list_memberships,
+        user,
+        organization["id"],
+        include=("organization.owner",),
+    )
+    [membership] = result.items
+    assert not isinstance(membership, Membership)
+    assert str(membership.organization.id) == organization["id"]
+    assert membership.organization.owner.id == user.id
+    assert membership.organization.members_count == 1  # column properties come along
+
+
+def test_a_to_many_include_loads_orm_instances(app, api, user):
+    organization = api.create_organization(user)
+    result, _ = listed(app, channels.list_channels, user, organization["id"], include=("members",))
+    [general] = result.items
+    assert isinstance(general, Channel)
+    assert [member.id for member in general.members] == [user.id]
+
+
+def test_a_shape_is_built_once_and_serves_every_scope_value(app, api, client, login, user):
+    first, second = api.create_organization(user), api.create_organization(user, name="Beta")
+    invite_all(client, login, first, user, ["one@example.com"])
+    invite_all(client, login, second, user, ["two@example.com", "three@example.com"])
+    url = "/api/v2/organizations/{}/invites?sort=recipient_email&include=invited_by_user"
+    listing._SHAPES.clear()
+    answers = {}
+    for organization in (first, second, first):
+        response = client.get(url.format(organization["id"]), headers=login(user))
+        answers[organization["id"]] = [
+            i["attributes"]["recipient_email"] for i in response.json["data"]
+        ]
+        assert len(listing._SHAPES) == 1  # the same statement, other parameters
+    assert answers == {
+        first["id"]: ["one@example.com"],
+        second["id"]: ["three@example.com", "two@example.com"],
+    }
+    # past the end, the count alone runs with the scope's parameters too
+    response = client.get(
+        url.format(second["id"]) + "&page[number]=5&page[size]=1", headers=login(user)
+    )
+    assert response.json["data"] == []
+    assert response.json["meta"]["pagination"]["total_count"] == 2
+
+
+def test_filter_values_are_not_cached_as_shapes(app, api, client, login, user):
+    organization = api.create_organization(user)
+    invite_all(client, login, organization, user, ["x@example.com", "y@example.com"])
+    listing._SHAPES.clear()
+    url = f"/api/v2/organizations/{organization['id']}/invites?filter[recipient_email]="
+    for email in ("x@example.com", "y@example.com"):
+        response = client.get(url + email, headers=login(user))
+        assert [i["attributes"]["recipient_email"] for i in response.json["data"]] == [email]
+    assert listing._SHAPES == {}
+
+
+def test_the_shapes_kept_are_bounded(app, api, client, login, user, monkeypatch):
+    organization = api.create_organization(user)
+    monkeypatch.setattr(listing, "MAX_SHAPES", 2)
+    listing._SHAPES.clear()
+    base = f"/api/v2/organizations/{organization['id']}/invites?sort="
+    for sort in ("created_at", "-created_at", "expires_at", "recipient_email"):
+        assert client.get(base + sort, headers=login(user)).status_code == 200
+        assert len(listing._SHAPES) <= 2
+    assert len(listing._SHAPES) == 2
+
+
+@pytest.mark.parametrize("cursor_with_id", [False, True])
+def test_pulls_share_a_shape_per_cursor_form(
+    app, api, client, login, user, cursor_with_id, monkeypatch
+):
+    monkeypatch.setitem(app.config, "SYNC_SAFETY_WINDOW_SECONDS", 0)  # fresh rows may pass
+    organization = api.create_organization(user)
+    invite_all(client, login, organization, user, [f"p{n}@example.com" for n in range(3)])
+    listing._SHAPES.clear()
+    url = f"/api/v2/organizations/{organization['id']}/invites?page[size]=2"
+    since = "2000-01-01T00:00:00.000Z"
+    seen = []
+    response = client.get(f"{url}&filter[updated_since]={since}", headers=login(user))
+    seen += [item["id"] for item in response.json["data"]]
+    if cursor_with_id:
+        cursor = response.json["meta"]["sync"]["cursor"]
+        response = client.get(f"{url}&filter[updated_since]={cursor}", headers=login(user))
+        seen += [item["id"] for item in response.json["data"]]
+        assert len(seen) == 3 and len(set(seen)) == 3
+    assert len(listing._SHAPES) == (2 if cursor_with_id else 1)

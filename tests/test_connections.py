@@ -68,3 +68,43 @@ def test_a_connection_in_steady_use_is_not_checked(app_with_pool, database_url):
     assert client.get("/readyz").status_code == 503
     # ... and the pool, told of the disconnect, is replaced for the next one.
     assert client.get("/readyz").status_code == 200
+
+
+def transaction_probe(app) -> None:
+    """`/probe`: whether the request's second statement ran in the transaction of its first
+    (in one transaction, now() is the transaction's start; each statement of an autocommit
+    connection starts its own)."""
+
+    def probe():
+        with app.app_context():
+            db.session.execute(text("SELECT 1"))
+            same = db.session.execute(text("SELECT now() < statement_timestamp()")).scalar()
+            return {"one_transaction": same}
+
+    app.add_url_rule("/probe", view_func=probe, methods=["GET", "HEAD", "POST", "DELETE"])
+
+
+@pytest.mark.parametrize(
+    ("method", "one_transaction"),
+    [("GET", False), ("POST", True), ("DELETE", True), ("GET", False)],
+)
+def test_reads_run_in_autocommit_and_writes_in_a_transaction(
+    app_with_pool, method, one_transaction
+):
+    app = app_with_pool(idle_seconds=3600)
+    transaction_probe(app)
+    client = app.test_client()
+    for _ in range(2):  # the same pooled connection changes mode from request to request
+        response = client.open("/probe", method=method)
+        assert response.status_code == 200, response.data
+        assert response.json == {"one_transaction": one_transaction}
+        opposite = client.open("/probe", method="POST" if method == "GET" else "GET")
+        assert opposite.json == {"one_transaction": not one_transaction}
+
+
+def test_outside_a_request_connections_are_transactional(app_with_pool):
+    app = app_with_pool(idle_seconds=3600)
+    with app.app_context():
+        db.session.execute(text("SELECT 1"))
+        assert db.session.execute(text("SELECT now() < statement_timestamp()")).scalar()
+        db.session.remove()

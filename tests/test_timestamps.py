@@ -24,6 +24,22 @@ def test_other_zones_are_written_in_utc():
 
 
 @pytest.mark.parametrize(
+    "value",
+    [
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(999, 2, 3, 4, 5, 6, 7_000, tzinfo=UTC),
+        datetime(2026, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 1, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 30, 0, 500_000),  # naive: taken as UTC
+        datetime(2026, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+    ],
+)
+def test_written_as_isoformat_in_utc_would_write_it(value):
+    in_utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    assert format_timestamp(value) == in_utc.isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("2021-11-23 14:38:02 UTC", datetime(2021, 11, 23, 14, 38, 2, tzinfo=UTC)),

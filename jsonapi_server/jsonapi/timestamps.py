@@ -14,16 +14,26 @@ def truncate_to_millisecond(value: datetime) -> datetime:
     return value.replace(microsecond=value.microsecond - value.microsecond % 1000)
 
 
+_WIRE_FORMAT = "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ"
+
+
 def format_timestamp(value: datetime | None) -> str | None:
     """Exactly what JavaScript's Date.toISOString() writes: three fraction digits and `Z`."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    elif value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    # isoformat is several times faster than strftime; in UTC it ends with "+00:00".
-    return value.isoformat(timespec="milliseconds")[:-6] + "Z"
+    if value.tzinfo is not UTC:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    # %-formatting the fields: half the time of isoformat(timespec=...), a fifth of strftime
+    # (a page of a hundred invites writes seven hundred timestamps).
+    return _WIRE_FORMAT % (
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond // 1000,
+    )
 
 
 def parse_timestamp(text: str) -> datetime:

@@ -112,13 +112,15 @@ class ResourcePlan:
                 member = schema.inflect(field.data_key or name)
                 self.attributes.append((member, attribute, _direct_writer(field), field))
 
-    def resource_path(self, obj: Any, loaded: dict) -> str | None:
+    def resource_path(self, obj: Any, loaded: dict, id_text: str) -> str | None:
         if self.path is None:
             return None
         parts = []
         for literal, name in self.path:
             parts.append(literal)
-            if name is not None:
+            if name == self.id_attribute:
+                parts.append(id_text)  # already written once (UUIDs are slow to write)
+            elif name is not None:
                 parts.append(str(_read(obj, loaded, name)))
         return "".join(parts)
 
@@ -129,10 +131,8 @@ class ResourcePlan:
         type_ = self.type_
         for obj in objects:
             loaded = getattr(obj, "__dict__", _NOTHING)
-            resource: dict[str, Any] = {
-                "type": type_,
-                "id": str(_read(obj, loaded, self.id_attribute)),
-            }
+            id_text = str(_read(obj, loaded, self.id_attribute))
+            resource: dict[str, Any] = {"type": type_, "id": id_text}
             attributes = {}
             for member, attribute, direct, field in self.attributes:
                 value = _read(obj, loaded, attribute)
@@ -143,7 +143,7 @@ class ResourcePlan:
                 )
             if attributes:
                 resource["attributes"] = attributes
-            path = self.resource_path(obj, loaded)
+            path = self.resource_path(obj, loaded, id_text)
             url = None if path is None else base_url + path
             relationships = {}
             for member, name, link_name, related_type, linked, many, source in self.relationships:

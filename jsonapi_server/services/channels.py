@@ -21,7 +21,7 @@ from .listing import (
     parse_choice,
     parse_text,
 )
-from .permissions import Access, authorize, check_includes, organization_access
+from .permissions import Access, check_includes, organization_access, require_right
 
 WRITABLE = ("name", "description", "archived")
 
@@ -56,7 +56,7 @@ def _name_taken() -> Conflict:
 
 
 def list_channels(user: User, organization_id, *, filters, sort, offset, size, include=()):
-    authorize(user, organization_id, "channel.read", include=include)
+    require_right(user, organization_id, "channel.read", include=include)
     statement = select(Channel).where(Channel.organization_id == organization_id)
     if "archived" in filters:
         statement = statement.where(Channel.archived.is_(filters["archived"]))
@@ -116,7 +116,7 @@ def create_channel(
     include=(),
 ) -> Channel:
     """Any member may create a channel; the creator owns it and joins it."""
-    authorize(user, organization_id, "channel.create")
+    require_right(user, organization_id, "channel.create")
     attributes = _clean(values)
     channel_id = sync.parse_client_id(client_id)
     replay = sync.replayed_create(

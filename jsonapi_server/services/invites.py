@@ -38,7 +38,7 @@ from .listing import (
 )
 from .organizations import DEFAULT_CHANNEL
 from .outbox import queue_email
-from .permissions import authorize, caller_role, require_role
+from .permissions import authorize, caller_role, require_right, require_role
 
 CODE_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -127,7 +127,7 @@ _ORGANIZATION_INVITES_NOT_CANCELLED = Scope(
 
 
 def list_invites(user: User, organization_id, *, filters, sort, offset, size, include=()):
-    authorize(user, organization_id, "invite.read", include=include)
+    require_right(user, organization_id, "invite.read", include=include)
     cancelled_too = "updated_since" in filters or filters.get("status") == "cancelled"
     return INVITE_LISTING.fetch(
         _ORGANIZATION_INVITES if cancelled_too else _ORGANIZATION_INVITES_NOT_CANCELLED,

@@ -14,7 +14,7 @@ from . import sync
 from .accounts import USER_LISTING
 from .errors import Conflict, Invalid, NotFound
 from .listing import Filter, Listing, Scope, fetch_one, parse_choice
-from .permissions import Access, authorize, check_includes, organization_access
+from .permissions import Access, check_includes, organization_access, require_right
 
 ASSIGNABLE_ROLES = ("admin", "member")
 
@@ -54,7 +54,7 @@ _CURRENT_ORGANIZATION_MEMBERSHIPS = Scope(
 
 
 def list_memberships(user: User, organization_id, *, filters, sort, offset, size, include=()):
-    authorize(user, organization_id, "membership.read", include=include)
+    require_right(user, organization_id, "membership.read", include=include)
     pull = "updated_since" in filters  # pulls carry the tombstones too
     return MEMBERSHIP_LISTING.fetch(
         _ORGANIZATION_MEMBERSHIPS if pull else _CURRENT_ORGANIZATION_MEMBERSHIPS,
@@ -69,7 +69,7 @@ def list_memberships(user: User, organization_id, *, filters, sort, offset, size
 
 def list_member_users(user: User, organization_id, *, filters, sort, offset, size):
     """The organization's members as users (the Telex "get users")."""
-    authorize(user, organization_id, "membership.read")
+    require_right(user, organization_id, "membership.read")
     statement = select(User).join(
         Membership,
         (Membership.user_id == User.id)
@@ -108,7 +108,7 @@ def add_member(
     include=(),
 ) -> Membership:
     """Add an existing user with a role (admin or member); a replay returns the stored one."""
-    authorize(user, organization_id, "membership.create")
+    require_right(user, organization_id, "membership.create")
     role = _assignable(values.get("role", "member"))
     try:
         member_id = uuid.UUID(str(values["user"]))

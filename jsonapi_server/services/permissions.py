@@ -40,7 +40,7 @@ class Access:
     """What `user` is in `organization`."""
 
     user: User
-    organization: Organization
+    organization: Organization | None  # None when only the role was read (require_right)
     role: str | None  # None: not a member (only a superadmin gets this far)
 
     def can(self, action: str) -> bool:
@@ -84,28 +84,38 @@ def caller_role(organization_id_column):
 
 # Built once, run with parameters: on the hot path, building a statement costs more CPU than
 # running it.
+_CALLERS_MEMBERSHIP = and_(
+    Membership.organization_id == Organization.id,
+    Membership.user_id == bindparam("user_id"),
+    Membership.removed_at.is_(None),
+)
 _ORGANIZATION_WITH_ROLE = (
     select(Organization, Membership.role)
-    .outerjoin(
-        Membership,
-        and_(
-            Membership.organization_id == Organization.id,
-            Membership.user_id == bindparam("user_id"),
-            Membership.removed_at.is_(None),
-        ),
-    )
+    .outerjoin(Membership, _CALLERS_MEMBERSHIP)
+    .where(Organization.id == bindparam("organization_id"))
+)
+# The role alone, for checks that need no organization loaded (its counts cost subqueries).
+_ROLE_IN_ORGANIZATION = (
+    select(Organization.id, Membership.role)
+    .outerjoin(Membership, _CALLERS_MEMBERSHIP)
     .where(Organization.id == bindparam("organization_id"))
 )
 
 
-def organization_access(user: User, organization_id: uuid.UUID, *options) -> Access:
-    """The organization and the caller's role in it, in one statement; 404 for strangers."""
-    statement = _ORGANIZATION_WITH_ROLE.options(*options) if options else _ORGANIZATION_WITH_ROLE
+def _caller_row(statement, user: User, organization_id: uuid.UUID):
+    """The statement's row for the organization and the caller; 404 for strangers."""
     row = db.session.execute(
         statement, {"user_id": user.id, "organization_id": organization_id}
     ).first()
     if row is None or (row.role is None and not user.is_superadmin):
         raise NotFound("No such organization.")
+    return row
+
+
+def organization_access(user: User, organization_id: uuid.UUID, *options) -> Access:
+    """The organization and the caller's role in it, in one statement; 404 for strangers."""
+    statement = _ORGANIZATION_WITH_ROLE.options(*options) if options else _ORGANIZATION_WITH_ROLE
+    row = _caller_row(statement, user, organization_id)
     return Access(user=user, organization=row[0], role=row.role)
 
 
@@ -127,3 +137,12 @@ def authorize(
 ) -> Access:
     access = organization_access(user, organization_id, *options).require(action)
     return check_includes(access, include)
+
+
+def require_right(
+    user: User, organization_id: uuid.UUID, action: str, *, include: Sequence[str] = ()
+) -> None:
+    """authorize() for callers that need only the answer (listings, creates): the caller's
+    role is read without loading the organization."""
+    row = _caller_row(_ROLE_IN_ORGANIZATION, user, organization_id)
+    check_includes(Access(user=user, organization=None, role=row.role).require(action), include)

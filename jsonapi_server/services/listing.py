@@ -80,7 +80,7 @@ class Listing:
         sort_shape = tuple((key.field, key.descending) for key in sort)
         if "updated_since" in filters:
             since = filters["updated_since"]
-            shape = ("pull", since.id is not None, loader.shape)
+            shape = ("pull", since.id is not None, loader.include)
 
             def build() -> Select:
                 return loader.select(
@@ -97,7 +97,7 @@ class Listing:
         def build_page() -> tuple[Select, Select]:
             return self._page_statement(statement, sort, loader)
 
-        shape = ("page", sort_shape, loader.shape)
+        shape = ("page", sort_shape, loader.include)
         page, count = self._shape(scope, shape, build_page) if shared else build_page()
         rows = loader.rows(page, {**parameters, "page_offset": offset, "page_size": size})
         if rows:
@@ -106,7 +106,7 @@ class Listing:
         return PageResult(items=[], total_count=total)
 
     def _shape(self, scope: "Scope", shape: tuple, build: Callable[[], Any]) -> Any:
-        key = (scope, shape)
+        key = (id(self), scope, shape)  # listings are module constants, as scopes are
         built = _SHAPES.get(key)
         if built is None:
             built = build()
@@ -173,10 +173,6 @@ class _Loader:
         if all(_is_to_one_path(model, path) for path in paths):
             return cls(model, paths, record_reader(model, paths))
         return cls(model, paths, None)
-
-    @property
-    def shape(self) -> tuple:
-        return self.include
 
     def select(self, statement: Select) -> Select:
         if self.reader is not None:

@@ -172,8 +172,8 @@ def safety_window() -> timedelta:
 
 
 def pull_statement(statement: Select, version_column, id_column, *, after_id: bool) -> Select:
-    """`statement`'s rows after a cursor, oldest first: the cursor's version and (with
-    `after_id`) id, and the number of rows, are the parameters pull_parameters gives."""
+    """`statement`'s rows after a cursor, oldest first. The cursor's version and (with
+    `after_id`) id, and the number of rows, are parameters: `pull` gives their values."""
     after = version_column > bindparam("since_version")
     if after_id:
         after = or_(

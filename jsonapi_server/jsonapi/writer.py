@@ -26,15 +26,6 @@ _MISSING = object()
 _NOTHING: dict = {}
 
 
-def _read(obj: Any, loaded: dict, attribute: str) -> Any:
-    """The attribute's value, or _MISSING. A column the ORM has loaded (and any value a plain
-    object holds) sits in the instance's __dict__, where reading it skips the instrumented
-    descriptor, a third of the writer's time; properties and anything not loaded are read
-    the ordinary way."""
-    value = loaded.get(attribute, _MISSING)
-    return getattr(obj, attribute, _MISSING) if value is _MISSING else value
-
-
 def _text(value: Any) -> Any:
     return None if value is None else str(value)
 
@@ -111,68 +102,108 @@ class ResourcePlan:
             else:
                 member = schema.inflect(field.data_key or name)
                 self.attributes.append((member, attribute, _direct_writer(field), field))
+        self.write = self._compile()
 
-    def resource_path(self, obj: Any, loaded: dict, id_text: str) -> str | None:
-        if self.path is None:
-            return None
-        parts = []
-        for literal, name in self.path:
-            parts.append(literal)
-            if name == self.id_attribute:
-                parts.append(id_text)  # already written once (UUIDs are slow to write)
-            elif name is not None:
-                parts.append(str(_read(obj, loaded, name)))
-        return "".join(parts)
+    def _compile(self) -> Callable[[Iterable[Any], str, frozenset[str]], list[dict]]:
+        """`write(objects, base_url, included_relationships)` as one function generated for
+        this plan: every member name, link suffix and field is a constant of its code, so
+        writing an object runs no loop over the plan and no dispatch per field (half the
+        writer's time, measured). The source is made only of the schema's declarations (names
+        are written with repr), never of anything a client sent."""
+        constants: dict[str, Any] = {
+            "_MISSING": _MISSING,
+            "_NOTHING": _NOTHING,
+            "format_timestamp": format_timestamp,
+        }
 
-    def write(
-        self, objects: Iterable[Any], base_url: str, included_relationships: frozenset[str]
-    ) -> list[dict]:
-        written = []
-        type_ = self.type_
-        for obj in objects:
-            loaded = getattr(obj, "__dict__", _NOTHING)
-            id_text = str(_read(obj, loaded, self.id_attribute))
-            resource: dict[str, Any] = {"type": type_, "id": id_text}
-            attributes = {}
-            for member, attribute, direct, field in self.attributes:
-                value = _read(obj, loaded, attribute)
-                if value is _MISSING:
-                    continue  # marshmallow leaves out what the object does not have
-                attributes[member] = (
-                    direct(value) if direct is not None else field.serialize(attribute, obj)
+        def constant(value: Any) -> str:
+            name = f"_c{len(constants)}"
+            constants[name] = value
+            return name
+
+        def read(attribute: str, into: str = "value") -> list[str]:
+            # A loaded column (and any value a plain object holds) sits in the instance's
+            # __dict__, where reading it skips the instrumented descriptor; properties and
+            # anything not loaded are read the ordinary way.
+            return [
+                f"{into} = loaded.get({attribute!r}, _MISSING)",
+                f"if {into} is _MISSING:",
+                f"    {into} = getattr(obj, {attribute!r}, _MISSING)",
+            ]
+
+        body = [
+            "loaded = getattr(obj, '__dict__', _NOTHING)",
+            *read(self.id_attribute),
+            "id_text = str(value)",  # written once, for the id and the links (UUIDs are slow)
+            "attributes = {}",
+        ]
+        for member, attribute, direct, field in self.attributes:
+            body += read(attribute)
+            body.append("if value is not _MISSING:")  # marshmallow leaves out what is missing
+            if direct is _text:
+                written = "None if value is None else str(value)"
+            elif direct is format_timestamp:
+                written = "format_timestamp(value)"
+            elif direct is _identity:
+                written = "value"
+            elif direct is not None:
+                written = f"{constant(direct)}(value)"
+            else:
+                written = f"{constant(field)}.serialize({attribute!r}, obj)"
+            body.append(f"    attributes[{member!r}] = {written}")
+        body.append(f"resource = {{'type': {self.type_!r}, 'id': id_text}}")
+        body.append("if attributes:")
+        body.append("    resource['attributes'] = attributes")
+        if self.path is not None:
+            parts = []
+            for literal, name in self.path:
+                if literal:
+                    parts.append(repr(literal))
+                if name == self.id_attribute:
+                    parts.append("id_text")
+                elif name is not None:
+                    body += read(name, into=f"_p{len(parts)}")
+                    parts.append(f"str(_p{len(parts)})")
+            body.append(f"url = base_url + {' + '.join(parts)}")
+        body.append("relationships = {}")
+        for member, name, link_name, related_type, linked, many, source in self.relationships:
+            entries = []
+            if linked:
+                self_link = f"url + {f'/relationships/{link_name}'!r}"
+                related_link = f"url + {f'/{link_name}'!r}"
+                entries.append(f"'links': {{'self': {self_link}, 'related': {related_link}}}")
+            if not many:
+                body += read(source, into="related_id")
+                entries.append(
+                    f"'data': None if related_id is None "
+                    f"else {{'type': {related_type!r}, 'id': str(related_id)}}"
                 )
-            if attributes:
-                resource["attributes"] = attributes
-            path = self.resource_path(obj, loaded, id_text)
-            url = None if path is None else base_url + path
-            relationships = {}
-            for member, name, link_name, related_type, linked, many, source in self.relationships:
-                relationship: dict[str, Any] = {}
-                if linked:
-                    relationship["links"] = {
-                        "self": f"{url}/relationships/{link_name}",
-                        "related": f"{url}/{link_name}",
-                    }
-                if not many:
-                    related_id = _read(obj, loaded, source)
-                    relationship["data"] = (
-                        None
-                        if related_id is None
-                        else {"type": related_type, "id": str(related_id)}
-                    )
-                elif name in included_relationships:
-                    relationship["data"] = [
-                        {"type": related_type, "id": str(item.id)}
-                        for item in getattr(obj, source) or []
-                    ]
-                if relationship:
-                    relationships[member] = relationship
-            if relationships:
-                resource["relationships"] = relationships
-            if url is not None:
-                resource["links"] = {"self": url}
-            written.append(resource)
-        return written
+            if entries:
+                body.append(f"relationships[{member!r}] = {{{', '.join(entries)}}}")
+            if many:
+                body.append(f"if {name!r} in included_relationships:")
+                body.append(
+                    f"    relationships.setdefault({member!r}, {{}})['data'] = "
+                    f"[{{'type': {related_type!r}, 'id': str(item.id)}} "
+                    f"for item in getattr(obj, {source!r}) or []]"
+                )
+        body.append("if relationships:")
+        body.append("    resource['relationships'] = relationships")
+        if self.path is not None:
+            body.append("resource['links'] = {'self': url}")
+        body.append("append(resource)")
+        source_code = "\n".join(
+            [
+                "def write(objects, base_url, included_relationships):",
+                "    written = []",
+                "    append = written.append",
+                "    for obj in objects:",
+                *(f"        {line}" for line in body),
+                "    return written",
+            ]
+        )
+        exec(compile(source_code, f"<writer {self.type_}>", "exec"), constants)  # noqa: S102
+        return constants["write"]
 
 
 @lru_cache(maxsize=512)  # sparse fieldsets come from clients: the cache is bounded

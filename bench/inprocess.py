@@ -1,0 +1,128 @@
+"""`make bench-inprocess`: the application's own CPU per request for each read workload, with
+no server, load generator or network in between: a seeded throwaway database, the WSGI app
+called directly, CPU time (`time.process_time`) over alternating rounds, the best round kept.
+Steadier than wrk on a shared machine, so it is the tool for A/B-testing one change;
+`--profile W1` prints where that workload's CPU time goes (cProfile, timed by CPU time, so
+waiting for the database does not count)."""
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.run import access_token, throwaway_database, workloads  # noqa: E402
+from bench.seed import seed  # noqa: E402
+
+READS = ("W1", "W2", "W4", "W5")
+
+
+def environ_for(path: str, token: str) -> dict:
+    from werkzeug.test import EnvironBuilder
+
+    builder = EnvironBuilder(
+        path=path.split("?", 1)[0],
+        query_string=path.split("?", 1)[1] if "?" in path else "",
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/vnd.api+json"},
+    )
+    try:
+        return builder.get_environ()
+    finally:
+        builder.close()
+
+
+def call(app, environ: dict) -> bytes:
+    status = []
+
+    def start_response(code, headers, exc_info=None):
+        status.append(code)
+
+    environ = {**environ, "wsgi.input": io.BytesIO(b"")}
+    body = b"".join(app(environ, start_response))
+    if not status[0].startswith("200"):
+        raise RuntimeError(f"{environ['PATH_INFO']}: {status[0]} {body[:300]!r}")
+    return body
+
+
+def measure(app, environs: dict, requests: int, rounds: int) -> dict:
+    best = {name: float("inf") for name in environs}
+    for _ in range(rounds):
+        for name, environ in environs.items():
+            started = time.process_time()
+            for _ in range(requests):
+                call(app, environ)
+            best[name] = min(best[name], (time.process_time() - started) * 1000 / requests)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=200, help="requests per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--profile", choices=READS, help="profile one workload instead")
+    parser.add_argument("--sort", default="cumulative", help="pstats sort key, with --profile")
+    parser.add_argument("--lines", type=int, default=60, help="rows printed, with --profile")
+    arguments = parser.parse_args()
+
+    os.environ.setdefault("JWT_SECRET_KEY", "bench-secret-key-that-is-long-enough-for-hs256")
+    import logging
+
+    logging.disable(logging.INFO)  # one log line per request is not what is measured here
+    with throwaway_database() as database_url:
+        import subprocess
+
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "jsonapi_server", "db", "upgrade"],
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": database_url},
+            check=True,
+            capture_output=True,
+        )
+        seeded = seed(database_url.replace("postgresql+psycopg2", "postgresql"))
+        token = access_token(database_url, seeded.owner)
+        from jsonapi_server import create_app
+
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": database_url,
+                "JWT_SECRET_KEY": os.environ["JWT_SECRET_KEY"],
+                "JWT_ACCESS_TOKEN_SECONDS": 86400,
+                "RATELIMIT_ENABLED": False,
+            }
+        )
+        paths = workloads(seeded, "http://localhost")
+        environs = {
+            name: environ_for("/" + url.split("://", 1)[1].split("/", 1)[1], token)
+            for name, (url, _script) in paths.items()
+            if name in READS
+        }
+        for environ in environs.values():  # warm every cache once
+            call(app, environ)
+        try:
+            if arguments.profile:
+                profiler = cProfile.Profile(time.process_time)
+                with profiler:
+                    for _ in range(arguments.requests):
+                        call(app, environs[arguments.profile])
+                statistics = pstats.Stats(profiler).strip_dirs()
+                statistics.sort_stats(arguments.sort).print_stats(arguments.lines)
+                return
+            best = measure(app, environs, arguments.requests, arguments.rounds)
+            for name, milliseconds in best.items():
+                print(f"{name}: {milliseconds:.3f} ms CPU per request (best of {arguments.rounds})")
+        finally:
+            from jsonapi_server.extensions import db
+
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

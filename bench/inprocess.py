@@ -50,15 +50,41 @@ def call(app, environ: dict) -> bytes:
     return body
 
 
+def calibration(requests: int) -> float:
+    """CPU ms per request of a bare Flask app (bench/ceiling.py) in this round: the yardstick
+    by which each round is scaled, as a shared virtual machine's speed drifts between rounds."""
+    from bench.ceiling import app as ceiling
+
+    environ = environ_for("/", "")
+    started = time.process_time()
+    for _ in range(requests * 10):
+        call(ceiling, environ)
+    return (time.process_time() - started) * 100 / requests
+
+
 def measure(app, environs: dict, requests: int, rounds: int) -> dict:
-    best = {name: float("inf") for name in environs}
+    """Per workload, the best of `rounds` rounds, each scaled by its round's calibration to
+    the best calibration seen (raw values are kept too)."""
+    raw: dict[str, list[float]] = {name: [] for name in environs}
+    yardsticks = []
     for _ in range(rounds):
+        yardsticks.append(calibration(requests))
         for name, environ in environs.items():
             started = time.process_time()
             for _ in range(requests):
                 call(app, environ)
-            best[name] = min(best[name], (time.process_time() - started) * 1000 / requests)
-    return best
+            raw[name].append((time.process_time() - started) * 1000 / requests)
+    best_yardstick = min(yardsticks)
+    return {
+        name: (
+            min(
+                value * best_yardstick / yardstick
+                for value, yardstick in zip(values, yardsticks, strict=True)
+            ),
+            min(values),
+        )
+        for name, values in raw.items()
+    } | {"calibration": (best_yardstick, best_yardstick)}
 
 
 def main() -> None:
@@ -114,8 +140,11 @@ def main() -> None:
                 statistics.sort_stats(arguments.sort).print_stats(arguments.lines)
                 return
             best = measure(app, environs, arguments.requests, arguments.rounds)
-            for name, milliseconds in best.items():
-                print(f"{name}: {milliseconds:.3f} ms CPU per request (best of {arguments.rounds})")
+            for name, (scaled, raw) in best.items():
+                print(
+                    f"{name}: {scaled:.3f} ms CPU per request, scaled to the calibration "
+                    f"(raw best {raw:.3f}) of {arguments.rounds} rounds"
+                )
         finally:
             from jsonapi_server.extensions import db
 

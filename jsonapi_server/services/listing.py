@@ -180,6 +180,10 @@ class _Loader:
         return statement.options(*eager_options(self.model, self.include))
 
     def rows(self, statement: Select, parameters: Mapping[str, Any]) -> list:
+        if self.reader is not None:
+            # Plain columns: run as Core on the session's connection, which skips the ORM's
+            # statement setup and row loading (a third of the statement's CPU).
+            return db.session.connection().execute(statement, parameters).all()
         return db.session.execute(statement, parameters).all()
 
     def items(self, rows: Sequence[Any]) -> list:

@@ -36,7 +36,7 @@ def start_timer() -> None:
 
 def log_request(response):
     started = g.get("started")
-    user = g.get("token_user")
+    user = g.get("caller")
     fields = {
         "time": format_timestamp(utc_now()),
         "request_id": g.get("request_id"),

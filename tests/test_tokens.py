@@ -224,3 +224,41 @@ def test_revocation_holds_in_another_process(app, client, session):
     assert status_in_another_process(settings, token) == 200
     assert client.delete("/api/v2/auth/tokens/current", headers=bearer(token)).status_code == 204
     assert status_in_another_process(settings, token) == 401
+
+
+def test_the_bearer_token_is_found_among_other_credentials(client, user):
+    token = sign_in(client, user.email).json["data"]["attributes"]["access_token"]
+    headers = {"Authorization": f"Basic dXNlcjpwYXNz, Bearer {token}"}
+    assert client.get("/api/v2/profile", headers=headers).status_code == 200
+    twice = {"Authorization": f"Bearer {token}, Bearer {token}"}
+    assert client.get("/api/v2/profile", headers=twice).status_code == 401
+
+
+def test_a_token_without_its_type_is_an_access_token(app, client, user):
+    """As flask-jwt-extended reads it: usable as an access token, refused as a refresh one."""
+    import jwt as pyjwt
+
+    token = sign_in(client, user.email).json["data"]["attributes"]["access_token"]
+    claims = pyjwt.decode(token, app.config["JWT_SECRET_KEY"], algorithms=["HS256"])
+    del claims["type"]
+    untyped = pyjwt.encode(claims, app.config["JWT_SECRET_KEY"], algorithm="HS256")
+    assert client.get("/api/v2/profile", headers=bearer(untyped)).status_code == 200
+    response = client.post("/api/v2/auth/tokens/refresh", headers=bearer(untyped))
+    assert response.status_code == 401
+    assert response.json["errors"][0]["code"] == "invalid_token"
+
+
+def test_a_caller_who_reads_is_a_record_and_one_who_writes_a_user(app, client, user, session):
+    """Reads load the caller as a record (no ORM instance); writes get the session's User."""
+    from jsonapi_server.extensions import db
+    from jsonapi_server.models import User
+    from jsonapi_server.services.tokens import session_holder
+
+    session_id = "00000000-0000-4000-8000-000000000000"
+    with app.test_request_context():
+        reader, revoked = session_holder(user.id, session_id, for_reading=True)
+        assert not revoked and not isinstance(reader, User)
+        assert not any(isinstance(instance, User) for instance in db.session.identity_map.values())
+        assert (reader.id, reader.email, reader.full_name) == (user.id, user.email, user.full_name)
+        writer, _ = session_holder(user.id, session_id)
+        assert isinstance(writer, User) and writer in db.session

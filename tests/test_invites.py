@@ -528,6 +528,6 @@ def test_list_of_100_costs_what_a_list_of_1_costs(client, login, user, org, sess
     with count_queries() as hundred:
         response = client.get(url, headers=headers)
     assert len(response.json["data"]) == 100
-    # authentication, access, page (with its count, and the inviters, accepters, cancellers
-    # and organization joined to it)
-    assert len(one) == len(hundred) == 3
+    # authentication with the caller's role, page (with its count, and the inviters,
+    # accepters, cancellers and organization joined to it)
+    assert len(one) == len(hundred) == 2

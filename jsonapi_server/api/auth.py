@@ -35,6 +35,7 @@ CHALLENGE = {"WWW-Authenticate": 'Bearer realm="jsonapi_server"'}
 HEADER = "Authorization"
 SCHEME = "Bearer"
 _FIELD_SEPARATOR = re.compile(r",\s*")
+ORGANIZATION_ARGUMENT = "organization_id"  # how URLs under an organization name it
 
 
 def _unauthorized(code: str, detail: str):
@@ -112,8 +113,13 @@ def _authenticate(refresh: bool) -> None:
     ids = _claims_ids(claims)
     if ids is None:
         raise RevokedTokenError(pyjwt.get_unverified_header(token), claims)
-    # Only a caller who reads gets a record: whatever writes needs the ORM's User.
-    user, revoked = session_holder(*ids, for_reading=request.method in READ_METHODS)
+    # Only a caller who reads gets a record: whatever writes needs the ORM's User. A reader's
+    # role in the organization the URL names comes with them.
+    user, revoked = session_holder(
+        *ids,
+        for_reading=request.method in READ_METHODS,
+        organization_id=(request.view_args or {}).get(ORGANIZATION_ARGUMENT),
+    )
     if user is None:
         raise UserLookupError(
             "The token's account no longer exists", pyjwt.get_unverified_header(token), claims

@@ -19,10 +19,10 @@ from jsonapi_server.jsonapi.responses import (
 from jsonapi_server.jsonapi.routing import register_relationships, register_resource
 from schemas.base import ResourceSchema
 
-from .auth import authenticated, current_user
+from .auth import ORGANIZATION_ARGUMENT, authenticated, current_user
 
 PARENT = "organization"
-PARENT_ARGUMENT = "organization_id"
+PARENT_ARGUMENT = ORGANIZATION_ARGUMENT
 
 
 @dataclass(frozen=True)

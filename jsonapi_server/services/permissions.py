@@ -6,6 +6,7 @@ organization learns nothing: the organization and everything under it are not fo
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, bindparam, select
 
@@ -102,6 +103,24 @@ _ROLE_IN_ORGANIZATION = (
 )
 
 
+_KNOWN_ROLES = "known_roles"  # on a caller record: {organization id: role or None}
+_UNKNOWN = object()
+
+
+def remember_role(caller: Any, organization_id: uuid.UUID, role: str | None) -> None:
+    """Keep the caller's role in an organization that exists, read with the caller (a record
+    of a request that only reads), for require_right to use instead of a statement."""
+    caller.__dict__.setdefault(_KNOWN_ROLES, {})[organization_id] = role
+
+
+def _known_role(user: User, organization_id: uuid.UUID) -> Any:
+    """The remembered role (None: not a member; 404 for strangers), or _UNKNOWN."""
+    role = getattr(user, _KNOWN_ROLES, {}).get(organization_id, _UNKNOWN)
+    if role is None and not user.is_superadmin:
+        raise NotFound("No such organization.")
+    return role
+
+
 def _caller_row(statement, user: User, organization_id: uuid.UUID):
     """The statement's row for the organization and the caller; 404 for strangers."""
     row = db.session.execute(
@@ -143,6 +162,9 @@ def require_right(
     user: User, organization_id: uuid.UUID, action: str, *, include: Sequence[str] = ()
 ) -> None:
     """authorize() for callers that need only the answer (listings, creates): the caller's
-    role is read without loading the organization."""
-    row = _caller_row(_ROLE_IN_ORGANIZATION, user, organization_id)
-    check_includes(Access(user=user, organization=None, role=row.role).require(action), include)
+    role is read without loading the organization, or not read at all when it was read with
+    the caller (remember_role)."""
+    role = _known_role(user, organization_id)
+    if role is _UNKNOWN:
+        role = _caller_row(_ROLE_IN_ORGANIZATION, user, organization_id).role
+    check_includes(Access(user=user, organization=None, role=role).require(action), include)

@@ -94,6 +94,7 @@ def main() -> None:
     parser.add_argument("--profile", choices=READS, help="profile one workload instead")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key, with --profile")
     parser.add_argument("--lines", type=int, default=60, help="rows printed, with --profile")
+    parser.add_argument("--callees", help="with --profile, what functions matching this call")
     arguments = parser.parse_args()
 
     os.environ.setdefault("JWT_SECRET_KEY", "bench-secret-key-that-is-long-enough-for-hs256")
@@ -138,6 +139,8 @@ def main() -> None:
                         call(app, environs[arguments.profile])
                 statistics = pstats.Stats(profiler).strip_dirs()
                 statistics.sort_stats(arguments.sort).print_stats(arguments.lines)
+                if arguments.callees:
+                    statistics.print_callees(arguments.callees)
                 return
             best = measure(app, environs, arguments.requests, arguments.rounds)
             for name, (scaled, raw) in best.items():

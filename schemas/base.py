@@ -2,7 +2,8 @@
 neutralized (see the README's list) and the pieces it lacks (links from path templates,
 linkage from foreign-key columns, timestamps in the API's one wire form)."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import marshmallow as ma
@@ -159,12 +160,18 @@ class ResourceSchema(_LibrarySchema):
         return cls.opts.type_
 
     @classmethod
-    def relationship_fields(cls) -> dict[str, Relationship]:
-        return {
-            name: field
-            for name, field in cls._declared_fields.items()
-            if isinstance(field, Relationship)
-        }
+    def relationship_fields(cls) -> Mapping[str, Relationship]:
+        found = cls.__dict__.get("_relationship_fields")  # each class's own, found once
+        if found is None:
+            found = MappingProxyType(
+                {
+                    name: field
+                    for name, field in cls._declared_fields.items()
+                    if isinstance(field, Relationship)
+                }
+            )
+            cls._relationship_fields = found
+        return found
 
     @classmethod
     def read_only_names(cls) -> set[str]:

@@ -2,6 +2,7 @@
 have sent it (werkzeug hands it over decoded), and so is the query (`page%5Bsize%5D`): bare
 brackets are not valid in a URI query even though clients may send them."""
 
+from functools import lru_cache
 from urllib.parse import quote, urlencode
 
 from flask import g, request
@@ -11,7 +12,12 @@ _PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 pchar and "/"; everything else, "%
 
 
 def with_query(base: str, pairs: list[tuple[str, str]]) -> str:
-    return f"{base}?{urlencode(pairs, safe=',')}" if pairs else base
+    return f"{base}?{_encoded_query(tuple(pairs))}" if pairs else base
+
+
+@lru_cache(maxsize=1024)  # a listing writes five links from one query; clients repeat theirs
+def _encoded_query(pairs: tuple[tuple[str, str], ...]) -> str:
+    return urlencode(pairs, safe=",")
 
 
 def current_base_url() -> str:
@@ -22,8 +28,13 @@ def current_base_url() -> str:
 def current_host_url() -> str:
     """Scheme and host (computed once a request: a document writes it into every link)."""
     if "jsonapi_host_url" not in g:
-        g.jsonapi_host_url = iri_to_uri(request.host_url).rstrip("/")
+        g.jsonapi_host_url = _host_uri(request.host_url)
     return g.jsonapi_host_url
+
+
+@lru_cache(maxsize=64)  # the hosts a deployment answers as (ProxyFix's or the Host header)
+def _host_uri(host_url: str) -> str:
+    return iri_to_uri(host_url).rstrip("/")
 
 
 def current_url() -> str:

@@ -113,13 +113,14 @@ def development_jwt_secret(instance_path: str) -> str:
 
 def postgresql_engine_options(settings: dict) -> dict:
     """Engine options that bound every statement and idle transaction on PostgreSQL, which is
-    what lets pull cursors trust their safety window."""
+    what lets pull cursors trust their safety window, and read timestamps in UTC."""
     timeout_ms = int(settings["WRITE_TRANSACTION_TIMEOUT_SECONDS"] * 1000)
     options = dict(settings["SQLALCHEMY_ENGINE_OPTIONS"])
     connect_args = dict(options.get("connect_args", {}))
     connect_args.setdefault(
         "options",
-        f"-c statement_timeout={timeout_ms} -c idle_in_transaction_session_timeout={timeout_ms}",
+        f"-c statement_timeout={timeout_ms} -c idle_in_transaction_session_timeout={timeout_ms}"
+        " -c TimeZone=UTC",
     )
     options["connect_args"] = connect_args
     return options

@@ -86,3 +86,31 @@ def test_the_schema_field_reports_a_readable_error():
 
     with pytest.raises(ValidationError, match="RFC 3339"):
         Timestamp().deserialize("not a time")
+
+
+def test_timestamps_are_read_in_utc_whatever_the_database_zone():
+    """Timestamps are not converted value by value on PostgreSQL: every connection's session
+    zone is UTC (config.postgresql_engine_options), whatever the database's default."""
+    import sqlalchemy as sa
+
+    from jsonapi_server import create_app
+    from jsonapi_server.extensions import db
+    from jsonapi_server.models.base import UTCDateTime
+
+    from .conftest import SERVER_URL, TEST_SETTINGS, scratch_database
+
+    with scratch_database("zone") as url:
+        admin = sa.create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(
+                sa.text(f"ALTER DATABASE \"{url.rsplit('/', 1)[1]}\" SET timezone = 'Asia/Tokyo'")
+            )
+        admin.dispose()
+        app = create_app({**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": url})
+        with app.app_context():
+            stored = sa.cast(sa.literal("2026-01-02T03:04:05.678Z"), UTCDateTime)
+            value = db.session.execute(sa.select(stored)).scalar_one()
+            db.session.remove()
+            db.engine.dispose()
+    assert value == datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    assert value.tzinfo is UTC

@@ -22,6 +22,13 @@ class UTCDateTime(TypeDecorator):
             raise ValueError("naive datetimes are not stored; give a UTC-aware one")
         return truncate_to_millisecond(value.astimezone(UTC))
 
+    def result_processor(self, dialect, coltype):
+        if dialect.name == "postgresql":
+            # timestamptz arrives aware, in the session's zone, which is UTC (config.py sets
+            # it for every connection): nothing to do for each of a page's hundreds of values.
+            return None
+        return super().result_processor(dialect, coltype)
+
     def process_result_value(self, value: datetime | None, dialect):
         if value is None or value.tzinfo is UTC:  # PostgreSQL in a UTC session
             return value

@@ -91,6 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=200, help="requests per round")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--only", choices=READS, action="append", help="measure these only")
     parser.add_argument("--profile", choices=READS, help="profile one workload instead")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key, with --profile")
     parser.add_argument("--lines", type=int, default=60, help="rows printed, with --profile")
@@ -127,7 +128,7 @@ def main() -> None:
         environs = {
             name: environ_for("/" + url.split("://", 1)[1].split("/", 1)[1], token)
             for name, (url, _script) in paths.items()
-            if name in READS
+            if name in (arguments.only or READS)
         }
         for environ in environs.values():  # warm every cache once
             call(app, environ)

@@ -65,6 +65,15 @@ class OrganizationInvite(UUIDPrimaryKey, Versioned, db.Model):
             "organization_id",
             "created_at",
         ),
+        # The default listing (open invites, newest first) and its count: the count reads
+        # this index alone (an index-only scan), not every invite row of the organization.
+        Index(
+            "ix_organization_invites_open_organization_id_created_at",
+            "organization_id",
+            "created_at",
+            postgresql_where=text("cancelled_at IS NULL"),
+            sqlite_where=text("cancelled_at IS NULL"),
+        ),
         Index(
             "ix_organization_invites_organization_id_updated_in_db_at",
             "organization_id",

@@ -102,3 +102,20 @@ def test_w1_reads_invites_through_an_index_whatever_the_table_holds(
         # the open invites' index serves the page and its count (which reads it alone)
         assert plan.count("ix_organization_invites_open_organization_id_created_at") == 2, plan
         assert "Index Only Scan using ix_organization_invites_open" in plan, plan
+
+
+def test_w4_a_pull_of_invites_costs_2(client, login, user, org_with_invites, count_queries):
+    organization, invite = org_with_invites
+    invite(3)
+    url = (
+        f"/api/v2/organizations/{organization['id']}/invites"
+        "?filter[updated_since]=2000-01-01T00:00:00Z&page[size]=100"
+    )
+    headers = login(user)
+    with count_queries() as statements:
+        document = client.get(url, headers=headers).json
+    assert len(document["data"]) == 3
+    # the caller with their revocation and role; the rows with the clock the cursor is held
+    # back from (the statement's start: no statement of its own)
+    assert len(statements) == 2, statements
+    assert "statement_timestamp()" in statements[-1]

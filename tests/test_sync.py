@@ -258,6 +258,15 @@ class TestPulls:
             app.config["SYNC_SAFETY_WINDOW_SECONDS"] = 30
             app.config["WRITE_TRANSACTION_TIMEOUT_SECONDS"] = 20
 
+    def test_a_pull_that_finds_nothing_gives_back_its_cursor(self, api, client, login, user):
+        headers = login(user)
+        api.create_organization(user, name="o")
+        since = "2999-01-01T00:00:00Z"
+        cursor = pull(client, headers, "/api/v2/organizations", since).json["meta"]["sync"]
+        assert cursor["has_more"] is False
+        again = pull(client, headers, "/api/v2/organizations", cursor["cursor"]).json
+        assert again["data"] == [] and again["meta"]["sync"] == cursor
+
     def test_pulls_include_removed_memberships_and_archived_channels(
         self, api, client, login, user
     ):

@@ -80,19 +80,24 @@ class Listing:
         sort_shape = tuple((key.field, key.descending) for key in sort)
         if "updated_since" in filters:
             since = filters["updated_since"]
-            shape = ("pull", since.id is not None, loader.include)
+            with_clock = sync.reads_clock_with_rows()
+            shape = ("pull", since.id is not None, loader.include, with_clock)
 
             def build() -> Select:
-                return loader.select(
+                pulled = loader.select(
                     sync.pull_statement(
                         statement, self.version_column, self.id_column, after_id=shape[1]
                     )
                 )
+                return pulled.add_columns(sync.PULL_CLOCK) if with_clock else pulled
 
             built = self._shape(scope, shape, build) if shared else build()
-            return sync.pull(
-                lambda values: loader.load(built, {**parameters, **values}), since, size
-            )
+
+            def rows_after(values: dict) -> tuple[list, Any]:
+                rows = loader.rows(built, {**parameters, **values})
+                return loader.items(rows), rows[0][-1] if rows and with_clock else None
+
+            return sync.pull(rows_after, since, size)
 
         def build_page() -> tuple[Select, Select]:
             return self._page_statement(statement, sort, loader)
@@ -190,9 +195,6 @@ class _Loader:
         if self.reader is not None:
             return self.reader.records(rows)
         return [row[0] for row in rows]
-
-    def load(self, statement: Select, parameters: Mapping[str, Any]) -> list:
-        return self.items(self.rows(statement, parameters))
 
 
 def parse_uuid_list(raw: str) -> list[uuid.UUID]:

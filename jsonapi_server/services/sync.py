@@ -183,21 +183,39 @@ def pull_statement(statement: Select, version_column, id_column, *, after_id: bo
     return statement.where(after).order_by(version_column, id_column).limit(bindparam("pull_limit"))
 
 
-def pull(rows_after: Callable[[dict], list], since: Cursor, size: int) -> PullResult:
-    """Rows changed after `since`, oldest first, and the cursor of the next pull.
-    `rows_after(parameters)` runs a pull_statement with the parameters given.
+# When the statement reading a pull's rows began: earlier than its snapshot, so it is a clock
+# read before the rows (see pull), without a statement of its own.
+PULL_CLOCK = func.statement_timestamp().label("pull_clock")
 
-    The cursor never passes `now - safety window`: a write stamped before that has committed
-    (write transactions are shorter than the window), one stamped after may not have yet, so
-    the next pull asks again from there (clients de-duplicate by id and version)."""
-    horizon = database_now() - safety_window()  # read before the rows: see the docstring
+
+def reads_clock_with_rows() -> bool:
+    """Whether pull statements carry PULL_CLOCK (PostgreSQL); elsewhere the clock is this
+    process's, read before the rows at no cost."""
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def pull(
+    rows_after: Callable[[dict], tuple[list, datetime | None]], since: Cursor, size: int
+) -> PullResult:
+    """Rows changed after `since`, oldest first, and the cursor of the next pull.
+    `rows_after(parameters)` runs a pull_statement with the parameters given and returns its
+    items with the statement's PULL_CLOCK (None when it carries none or found no rows).
+
+    The cursor never passes `now - safety window`, `now` being read before the rows: a write
+    stamped before that has committed (write transactions are shorter than the window), one
+    stamped after may not have yet, so the next pull asks again from there (clients
+    de-duplicate by id and version). A pull that finds nothing leaves the cursor where it was."""
+    clock = None if reads_clock_with_rows() else database_now()
     parameters = {"since_version": since.version, "pull_limit": size + 1}
     if since.id is not None:
         parameters["since_id"] = since.id
-    rows = rows_after(parameters)
+    rows, clock_with_rows = rows_after(parameters)
+    if not rows:
+        return PullResult(items=[], cursor=since.encode(), has_more=False)
+    horizon = (clock or truncate_to_millisecond(clock_with_rows)) - safety_window()
     has_more = len(rows) > size
     rows = rows[:size]
-    cursor = Cursor(rows[-1].updated_in_db_at, rows[-1].id) if rows else since
+    cursor = Cursor(rows[-1].updated_in_db_at, rows[-1].id)
     if cursor.version > horizon:
         cursor = since if since.version > horizon else Cursor(horizon)
         has_more = False  # what is left is too fresh to pass; pull again later

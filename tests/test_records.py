@@ -10,6 +10,7 @@ from jsonapi_server.extensions import db
 from jsonapi_server.jsonapi.query import SortKey
 from jsonapi_server.models import Channel, Membership, OrganizationInvite, User
 from jsonapi_server.services import channels, invites, listing, memberships
+from jsonapi_server.services.errors import NotFound
 from jsonapi_server.services.records import record_class
 
 from .factories import UserFactory
@@ -112,6 +113,27 @@ def test_a_to_many_include_loads_orm_instances(app, api, user):
     [general] = result.items
     assert isinstance(general, Channel)
     assert [member.id for member in general.members] == [user.id]
+
+
+def test_one_invite_is_read_as_a_record_and_its_role_with_it(app, api, client, login, user):
+    organization = api.create_organization(user)
+    invite_all(client, login, organization, user, ["a@example.com"])
+    stranger = UserFactory()
+    with app.app_context():
+        [listed_invite] = invites.list_invites(
+            user, uuid.UUID(organization["id"]), filters={}, sort=NEWEST_FIRST, offset=0, size=1
+        ).items
+        found = invites.get_invite(user, listed_invite.id, include=("organization.owner",))
+        identity_map = list(db.session.identity_map.values())
+        with pytest.raises(NotFound):
+            invites.get_invite(stranger, listed_invite.id)
+        with pytest.raises(NotFound):  # under another organization's URL
+            invites.get_invite(user, listed_invite.id, organization_id=uuid.uuid4())
+        db.session.remove()
+    assert not isinstance(found, OrganizationInvite)
+    assert (found.recipient_email, found.status) == ("a@example.com", "pending")
+    assert found.organization.owner.id == user.id
+    assert not any(isinstance(obj, OrganizationInvite | User) for obj in identity_map)
 
 
 def test_a_shape_is_built_once_and_serves_every_scope_value(app, api, client, login, user):

@@ -35,6 +35,7 @@ from .listing import (
     fetch_one,
     parse_choice,
     parse_text,
+    read_one,
 )
 from .organizations import DEFAULT_CHANNEL
 from .outbox import queue_email
@@ -166,9 +167,20 @@ def _invite_for(
     return invite
 
 
+_INVITE = select(OrganizationInvite).where(OrganizationInvite.id == bindparam("invite_id"))
+_CALLER_ROLE = (caller_role(OrganizationInvite.organization_id).label("caller_role"),)
+
+
 def get_invite(user, invite_id, organization_id=None, include: Sequence[str] = ()):
-    """W2: two statements with authentication."""
-    return _invite_for(user, invite_id, organization_id, "invite.read", include=include)
+    """W2: two statements with authentication; the invite is read as a record (as a listing
+    reads them) when every include is to-one."""
+    invite, role = read_one(
+        _INVITE, {"invite_id": invite_id, "user_id": user.id}, include=include, columns=_CALLER_ROLE
+    )
+    if invite is None or organization_id not in (None, invite.organization_id):
+        raise NotFound("No such invite.")
+    require_role(user, role, "invite.read", "No such invite.")
+    return invite
 
 
 # -- creating --------------------------------------------------------------------------------

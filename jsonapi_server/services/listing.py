@@ -111,15 +111,7 @@ class Listing:
         return PageResult(items=[], total_count=total)
 
     def _shape(self, scope: "Scope", shape: tuple, build: Callable[[], Any]) -> Any:
-        key = (id(self), scope, shape)  # listings are module constants, as scopes are
-        built = _SHAPES.get(key)
-        if built is None:
-            built = build()
-            with _SHAPES_LOCK:  # threaded workers: evicting iterates the dict
-                _SHAPES[key] = built
-                if len(_SHAPES) > MAX_SHAPES:
-                    _SHAPES.pop(next(iter(_SHAPES)))  # the oldest
-        return built
+        return _shaped((id(self), scope, shape), build)  # listings are module constants
 
     def _page_statement(
         self, statement: Select, sort: Sequence[Any], loader: "_Loader"
@@ -160,6 +152,38 @@ class Scope:
 MAX_SHAPES = 512  # shapes differ by sort and includes, which clients choose: the cache is bounded
 _SHAPES: dict[tuple, Any] = {}
 _SHAPES_LOCK = threading.Lock()
+
+
+def _shaped(key: tuple, build: Callable[[], Any]) -> Any:
+    """The statement built for `key` (whose parts are module constants or client choices),
+    built once."""
+    built = _SHAPES.get(key)
+    if built is None:
+        built = build()
+        with _SHAPES_LOCK:  # threaded workers: evicting iterates the dict
+            _SHAPES[key] = built
+            if len(_SHAPES) > MAX_SHAPES:
+                _SHAPES.pop(next(iter(_SHAPES)))  # the oldest
+    return built
+
+
+def read_one(
+    statement: Select, parameters: Mapping[str, Any], *, include: Sequence[str] = (), columns=()
+) -> tuple[Any, ...]:
+    """The first row of `statement` (a module constant selecting a model, with bind
+    parameters) with its included relationships loaded, and the values of `columns` added to
+    it: `(item, *values)`, or Nones when there is no row. The item is a record when every
+    include is to-one (one statement on the session's connection, no ORM instances)."""
+    model = statement.column_descriptions[0]["entity"]
+    loader = _Loader.for_(model, include)
+    built = _shaped(
+        ("one", id(statement), loader.include, columns),
+        lambda: loader.select(statement).add_columns(*columns),
+    )
+    rows = loader.rows(built, parameters)
+    if not rows:
+        return (None,) * (1 + len(columns))
+    return (loader.items(rows[:1])[0], *rows[0][len(rows[0]) - len(columns) :])
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,7 @@ def main() -> None:
     parser.add_argument("--sort", default="cumulative", help="pstats sort key, with --profile")
     parser.add_argument("--lines", type=int, default=60, help="rows printed, with --profile")
     parser.add_argument("--callees", help="with --profile, what functions matching this call")
+    parser.add_argument("--callers", help="with --profile, what calls functions matching this")
     arguments = parser.parse_args()
 
     os.environ.setdefault("JWT_SECRET_KEY", "bench-secret-key-that-is-long-enough-for-hs256")
@@ -142,6 +143,8 @@ def main() -> None:
                 statistics.sort_stats(arguments.sort).print_stats(arguments.lines)
                 if arguments.callees:
                     statistics.print_callees(arguments.callees)
+                if arguments.callers:
+                    statistics.print_callers(arguments.callers)
                 return
             best = measure(app, environs, arguments.requests, arguments.rounds)
             for name, (scaled, raw) in best.items():

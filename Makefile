@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app jsonapi_server
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format clean bench
+.PHONY: run test lint format clean bench bench-inprocess
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,3 +46,6 @@ clean:
 bench: $(VENV)/.installed-test
 	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk curl)
 	BENCH_DATABASE_SERVER="$$(scripts/ensure-postgres)" $(BIN)/python bench/run.py
+
+bench-inprocess: $(VENV)/.installed-test
+	BENCH_DATABASE_SERVER="$$(scripts/ensure-postgres)" $(BIN)/python bench/inprocess.py $(BENCH_ARGS)

@@ -163,3 +163,40 @@ def test_plans_for_client_chosen_fieldsets_are_bounded():
         chosen = {name for bit, name in enumerate(names) if mask & (1 << bit)}
         resource_plan(GadgetSchema, frozenset({"id", *chosen}))
     assert resource_plan.cache_info().currsize <= resource_plan.cache_info().maxsize == 512
+
+
+class GadgetRecord:
+    """Holds every column in its __dict__ (as services.records' classes promise)."""
+
+    __record_columns__ = frozenset(vars(gadget()))
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
+class LackingRecord(GadgetRecord):
+    __record_columns__ = frozenset(vars(gadget())) - {"name"}
+
+
+def test_records_are_written_by_a_function_made_for_their_class():
+    records = [GadgetRecord(**vars(gadget())), GadgetRecord(**vars(gadget(made_by="m")))]
+    for options in ({}, {"only": frozenset({"id", "name", "owner"})}):
+        check(records, included_relationships=frozenset({"parts"}), **options)
+        plan = resource_plan(GadgetSchema, options.get("only"))
+        assert GadgetRecord in plan._for_records
+        assert plan._for_records[GadgetRecord] is not plan._generic
+
+
+def test_a_record_class_lacking_an_attribute_takes_the_general_way():
+    values = vars(gadget())
+    del values["name"]
+    [resource] = check([LackingRecord(**values)])
+    assert "name" not in resource["attributes"]
+    plan = resource_plan(GadgetSchema, None)
+    assert plan._for_records[LackingRecord] is plan._generic
+
+
+def test_objects_of_mixed_classes_take_the_general_way():
+    mixed = [GadgetRecord(**vars(gadget())), gadget()]
+    written = check(mixed)
+    assert len(written) == 2

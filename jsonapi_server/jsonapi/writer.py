@@ -10,7 +10,7 @@ itself. `tests/test_writer.py` proves the output equal to `Schema.dump` for ever
 A plan holds nothing of a request: the base URL and the included relationships are passed
 to every `write` call, so cached plans cannot carry one response into another."""
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from string import Formatter
 from typing import Any
@@ -24,6 +24,9 @@ from .timestamps import format_timestamp
 
 _MISSING = object()
 _NOTHING: dict = {}
+# A class with this attribute (a set of names) promises that each of its instances holds every
+# one of those names in its __dict__: plain records of rows (services.records) do.
+RECORD_COLUMNS = "__record_columns__"
 
 
 def _text(value: Any) -> Any:
@@ -102,14 +105,33 @@ class ResourcePlan:
             else:
                 member = schema.inflect(field.data_key or name)
                 self.attributes.append((member, attribute, _direct_writer(field), field))
-        self.write = self._compile()
+        self._generic = self._compile(None)
+        self._for_records: dict[type, Callable] = {}
 
-    def _compile(self) -> Callable[[Iterable[Any], str, frozenset[str]], list[dict]]:
+    def write(
+        self, objects: Sequence[Any], base_url: str, included_relationships: frozenset[str]
+    ) -> list[dict]:
+        """Resource objects for `objects`. Records (services.records) of one class, which
+        hold every column of their model, are written by a function made for their class."""
+        if objects:
+            kind = type(objects[0])
+            if getattr(kind, RECORD_COLUMNS, None) is not None and all(
+                type(obj) is kind for obj in objects
+            ):
+                write = self._for_records.get(kind)
+                if write is None:
+                    write = self._for_records[kind] = self._compile(kind) or self._generic
+                return write(objects, base_url, included_relationships)
+        return self._generic(objects, base_url, included_relationships)
+
+    def _compile(self, record_class: type | None) -> Callable | None:
         """`write(objects, base_url, included_relationships)` as one function generated for
         this plan: every member name, link suffix and field is a constant of its code, so
         writing an object runs no loop over the plan and no dispatch per field (half the
-        writer's time, measured). The source is made only of the schema's declarations (names
-        are written with repr), never of anything a client sent."""
+        writer's time, measured). For a record class, values are read straight from the
+        record's columns and properties, with no test for a missing one; None when the plan
+        names an attribute the class lacks. The source is made only of the schema's
+        declarations (names are written with repr), never of anything a client sent."""
         constants: dict[str, Any] = {
             "_MISSING": _MISSING,
             "_NOTHING": _NOTHING,
@@ -121,7 +143,16 @@ class ResourcePlan:
             constants[name] = value
             return name
 
-        def read(attribute: str, into: str = "value") -> list[str]:
+        columns = getattr(record_class, RECORD_COLUMNS, frozenset())
+
+        def read(attribute: str, into: str) -> list[str]:
+            """Lines that put the attribute's value, or _MISSING, into `into`."""
+            if record_class is not None:
+                if attribute in columns:
+                    return [f"{into} = loaded[{attribute!r}]"]
+                if not hasattr(record_class, attribute):
+                    raise _NotForRecords(attribute)
+                return [f"{into} = obj.{attribute}"]
             # A loaded column (and any value a plain object holds) sits in the instance's
             # __dict__, where reading it skips the instrumented descriptor; properties and
             # anything not loaded are read the ordinary way.
@@ -131,62 +162,69 @@ class ResourcePlan:
                 f"    {into} = getattr(obj, {attribute!r}, _MISSING)",
             ]
 
-        body = [
-            "loaded = getattr(obj, '__dict__', _NOTHING)",
-            *read(self.id_attribute),
-            "id_text = str(value)",  # written once, for the id and the links (UUIDs are slow)
-            "attributes = {}",
-        ]
-        for member, attribute, direct, field in self.attributes:
-            body += read(attribute)
-            body.append("if value is not _MISSING:")  # marshmallow leaves out what is missing
+        def written(attribute: str, direct: Callable | None, field: ma.fields.Field) -> str:
             if direct is _text:
-                written = "None if value is None else str(value)"
-            elif direct is format_timestamp:
-                written = "format_timestamp(value)"
-            elif direct is _identity:
-                written = "value"
-            elif direct is not None:
-                written = f"{constant(direct)}(value)"
-            else:
-                written = f"{constant(field)}.serialize({attribute!r}, obj)"
-            body.append(f"    attributes[{member!r}] = {written}")
-        body.append(f"resource = {{'type': {self.type_!r}, 'id': id_text}}")
-        body.append("if attributes:")
-        body.append("    resource['attributes'] = attributes")
-        if self.path is not None:
-            parts = []
-            for literal, name in self.path:
-                if literal:
-                    parts.append(repr(literal))
-                if name == self.id_attribute:
-                    parts.append("id_text")
-                elif name is not None:
-                    body += read(name, into=f"_p{len(parts)}")
-                    parts.append(f"str(_p{len(parts)})")
-            body.append(f"url = base_url + {' + '.join(parts)}")
-        body.append("relationships = {}")
-        for member, name, link_name, related_type, linked, many, source in self.relationships:
-            entries = []
-            if linked:
-                self_link = f"url + {f'/relationships/{link_name}'!r}"
-                related_link = f"url + {f'/{link_name}'!r}"
-                entries.append(f"'links': {{'self': {self_link}, 'related': {related_link}}}")
-            if not many:
-                body += read(source, into="related_id")
-                entries.append(
-                    f"'data': None if related_id is None "
-                    f"else {{'type': {related_type!r}, 'id': str(related_id)}}"
-                )
-            if entries:
-                body.append(f"relationships[{member!r}] = {{{', '.join(entries)}}}")
-            if many:
-                body.append(f"if {name!r} in included_relationships:")
-                body.append(
-                    f"    relationships.setdefault({member!r}, {{}})['data'] = "
-                    f"[{{'type': {related_type!r}, 'id': str(item.id)}} "
-                    f"for item in getattr(obj, {source!r}) or []]"
-                )
+                return "None if value is None else str(value)"
+            if direct is format_timestamp:
+                return "None if value is None else format_timestamp(value)"
+            if direct is _identity:
+                return "value"
+            if direct is not None:
+                return f"{constant(direct)}(value)"
+            return f"{constant(field)}.serialize({attribute!r}, obj)"
+
+        try:
+            body = [
+                "loaded = getattr(obj, '__dict__', _NOTHING)",
+                *read(self.id_attribute, "value"),
+                "id_text = str(value)",  # written once, for the id and the links (UUIDs are slow)
+                "attributes = {}",
+            ]
+            for member, attribute, direct, field in self.attributes:
+                body += read(attribute, "value")
+                if record_class is None:
+                    body.append("if value is not _MISSING:")  # marshmallow leaves it out
+                    body.append(f"    attributes[{member!r}] = {written(attribute, direct, field)}")
+                else:
+                    body.append(f"attributes[{member!r}] = {written(attribute, direct, field)}")
+            body.append(f"resource = {{'type': {self.type_!r}, 'id': id_text}}")
+            body.append("if attributes:")
+            body.append("    resource['attributes'] = attributes")
+            if self.path is not None:
+                parts = []
+                for literal, name in self.path:
+                    if literal:
+                        parts.append(repr(literal))
+                    if name == self.id_attribute:
+                        parts.append("id_text")
+                    elif name is not None:
+                        body += read(name, f"_p{len(parts)}")
+                        parts.append(f"str(_p{len(parts)})")
+                body.append(f"url = base_url + {' + '.join(parts)}")
+            body.append("relationships = {}")
+            for member, name, link_name, related_type, linked, many, source in self.relationships:
+                entries = []
+                if linked:
+                    self_link = f"url + {f'/relationships/{link_name}'!r}"
+                    related_link = f"url + {f'/{link_name}'!r}"
+                    entries.append(f"'links': {{'self': {self_link}, 'related': {related_link}}}")
+                if not many:
+                    body += read(source, "related_id")
+                    entries.append(
+                        f"'data': None if related_id is None "
+                        f"else {{'type': {related_type!r}, 'id': str(related_id)}}"
+                    )
+                if entries:
+                    body.append(f"relationships[{member!r}] = {{{', '.join(entries)}}}")
+                if many:
+                    body.append(f"if {name!r} in included_relationships:")
+                    body.append(
+                        f"    relationships.setdefault({member!r}, {{}})['data'] = "
+                        f"[{{'type': {related_type!r}, 'id': str(item.id)}} "
+                        f"for item in getattr(obj, {source!r}) or []]"
+                    )
+        except _NotForRecords:
+            return None
         body.append("if relationships:")
         body.append("    resource['relationships'] = relationships")
         if self.path is not None:
@@ -202,8 +240,13 @@ class ResourcePlan:
                 "    return written",
             ]
         )
-        exec(compile(source_code, f"<writer {self.type_}>", "exec"), constants)  # noqa: S102
+        name = self.type_ if record_class is None else f"{self.type_} {record_class.__name__}"
+        exec(compile(source_code, f"<writer {name}>", "exec"), constants)  # noqa: S102
         return constants["write"]
+
+
+class _NotForRecords(Exception):
+    """The plan reads an attribute a record class lacks: its objects take the general way."""
 
 
 @lru_cache(maxsize=512)  # sparse fieldsets come from clients: the cache is bounded

@@ -35,6 +35,11 @@ def record_class(model: type) -> type:
             ):
                 namespace[name] = value
     namespace["__repr__"] = lambda self: f"<{model.__name__} {self.__dict__.get('id')}>"
+    # Every record holds every column (_Layout.build sets them all): the document writer reads
+    # them without testing for a missing one (jsonapi.writer.RECORD_COLUMNS).
+    namespace["__record_columns__"] = frozenset(
+        prop.key for prop in inspect_mapper(model).column_attrs
+    )
     return type(f"{model.__name__}Record", (), namespace)
 
 

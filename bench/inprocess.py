@@ -3,7 +3,10 @@ no server, load generator or network in between: a seeded throwaway database, th
 called directly, CPU time (`time.process_time`) over alternating rounds, the best round kept.
 Steadier than wrk on a shared machine, so it is the tool for A/B-testing one change;
 `--profile W1` prints where that workload's CPU time goes (cProfile, timed by CPU time, so
-waiting for the database does not count)."""
+waiting for the database does not count). `--instructions` counts machine instructions per
+request instead, exact and repeatable where timings are not (a shared virtual machine):
+  PYTHONHASHSEED=0 valgrind --tool=callgrind --instr-atstart=no \
+      .venv/bin/python bench/inprocess.py --instructions --requests 10"""
 
 import argparse
 import cProfile
@@ -87,11 +90,39 @@ def measure(app, environs: dict, requests: int, rounds: int) -> dict:
     } | {"calibration": (best_yardstick, best_yardstick)}
 
 
+def count_instructions(app, environ: dict, requests: int) -> float:
+    """Machine instructions per request, counted by callgrind (this process must run under
+    `valgrind --tool=callgrind --instr-atstart=no`): instrumentation is switched on for the
+    requests only, and the count read from the dump it writes."""
+    import glob
+    import subprocess
+
+    pid = str(os.getpid())
+    subprocess.run(["callgrind_control", "--instr=on", pid], check=True, capture_output=True)
+    for _ in range(requests):
+        call(app, environ)
+    subprocess.run(["callgrind_control", "--instr=off", pid], check=True, capture_output=True)
+    before = set(glob.glob(f"callgrind.out.{pid}*"))
+    subprocess.run(["callgrind_control", "--dump", pid], check=True, capture_output=True)
+    subprocess.run(["callgrind_control", "--zero", pid], check=True, capture_output=True)
+    [dump] = set(glob.glob(f"callgrind.out.{pid}*")) - before
+    with open(dump) as lines:
+        totals = [line for line in lines if line.startswith(("summary:", "totals:"))]
+    os.remove(dump)
+    return int(totals[-1].split()[1]) / requests
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=200, help="requests per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", choices=READS, action="append", help="measure these only")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count machine instructions per request under valgrind's callgrind instead "
+        "(exact and repeatable on a noisy machine; run the script under valgrind yourself)",
+    )
     parser.add_argument("--profile", choices=READS, help="profile one workload instead")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key, with --profile")
     parser.add_argument("--lines", type=int, default=60, help="rows printed, with --profile")
@@ -134,6 +165,15 @@ def main() -> None:
         for environ in environs.values():  # warm every cache once
             call(app, environ)
         try:
+            if arguments.instructions:
+                from bench.ceiling import app as ceiling
+
+                yardstick = {"calibration": environ_for("/", "")}
+                for name, environ in {**environs, **yardstick}.items():
+                    target = ceiling if name == "calibration" else app
+                    count = count_instructions(target, environ, arguments.requests)
+                    print(f"{name}: {count:,.0f} instructions per request")
+                return
             if arguments.profile:
                 profiler = cProfile.Profile(time.process_time)
                 with profiler:

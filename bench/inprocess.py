@@ -108,7 +108,10 @@ def count_instructions(app, environ: dict, requests: int) -> float:
     [dump] = set(glob.glob(f"callgrind.out.{pid}*")) - before
     with open(dump) as lines:
         totals = [line for line in lines if line.startswith(("summary:", "totals:"))]
-    os.remove(dump)
+    if os.environ.get("BENCH_KEEP_DUMPS"):
+        print(f"  (callgrind_annotate {os.path.abspath(dump)})")
+    else:
+        os.remove(dump)
     return int(totals[-1].split()[1]) / requests
 
 

@@ -114,3 +114,12 @@ def test_timestamps_are_read_in_utc_whatever_the_database_zone():
             db.engine.dispose()
     assert value == datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
     assert value.tzinfo is UTC
+
+
+def test_remembered_texts_serve_equal_instants_in_any_zone():
+    utc = datetime(2026, 5, 6, 7, 8, 9, 123000, tzinfo=UTC)
+    elsewhere = utc.astimezone(timezone(timedelta(hours=5, minutes=30)))
+    naive = utc.replace(tzinfo=None)  # read as UTC, and never equal to an aware value
+    for value in (utc, elsewhere, naive, elsewhere, utc):
+        assert format_timestamp(value) == "2026-05-06T07:08:09.123Z"
+    assert format_timestamp(utc + timedelta(milliseconds=1)) == "2026-05-06T07:08:09.124Z"

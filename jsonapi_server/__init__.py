@@ -16,7 +16,7 @@ from .config import (
     normalize_database_url,
     postgresql_engine_options,
 )
-from .connections import autocommit_reads, ping_when_idle, read_uuids_as_text
+from .connections import autocommit_reads, ping_when_idle, register_typecasters
 from .extensions import cors, db, jwt, limiter, mail, migrate
 
 MIGRATIONS_DIRECTORY = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
@@ -45,7 +45,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         ping_when_idle(db.engine, app.config["DATABASE_PING_AFTER_IDLE_SECONDS"])
         if db.engine.dialect.name == "postgresql":
             autocommit_reads(db.engine)
-            read_uuids_as_text(db.engine)
+            register_typecasters(db.engine)
     migrate.init_app(app, db, directory=MIGRATIONS_DIRECTORY, render_as_batch=True)
     jwt.init_app(app)
     mail.init_app(app)

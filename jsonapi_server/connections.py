@@ -18,7 +18,10 @@ was a tenth of a page's CPU."""
 
 import time
 import uuid
+from datetime import datetime
 
+import psycopg2.extensions
+import psycopg2.extras
 from flask import has_request_context, request
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
@@ -96,17 +99,29 @@ def _stored_uuid(text: str | None, _cursor) -> StoredUUID | None:
     return value
 
 
-def read_uuids_as_text(engine: Engine) -> None:
-    """PostgreSQL `uuid` columns (and arrays of them) read as StoredUUID, replacing the
-    typecaster SQLAlchemy registers (it runs first: dialect listeners are inserted ahead)."""
-    import psycopg2.extensions
-    import psycopg2.extras
+def _timestamp_with_zone(text: str | None, cursor) -> datetime | None:
+    """`timestamptz` by `datetime.fromisoformat` (which reads PostgreSQL's form, and gives
+    the UTC singleton for `+00`): a sixth cheaper than psycopg2's own, which builds each
+    datetime through keyword parsing. What it cannot read (BC dates, infinity) goes to
+    psycopg2's."""
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return psycopg2.extensions.PYDATETIMETZ(text, cursor)
 
+
+def register_typecasters(engine: Engine) -> None:
+    """PostgreSQL `uuid` columns (and arrays of them) read as StoredUUID, and `timestamptz`
+    ones by _timestamp_with_zone, replacing the typecasters SQLAlchemy registers (it runs
+    first: dialect listeners are inserted ahead)."""
     psycopg2.extensions.register_adapter(StoredUUID, psycopg2.extras.UUID_adapter)  # as UUID
     uuid_type = psycopg2.extensions.new_type((2950,), "UUID", _stored_uuid)
     uuid_array = psycopg2.extensions.new_array_type((2951,), "UUID[]", uuid_type)
+    timestamp_type = psycopg2.extensions.new_type((1184,), "TIMESTAMPTZ", _timestamp_with_zone)
 
     @event.listens_for(engine, "connect")
     def register(dbapi_connection, _record) -> None:
-        psycopg2.extensions.register_type(uuid_type, dbapi_connection)
-        psycopg2.extensions.register_type(uuid_array, dbapi_connection)
+        for typecaster in (uuid_type, uuid_array, timestamp_type):
+            psycopg2.extensions.register_type(typecaster, dbapi_connection)

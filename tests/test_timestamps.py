@@ -123,3 +123,17 @@ def test_remembered_texts_serve_equal_instants_in_any_zone():
     for value in (utc, elsewhere, naive, elsewhere, utc):
         assert format_timestamp(value) == "2026-05-06T07:08:09.123Z"
     assert format_timestamp(utc + timedelta(milliseconds=1)) == "2026-05-06T07:08:09.124Z"
+
+
+def test_timestamps_are_read_by_fromisoformat_and_the_rest_as_psycopg2_reads_them(session):
+    import sqlalchemy as sa
+
+    def read(literal: str):
+        return session.execute(sa.text(f"SELECT timestamptz '{literal}'")).scalar()
+
+    assert read("2026-01-02 03:04:05.678+00") == datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    assert read("2026-01-02 03:04:05+00").tzinfo is UTC
+    assert read("infinity") == datetime.max.replace(tzinfo=UTC)  # psycopg2's own reading
+    with pytest.raises(ValueError, match="out of range"):  # as psycopg2 refuses it
+        read("0044-03-15 12:00:00+00 BC")
+    session.rollback()

@@ -13,9 +13,8 @@ import uuid
 from datetime import UTC, datetime
 from functools import wraps
 
-import jwt as pyjwt
 from flask import Flask, g, request
-from flask_jwt_extended import decode_token
+from flask_jwt_extended import decode_token, get_unverified_jwt_headers
 from flask_jwt_extended.exceptions import (
     InvalidHeaderError,
     NoAuthorizationError,
@@ -111,8 +110,9 @@ def _authenticate(refresh: bool) -> None:
             "Only refresh tokens are allowed" if refresh else "Only non-refresh tokens are allowed"
         )
     ids = _claims_ids(claims)
+    # (The token's header is read only to refuse it, as the library's exceptions carry it.)
     if ids is None:
-        raise RevokedTokenError(pyjwt.get_unverified_header(token), claims)
+        raise RevokedTokenError(get_unverified_jwt_headers(token), claims)
     # Only a caller who reads gets a record: whatever writes needs the ORM's User. A reader's
     # role in the organization the URL names comes with them.
     user, revoked = session_holder(
@@ -122,10 +122,10 @@ def _authenticate(refresh: bool) -> None:
     )
     if user is None:
         raise UserLookupError(
-            "The token's account no longer exists", pyjwt.get_unverified_header(token), claims
+            "The token's account no longer exists", get_unverified_jwt_headers(token), claims
         )
     if revoked:
-        raise RevokedTokenError(pyjwt.get_unverified_header(token), claims)
+        raise RevokedTokenError(get_unverified_jwt_headers(token), claims)
     g.caller, g.token_claims = user, claims
 
 

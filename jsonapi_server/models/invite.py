@@ -1,7 +1,7 @@
 """Organization invites and the mail outbox."""
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -93,7 +93,9 @@ class OrganizationInvite(UUIDPrimaryKey, Versioned, db.Model):
 
     @property
     def status(self) -> str:
-        return self.status_at(utc_now())
+        # The clock untruncated: an expiry is stored to the millisecond, so it is at or before
+        # now exactly when it is at or before now truncated (and a page reads it per row).
+        return self.status_at(datetime.now(UTC))
 
     def __repr__(self) -> str:  # never the code
         return f"<OrganizationInvite {self.id}>"

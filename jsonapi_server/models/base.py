@@ -30,7 +30,8 @@ class UTCDateTime(TypeDecorator):
         return super().result_processor(dialect, coltype)
 
     def process_result_value(self, value: datetime | None, dialect):
-        if value is None or value.tzinfo is UTC:  # PostgreSQL in a UTC session
+        # Not called on PostgreSQL (result_processor); SQLite and any other dialect come here.
+        if value is None or value.tzinfo is UTC:
             return value
         if value.tzinfo is None:  # SQLite hands back what it was given, without the zone
             value = value.replace(tzinfo=UTC)

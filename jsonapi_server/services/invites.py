@@ -141,34 +141,37 @@ def list_invites(user: User, organization_id, *, filters, sort, offset, size, in
     )
 
 
-# Built once, run with parameters (W2 runs it; building it would cost more than running it).
-_INVITE_WITH_CALLER_ROLE = (
-    select(OrganizationInvite, caller_role(OrganizationInvite.organization_id))
-    .where(OrganizationInvite.id == bindparam("invite_id"))
-    .execution_options(populate_existing=True)
+# Built once, run with parameters (every invite operation runs one; building it would cost
+# more than running it): the invite, and with it the caller's role in its organization.
+_INVITE = select(OrganizationInvite).where(OrganizationInvite.id == bindparam("invite_id"))
+_CALLER_ROLE = (caller_role(OrganizationInvite.organization_id).label("caller_role"),)
+_INVITE_WITH_CALLER_ROLE = _INVITE.add_columns(*_CALLER_ROLE).execution_options(
+    populate_existing=True
 )
+
+
+def _checked(user, invite, role, organization_id, action: str):
+    """`invite` if the caller may `action` on it: 404 when they may not know it exists (or
+    it lives under another organization than the URL's), 403 when their role falls short."""
+    if invite is None or organization_id not in (None, invite.organization_id):
+        raise NotFound("No such invite.")
+    require_role(user, role, action, "No such invite.")
+    return invite
 
 
 def _invite_for(
     user, invite_id, organization_id, action: str, *, lock=False, include: Sequence[str] = ()
 ) -> OrganizationInvite:
-    """The invite and the caller's right to `action` on it, in one statement: 404 when the
-    caller may not know it exists, 403 when their role falls short."""
+    """The invite (an ORM instance, to be changed) and the caller's right to `action` on it,
+    in one statement."""
     statement = _INVITE_WITH_CALLER_ROLE
     if include:
         statement = statement.options(*eager_options(OrganizationInvite, include))
     if lock:
         statement = statement.with_for_update(of=OrganizationInvite)
     row = db.session.execute(statement, {"invite_id": invite_id, "user_id": user.id}).first()
-    if row is None or organization_id not in (None, row[0].organization_id):
-        raise NotFound("No such invite.")
-    invite, role = row
-    require_role(user, role, action, "No such invite.")
-    return invite
-
-
-_INVITE = select(OrganizationInvite).where(OrganizationInvite.id == bindparam("invite_id"))
-_CALLER_ROLE = (caller_role(OrganizationInvite.organization_id).label("caller_role"),)
+    invite, role = row if row is not None else (None, None)
+    return _checked(user, invite, role, organization_id, action)
 
 
 def get_invite(user, invite_id, organization_id=None, include: Sequence[str] = ()):
@@ -177,10 +180,7 @@ def get_invite(user, invite_id, organization_id=None, include: Sequence[str] = (
     invite, role = read_one(
         _INVITE, {"invite_id": invite_id, "user_id": user.id}, include=include, columns=_CALLER_ROLE
     )
-    if invite is None or organization_id not in (None, invite.organization_id):
-        raise NotFound("No such invite.")
-    require_role(user, role, "invite.read", "No such invite.")
-    return invite
+    return _checked(user, invite, role, organization_id, "invite.read")
 
 
 # -- creating --------------------------------------------------------------------------------

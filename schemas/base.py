@@ -2,7 +2,7 @@
 neutralized (see the README's list) and the pieces it lacks (links from path templates,
 linkage from foreign-key columns, timestamps in the API's one wire form)."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -314,15 +314,3 @@ class SchemaShape:
 
 def schema_for(type_: str) -> type[ResourceSchema]:
     return ResourceSchema.registry[type_]
-
-
-def unique(items: Iterable[Any]) -> list[Any]:
-    """Objects in first-seen order, each once (by identity of type and id)."""
-    seen: set[tuple[type, Any]] = set()
-    result = []
-    for item in items:
-        key = (type(item), item.id)
-        if key not in seen:
-            seen.add(key)
-            result.append(item)
-    return result

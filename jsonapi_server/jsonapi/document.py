@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.base import ResourceSchema, schema_for, unique
+from schemas.base import ResourceSchema, schema_for
 
 from . import JSONAPI_VERSION
 from .query import QueryParams
@@ -89,17 +89,25 @@ def _collect_included(
     relationships = schema_class.relationship_fields()
     for name, subtree in tree.items():
         field = relationships[name]
-        related: list[Any] = []
+        related: list[Any] = []  # each related resource once, for the paths below this one
+        fresh: list[Any] = []  # those not yet in the document
+        here: set[str] = set()
         for obj in objects:
             value = getattr(obj, field.attribute or name)
             if value is None:
                 continue
-            related.extend(value if field.many else [value])
-        related = unique(related)
+            for item in value if field.many else (value,):
+                # Keyed by the id's text, which a resource is written with anyway (hashing
+                # a UUID read from the database would first work out its number).
+                key = str(item.id)
+                if key in here:
+                    continue
+                here.add(key)
+                related.append(item)
+                if (field.type_, key) not in seen:
+                    seen.add((field.type_, key))
+                    fresh.append(item)
         related_schema = schema_for(field.type_)
-        fresh = [item for item in related if (field.type_, str(item.id)) not in seen]
-        for item in fresh:
-            seen.add((field.type_, str(item.id)))
         included.extend(dump_resources(related_schema, fresh, context, linkage))
         if subtree:
             _collect_included(related_schema, related, subtree, context, seen, included, linkage)

@@ -70,6 +70,36 @@ def test_to_one_includes_are_read_as_records_with_no_orm_instances(app, api, cli
     assert not any(isinstance(obj, OrganizationInvite) for obj in identity_map)
 
 
+def test_records_never_read_hidden_columns(app, api, client, login, user, count_queries):
+    """A password hash is shown by no document: a listing's statement does not select it,
+    and its records do not hold it. An invite's code is shown to those who may list invites."""
+    organization = api.create_organization(user)
+    invite_all(client, login, organization, user, ["a@example.com"])
+    with count_queries() as statements:
+        result, _ = listed(
+            app, invites.list_invites, user, organization["id"], include=("invited_by_user",)
+        )
+    [page] = [statement for statement in statements if "organization_invites" in statement]
+    assert "password_hash" not in page
+    [invite] = result.items
+    assert not hasattr(invite.invited_by_user, "password_hash")
+    assert "password_hash" not in type(invite.invited_by_user).__record_columns__
+    assert len(invite.code) == 64
+
+
+def test_listed_invites_show_their_code(client, api, login, user):
+    organization = api.create_organization(user)
+    invite_all(client, login, organization, user, ["a@example.com"])
+    response = client.get(
+        f"/api/v2/organizations/{organization['id']}/invites?include=invited_by_user",
+        headers=login(user),
+    )
+    [invite] = response.json["data"]
+    assert len(invite["attributes"]["code"]) == 64
+    [inviter] = response.json["included"]
+    assert "password_hash" not in inviter["attributes"]
+
+
 def test_an_outer_join_that_finds_nothing_is_none(app, api, client, login, user, session):
     organization = api.create_organization(user)
     admin = UserFactory()

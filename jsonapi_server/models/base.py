@@ -8,6 +8,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from jsonapi_server.jsonapi.timestamps import truncate_to_millisecond, utc_now
 
+# `mapped_column(..., info={HIDDEN: True})`: a column no document shows (a password hash);
+# records (services.records), which only serve documents, never read it.
+HIDDEN = "hidden"
+
 
 class UTCDateTime(TypeDecorator):
     """Aware UTC datetimes kept to the millisecond, on PostgreSQL (timestamptz) and SQLite."""

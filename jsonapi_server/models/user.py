@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from jsonapi_server.extensions import db
 from jsonapi_server.jsonapi.timestamps import utc_now
 
-from .base import Timestamps, UTCDateTime, UUIDPrimaryKey
+from .base import HIDDEN, Timestamps, UTCDateTime, UUIDPrimaryKey
 
 EMAIL_MAX_LENGTH = 254
 
@@ -18,7 +18,7 @@ class User(UUIDPrimaryKey, Timestamps, db.Model):
     __tablename__ = "users"
 
     email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), nullable=False, unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False, info={HIDDEN: True})
     first_name: Mapped[str | None] = mapped_column(String(100))
     last_name: Mapped[str | None] = mapped_column(String(100))
     username: Mapped[str | None] = mapped_column(String(50))

@@ -129,7 +129,8 @@ class Listing:
         ]
         if not any(key.field == "id" for key in sort):
             order.append(self.id_column.asc())
-        count = select(func.count()).select_from(statement.order_by(None).subquery())
+        counted = statement.with_only_columns(self.id_column, maintain_column_froms=True)
+        count = select(func.count()).select_from(counted.order_by(None).subquery())
         page = (
             loader.select(statement)
             .add_columns(count.scalar_subquery().label("total"))

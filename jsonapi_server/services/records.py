@@ -14,11 +14,24 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Column, Select
 from sqlalchemy import inspect as inspect_mapper
 from sqlalchemy.orm import aliased
 
 from jsonapi_server.extensions import db
+from jsonapi_server.models.base import HIDDEN
+
+
+@cache
+def record_columns(model: type) -> tuple[str, ...]:
+    """The model's column attributes, but those marked hidden (models.base.HIDDEN)."""
+    return tuple(
+        prop.key
+        for prop in inspect_mapper(model).column_attrs
+        if not any(
+            isinstance(column, Column) and column.info.get(HIDDEN) for column in prop.columns
+        )
+    )
 
 
 @cache  # one per model class
@@ -35,11 +48,9 @@ def record_class(model: type) -> type:
             ):
                 namespace[name] = value
     namespace["__repr__"] = lambda self: f"<{model.__name__} {self.__dict__.get('id')}>"
-    # Every record holds every column (_Layout.build sets them all): the document writer reads
-    # them without testing for a missing one (jsonapi.writer.RECORD_COLUMNS).
-    namespace["__record_columns__"] = frozenset(
-        prop.key for prop in inspect_mapper(model).column_attrs
-    )
+    # Every record holds every column but the hidden ones (_Layout.build sets them all): the
+    # document writer reads them without testing for a missing one (jsonapi.writer.RECORD_COLUMNS).
+    namespace["__record_columns__"] = frozenset(record_columns(model))
     return type(f"{model.__name__}Record", (), namespace)
 
 
@@ -78,7 +89,7 @@ class RecordReader:
 
     def _plan(self, entity: Any, model: type, paths: Sequence[str]) -> _Layout:
         mapper = inspect_mapper(model)
-        keys = tuple(prop.key for prop in mapper.column_attrs)
+        keys = record_columns(model)
         start = len(self.columns)
         self.columns.extend(getattr(entity, key) for key in keys)
         id_key = mapper.get_property_by_column(mapper.primary_key[0]).key

@@ -18,6 +18,7 @@ from .config import (
 )
 from .connections import autocommit_reads, ping_when_idle, register_typecasters
 from .extensions import cors, db, jwt, limiter, mail, migrate
+from .prepared import prepare_repeated_reads
 
 MIGRATIONS_DIRECTORY = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
 
@@ -46,6 +47,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         if db.engine.dialect.name == "postgresql":
             autocommit_reads(db.engine)
             register_typecasters(db.engine)
+            if app.config["DATABASE_PREPARED_STATEMENTS"]:
+                prepare_repeated_reads(db.engine)
     migrate.init_app(app, db, directory=MIGRATIONS_DIRECTORY, render_as_batch=True)
     jwt.init_app(app)
     mail.init_app(app)

@@ -11,6 +11,9 @@ DEFAULTS = {
     "SQLALCHEMY_ENGINE_OPTIONS": {},
     # Pooled connections idle longer than this are checked before use (connections.py).
     "DATABASE_PING_AFTER_IDLE_SECONDS": 10.0,
+    # Repeated reads as server-side prepared statements (jsonapi_server.prepared); off behind
+    # a pooler that shares server connections between clients (PgBouncer's transaction mode).
+    "DATABASE_PREPARED_STATEMENTS": True,
     "JWT_SECRET_KEY": None,  # None in development: a key kept in the instance folder
     "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=15),
     "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=30),
@@ -48,6 +51,11 @@ DEFAULTS = {
     "RATELIMIT_INVITE_CREATION": "500/hour",
 }
 
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() not in ("0", "false", "no", "off")
+
+
 # Environment variable -> (setting, parser). Only these are read from the environment.
 ENVIRONMENT = {
     "JSONAPI_SERVER_ENV": ("JSONAPI_SERVER_ENV", str),
@@ -66,6 +74,7 @@ ENVIRONMENT = {
     "INVITE_URL_TEMPLATE": ("INVITE_URL_TEMPLATE", str),
     "OUTBOX_POLL_SECONDS": ("OUTBOX_POLL_SECONDS", float),
     "DATABASE_PING_AFTER_IDLE_SECONDS": ("DATABASE_PING_AFTER_IDLE_SECONDS", float),
+    "DATABASE_PREPARED_STATEMENTS": ("DATABASE_PREPARED_STATEMENTS", _flag),
     "WRITE_TRANSACTION_TIMEOUT_SECONDS": ("WRITE_TRANSACTION_TIMEOUT_SECONDS", float),
     "MAIL_SERVER": ("MAIL_SERVER", str),
     "MAIL_PORT": ("MAIL_PORT", int),
@@ -74,10 +83,7 @@ ENVIRONMENT = {
     "PROXY_FIX_X_PROTO": ("PROXY_FIX_X_PROTO", int),
     "PROXY_FIX_X_HOST": ("PROXY_FIX_X_HOST", int),
     "CORS_ORIGINS": ("CORS_ORIGINS", str),
-    "RATELIMIT_ENABLED": (
-        "RATELIMIT_ENABLED",
-        lambda v: v.strip().lower() not in ("0", "false", "no", "off"),
-    ),
+    "RATELIMIT_ENABLED": ("RATELIMIT_ENABLED", _flag),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
 }
 

@@ -1,0 +1,181 @@
+"""Repeated reads run as PostgreSQL prepared statements, parsed and planned once per connection.
+
+psycopg2 sends every statement as text, which the server parses, analyses and plans anew each
+time: for a page of invites that is a tenth of the database's time per request, and for the
+one-row statements (authentication, one invite) near half of it. So a SELECT that this process
+has run before, on a connection in autocommit (a GET or HEAD: connections.autocommit_reads),
+is sent as `EXECUTE name(values)` instead, after a `PREPARE name (types) AS <statement>` the
+first time that connection meets it. SQLAlchemy still compiles, binds and reads every statement
+as before, and psycopg2 still quotes every value; only the text sent changes. Each parameter
+is declared with the type SQLAlchemy gives its bind parameter, so it is read as the literal
+would have been.
+
+Only autocommit connections: a PREPARE that fails leaves no transaction aborted, and the
+statement is then sent as text, always. PREPARE runs once per connection and statement, apart
+from the statement (engine events, statement counts among them, do not see it). A connection
+holds at most MAX_PER_CONNECTION prepared statements; the oldest is deallocated to make room.
+Poolers that share server connections between clients (PgBouncer in transaction mode) cannot
+keep prepared statements: DATABASE_PREPARED_STATEMENTS=false turns this off."""
+
+import itertools
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg2
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+MAX_PER_CONNECTION = 256
+MAX_STATEMENTS = 1024  # texts this process remembers (each seen once, or prepared)
+_PREPARED_ON_CONNECTION = "jsonapi_server_prepared"  # pool record info: cleared on reconnect
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
+
+
+@dataclass(frozen=True)
+class PreparedForm:
+    name: str
+    prepare: str  # PREPARE name (types) AS ..., with $1, $2, ... for the parameters
+    execute: str  # EXECUTE name(%(a)s, %(b)s, ...), for psycopg2 to fill in
+    inferred: tuple[int, ...]  # positions (from 0) of parameters whose type the server infers
+
+
+_SEEN_ONCE = object()
+_NOT_PREPARABLE = object()
+_names = itertools.count(1)
+
+
+def prepared_form(statement: str, compiled: Any, dialect: Any) -> PreparedForm | None:
+    """The PREPARE and EXECUTE texts for a statement in psycopg2's `%(name)s` style, compiled
+    by SQLAlchemy as `compiled`: each parameter is declared with its bind parameter's type, as
+    SQLAlchemy knows it; one of no known type (LIMIT's) is left for the server to infer. None
+    when a parameter is not one of the compiled statement's own (an expanded IN list)."""
+    binds = {name: bind for bind, name in compiled.bind_names.items()}
+    names: list[str] = []
+
+    def placeholder(match: re.Match) -> str:
+        name = match.group(1)
+        if name is None:  # `%%`, a literal percent sign once psycopg2 has filled it in
+            return "%"
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    body = _PLACEHOLDER.sub(placeholder, statement)
+    if any(name not in binds for name in names):
+        return None
+    types = [
+        "unknown" if binds[name].type._isnull else binds[name].type.compile(dialect=dialect)
+        for name in names
+    ]
+    name = f"jsonapi_server_{next(_names)}"
+    declared = f" ({', '.join(types)})" if types else ""
+    arguments = ", ".join(f"%({parameter})s" for parameter in names)
+    return PreparedForm(
+        name,
+        f"PREPARE {name}{declared} AS {body}",
+        f"EXECUTE {name}({arguments})" if names else f"EXECUTE {name}",
+        tuple(position for position, type_ in enumerate(types) if type_ == "unknown"),
+    )
+
+
+class PreparedStatements:
+    """What this process knows of compiled statements: seen once, prepared under a name, or
+    not preparable."""
+
+    def __init__(self, dialect: Any) -> None:
+        self._dialect = dialect
+        self._forms: dict[tuple[str, Any], object] = {}
+        self._lock = threading.Lock()  # threaded workers: evicting iterates the dict
+
+    def form_for(self, statement: str, compiled: Any) -> PreparedForm | None:
+        """The prepared form of a statement seen before; None the first time and for one that
+        cannot be prepared."""
+        key = (statement, compiled)  # a Compiled hashes by identity
+        known = self._forms.get(key)
+        if isinstance(known, PreparedForm):
+            return known
+        if known is None:
+            self._remember(key, _SEEN_ONCE)
+            return None
+        if known is _SEEN_ONCE:
+            form = prepared_form(statement, compiled, self._dialect)
+            self._remember(key, _NOT_PREPARABLE if form is None else form)
+            return form
+        return None
+
+    def refuse(self, statement: str, compiled: Any) -> None:
+        self._remember((statement, compiled), _NOT_PREPARABLE)
+
+    def _remember(self, key: tuple[str, Any], value: object) -> None:
+        with self._lock:
+            self._forms[key] = value
+            if len(self._forms) > MAX_STATEMENTS:
+                self._forms.pop(next(iter(self._forms)))
+
+
+def _prepare(cursor, form: PreparedForm) -> bool:
+    """PREPARE on this connection; False (and nothing left prepared) when a parameter whose
+    type the server inferred came out as text or unknown, where a value sent as text (an
+    integer, say) would have been read as its own type."""
+    cursor.execute(form.prepare)
+    if not form.inferred:
+        return True
+    cursor.execute(
+        "SELECT parameter_types::text[] FROM pg_prepared_statements WHERE name = %s", (form.name,)
+    )
+    types = cursor.fetchone()[0]
+    if any(types[position] in ("text", "unknown") for position in form.inferred):
+        cursor.execute(f"DEALLOCATE {form.name}")
+        return False
+    return True
+
+
+def prepare_repeated_reads(engine: Engine) -> PreparedStatements:
+    """Sends repeated reads on autocommit connections as EXECUTE. The hook is the dialect's
+    do_execute, not the engine's before_cursor_execute: engine events would switch on
+    SQLAlchemy's event dispatch around every statement (7 % of a one-row read's CPU,
+    measured); the engine's events, statement counts among them, see the statement as
+    compiled."""
+    statements = PreparedStatements(engine.dialect)
+
+    @event.listens_for(engine.dialect, "do_execute")
+    def execute_prepared(cursor, statement, parameters, context) -> bool:
+        if (
+            not cursor.connection.autocommit
+            or not statement.startswith("SELECT")
+            or not isinstance(parameters, dict)
+            or context.compiled is None
+        ):
+            return False
+        form = statements.form_for(statement, context.compiled)
+        if form is None:
+            return False
+        info = context.root_connection.info
+        prepared = info.get(_PREPARED_ON_CONNECTION)
+        if prepared is None:
+            prepared = info[_PREPARED_ON_CONNECTION] = {}
+        if form.name not in prepared:
+            try:
+                with cursor.connection.cursor() as preparing:
+                    if len(prepared) >= MAX_PER_CONNECTION:
+                        oldest = next(iter(prepared))
+                        preparing.execute(f"DEALLOCATE {oldest}")
+                        del prepared[oldest]
+                    if not _prepare(preparing, form):
+                        statements.refuse(statement, context.compiled)
+                        return False
+            except psycopg2.ProgrammingError:
+                # PostgreSQL cannot prepare it (say, an operator between two untyped values)
+                statements.refuse(statement, context.compiled)
+                return False
+            except psycopg2.Error:
+                # The connection failed: the statement itself will meet that, and SQLAlchemy
+                # handles it as it handles any statement's failure.
+                return False
+            prepared[form.name] = None
+        cursor.execute(form.execute, parameters)
+        return True
+
+    return statements

@@ -6,6 +6,7 @@ from functools import lru_cache
 from urllib.parse import quote, urlencode
 
 from flask import g, request
+from werkzeug.sansio.utils import get_current_url
 from werkzeug.urls import iri_to_uri
 
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 pchar and "/"; everything else, "%" too, encoded
@@ -28,13 +29,15 @@ def current_base_url() -> str:
 def current_host_url() -> str:
     """Scheme and host (computed once a request: a document writes it into every link)."""
     if "jsonapi_host_url" not in g:
-        g.jsonapi_host_url = _host_uri(request.host_url)
+        g.jsonapi_host_url = _host_uri(request.scheme, request.host)
     return g.jsonapi_host_url
 
 
 @lru_cache(maxsize=64)  # the hosts a deployment answers as (ProxyFix's or the Host header)
-def _host_uri(host_url: str) -> str:
-    return iri_to_uri(host_url).rstrip("/")
+def _host_uri(scheme: str, host: str) -> str:
+    """What `iri_to_uri(request.host_url)` gives, worked out once per scheme and host
+    (werkzeug builds host_url anew for every request, through its IRI conversion)."""
+    return iri_to_uri(get_current_url(scheme, host)).rstrip("/")
 
 
 def current_url() -> str:

@@ -5,6 +5,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select
@@ -175,8 +176,7 @@ def read_one(
     parameters) with its included relationships loaded, and the values of `columns` added to
     it: `(item, *values)`, or Nones when there is no row. The item is a record when every
     include is to-one (one statement on the session's connection, no ORM instances)."""
-    model = statement.column_descriptions[0]["entity"]
-    loader = _Loader.for_(model, include)
+    loader = _Loader.for_(_selected_model(statement), include)
     built = _shaped(
         ("one", id(statement), loader.include, columns),
         lambda: loader.select(statement).add_columns(*columns),
@@ -185,6 +185,11 @@ def read_one(
     if not rows:
         return (None,) * (1 + len(columns))
     return (loader.items(rows[:1])[0], *rows[0][len(rows[0]) - len(columns) :])
+
+
+@lru_cache(maxsize=64)  # statements given to read_one are module constants
+def _selected_model(statement: Select) -> type:
+    return statement.column_descriptions[0]["entity"]
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 JSON:API instance in Accept is usable, the media type on every body, `Vary: Accept`."""
 
 import pytest
+from flask import Response
 
 from jsonapi_server.jsonapi.media import parse_media_range
+from jsonapi_server.jsonapi.protocol import add_vary
 
 BODY = '{"data": {"type": "tokens", "attributes": {"email": "a@b.co", "password": "pw"}}}'
 
@@ -90,6 +92,29 @@ def test_responses_carry_the_media_type_without_charset_and_vary(client):
     response = client.get("/api/v2/no-such-thing")
     assert response.headers["Content-Type"] == "application/vnd.api+json"
     assert "Accept" in response.headers["Vary"]
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (None, "Accept"),
+        ("Origin", "Origin, Accept"),
+        ("Origin, accept", "Origin, accept"),
+        ("Accept-Language", "Accept-Language, Accept"),
+    ],
+)
+def test_vary_names_accept_once_beside_what_others_vary_on(before, after):
+    response = Response(headers={"Vary": before} if before else {})
+    assert add_vary(response).headers["Vary"] == after
+
+
+def test_cors_and_negotiation_both_vary(make_app):
+    app = make_app(CORS_ORIGINS="https://app.example.com, https://other.example.com")
+    response = app.test_client().get(
+        "/api/v2/no-such-thing", headers={"Origin": "https://app.example.com"}
+    )
+    values = [value.strip() for value in response.headers["Vary"].split(",")]
+    assert sorted(values) == ["Accept", "Origin"]
 
 
 @pytest.mark.parametrize(

@@ -61,7 +61,13 @@ def negotiate() -> None:
 
 
 def add_vary(response):
-    response.vary.add("Accept")
+    # Read and written as text: werkzeug's `response.vary` parses the header into a set and
+    # writes it back, on every response.
+    vary = response.headers.get("Vary")
+    if vary is None:
+        response.headers["Vary"] = "Accept"
+    elif "accept" not in (value.strip().lower() for value in vary.split(",")):
+        response.headers["Vary"] = f"{vary}, Accept"
     return response
 
 

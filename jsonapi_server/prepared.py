@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg2
+import psycopg2.errors
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -175,7 +176,13 @@ def prepare_repeated_reads(engine: Engine) -> PreparedStatements:
                 # handles it as it handles any statement's failure.
                 return False
             prepared[form.name] = None
-        cursor.execute(form.execute, parameters)
+        try:
+            cursor.execute(form.execute, parameters)
+        except psycopg2.errors.InvalidSqlStatementName:
+            # Deallocated behind our back (DEALLOCATE ALL, DISCARD ALL): in autocommit nothing
+            # is aborted, so this statement goes as text and the next ones prepare again.
+            prepared.clear()
+            cursor.execute(statement, parameters)
         return True
 
     return statements

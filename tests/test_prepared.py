@@ -112,6 +112,18 @@ def test_a_new_connection_prepares_again(engine):
         assert executions == 1
 
 
+def test_statements_deallocated_behind_its_back_are_prepared_again(engine):
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for n in (1, 2):
+            connection.execute(SUM, {"a": n, "b": 0})
+        connection.connection.dbapi_connection.cursor().execute("DEALLOCATE ALL")
+        assert connection.execute(SUM, {"a": 3, "b": 0}).scalar_one() == 6  # as text
+        assert server_prepared(connection) == []
+        assert connection.execute(SUM, {"a": 4, "b": 0}).scalar_one() == 8
+        [(_text, executions)] = server_prepared(connection)
+        assert executions == 1
+
+
 def test_a_connection_keeps_a_bounded_number(engine, monkeypatch):
     monkeypatch.setattr(prepared, "MAX_PER_CONNECTION", 2)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:

@@ -27,6 +27,7 @@ import psycopg2
 import psycopg2.errors
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.types import NullType
 
 MAX_PER_CONNECTION = 256
 MAX_STATEMENTS = 1024  # texts this process remembers (each seen once, or prepared)
@@ -67,7 +68,9 @@ def prepared_form(statement: str, compiled: Any, dialect: Any) -> PreparedForm |
     if any(name not in binds for name in names):
         return None
     types = [
-        "unknown" if binds[name].type._isnull else binds[name].type.compile(dialect=dialect)
+        "unknown"
+        if isinstance(binds[name].type, NullType)
+        else binds[name].type.compile(dialect=dialect)
         for name in names
     ]
     name = f"jsonapi_server_{next(_names)}"

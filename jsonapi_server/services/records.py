@@ -6,7 +6,8 @@ each into a record: an object holding the column values and the model's own prop
 methods (an invite's `status`), with the included relationships as records of their own.
 Loading ORM instances costs twice what the rows do (identity map, instance state, attribute
 instrumentation), and a listing only reads. Records are never written back: nothing in a
-session knows them."""
+session knows them. Columns no document shows (models.base.HIDDEN: a password hash) are
+neither read nor held."""
 
 import inspect
 from collections.abc import Sequence

@@ -16,7 +16,12 @@ from .config import (
     normalize_database_url,
     postgresql_engine_options,
 )
-from .connections import autocommit_reads, ping_when_idle, register_typecasters
+from .connections import (
+    autocommit_reads,
+    ping_when_idle,
+    register_typecasters,
+    return_read_connection,
+)
 from .extensions import cors, db, jwt, limiter, mail, migrate
 from .prepared import prepare_repeated_reads
 
@@ -41,6 +46,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config["JWT_SECRET_KEY"]:
         app.config["JWT_SECRET_KEY"] = development_jwt_secret(app.instance_path)
 
+    # Before db.init_app: app-context teardowns run last-registered first, and the request's
+    # read connection must outlive the session that may have worked on it.
+    app.teardown_appcontext(return_read_connection)
     db.init_app(app)
     with app.app_context():
         ping_when_idle(db.engine, app.config["DATABASE_PING_AFTER_IDLE_SECONDS"])

@@ -1,11 +1,13 @@
 """Unbound extension singletons; bound to an application in create_app()."""
 
+from flask import g, has_app_context
 from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session
 from sqlalchemy import MetaData
 
 from .jwt_manager import VerifiedOnceJWTManager
@@ -19,7 +21,26 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+# g's key for the connection a GET or HEAD request reads on (connections.read_connection).
+READ_CONNECTION = "jsonapi_server_read_connection"
+
+
+class RequestSession(Session):
+    """The ORM session, which in a GET or HEAD request works on the connection the request's
+    records were read on (connections.read_connection), not on one more from the pool."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        if bind is None and has_app_context():
+            held = g.get(READ_CONNECTION)
+            if held is not None:
+                return held[0]
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+db = SQLAlchemy(
+    metadata=MetaData(naming_convention=NAMING_CONVENTION),
+    session_options={"class_": RequestSession},
+)
 migrate = Migrate()
 jwt = VerifiedOnceJWTManager()
 mail = Mail()

@@ -3,12 +3,13 @@ connection in steady use costs no extra round trip, and a dead idle one is repla
 
 import psycopg2
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from jsonapi_server import create_app
-from jsonapi_server.extensions import db
+from jsonapi_server.extensions import RequestSession, db
 
 from .conftest import TEST_SETTINGS
+from .factories import UserFactory
 
 
 @pytest.fixture
@@ -108,3 +109,32 @@ def test_outside_a_request_connections_are_transactional(app_with_pool):
         db.session.execute(text("SELECT 1"))
         assert db.session.execute(text("SELECT now() < statement_timestamp()")).scalar()
         db.session.remove()
+
+
+@pytest.mark.committed
+def test_a_read_holds_one_pooled_connection_shared_with_the_session(make_app, api, login, session):
+    """A GET reads its records on a connection of its own, not through the ORM session; when
+    it needs the session too (a to-many include), the session works on that same connection:
+    with a pool of one, both kinds of read answer instead of waiting for a second."""
+    user = UserFactory()
+    organization = api.create_organization(user)
+    app = make_app(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_timeout": 2})
+    with app.app_context():
+        engine = db.engine
+    checkouts, begun = [], []
+    event.listen(engine, "checkout", lambda *_args: checkouts.append(1))
+    listener = lambda _session, _transaction, connection: begun.append(connection)  # noqa: E731
+    event.listen(RequestSession, "after_begin", listener)
+    client = app.test_client()
+    base = f"/api/v2/organizations/{organization['id']}"
+    try:
+        records_only = client.get(f"{base}/invites?include=invited_by_user", headers=login(user))
+        assert records_only.status_code == 200, records_only.json
+        assert (len(checkouts), begun) == (1, [])  # no session transaction at all
+        with_orm = client.get(f"{base}/channels?include=members", headers=login(user))
+        assert with_orm.status_code == 200, with_orm.json
+        assert with_orm.json["included"]  # the members, loaded by the ORM
+        assert len(checkouts) == 2 and len(begun) == 1  # one connection for the request
+        assert engine.pool.checkedout() == 0  # returned when each request ended
+    finally:
+        event.remove(RequestSession, "after_begin", listener)

@@ -9,6 +9,7 @@ from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import bindparam, exists, select
 
+from jsonapi_server.connections import read_connection
 from jsonapi_server.extensions import db
 from jsonapi_server.jsonapi.timestamps import utc_now
 from jsonapi_server.models import Organization, RevokedSession, User
@@ -113,7 +114,7 @@ def session_holder(
         row = db.session.execute(_USER_AND_REVOCATION, parameters).first()
         return (None, False) if row is None else (row[0], bool(row.revoked))
     parameters["organization_id"] = organization_id
-    row = db.session.connection().execute(_USER_RECORD_AND_REVOCATION, parameters).first()
+    row = read_connection().execute(_USER_RECORD_AND_REVOCATION, parameters).first()
     if row is None:
         return None, False
     [user] = record_reader(User, ()).records([row])

@@ -112,7 +112,9 @@ def test_outside_a_request_connections_are_transactional(app_with_pool):
 
 
 @pytest.mark.committed
-def test_a_read_holds_one_pooled_connection_shared_with_the_session(make_app, api, login, session):
+def test_a_read_holds_one_pooled_connection_shared_with_the_session(
+    make_app, api, login, session, monkeypatch
+):
     """A GET reads its records on a connection of its own, not through the ORM session; when
     it needs the session too (a to-many include), the session works on that same connection:
     with a pool of one, both kinds of read answer instead of waiting for a second."""
@@ -125,16 +127,28 @@ def test_a_read_holds_one_pooled_connection_shared_with_the_session(make_app, ap
     event.listen(engine, "checkout", lambda *_args: checkouts.append(1))
     listener = lambda _session, _transaction, connection: begun.append(connection)  # noqa: E731
     event.listen(RequestSession, "after_begin", listener)
+    made = []
+    session_init = RequestSession.__init__
+
+    def counted_init(self, *args, **kwargs):
+        made.append(self)
+        session_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(RequestSession, "__init__", counted_init)
     client = app.test_client()
     base = f"/api/v2/organizations/{organization['id']}"
     try:
         records_only = client.get(f"{base}/invites?include=invited_by_user", headers=login(user))
         assert records_only.status_code == 200, records_only.json
-        assert (len(checkouts), begun) == (1, [])  # no session transaction at all
+        assert (len(checkouts), begun, made) == (1, [], [])  # no session at all
+        since = "2000-01-01T00:00:00.000Z"
+        pull = client.get(f"{base}/invites?filter[updated_since]={since}", headers=login(user))
+        assert pull.status_code == 200, pull.json
+        assert (len(checkouts), begun, made) == (2, [], [])
         with_orm = client.get(f"{base}/channels?include=members", headers=login(user))
         assert with_orm.status_code == 200, with_orm.json
         assert with_orm.json["included"]  # the members, loaded by the ORM
-        assert len(checkouts) == 2 and len(begun) == 1  # one connection for the request
+        assert len(checkouts) == 3 and len(begun) == 1  # one connection for the request
         assert engine.pool.checkedout() == 0  # returned when each request ended
     finally:
         event.remove(RequestSession, "after_begin", listener)

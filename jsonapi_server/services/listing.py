@@ -176,7 +176,7 @@ def read_one(
     """The first row of `statement` (a module constant selecting a model, with bind
     parameters) with its included relationships loaded, and the values of `columns` added to
     it: `(item, *values)`, or Nones when there is no row. The item is a record when every
-    include is to-one (one statement on the session's connection, no ORM instances)."""
+    include is to-one (one Core statement, read as `_Loader.rows` reads, no ORM instances)."""
     loader = _Loader.for_(_selected_model(statement), include)
     built = _shaped(
         ("one", id(statement), loader.include, columns),

@@ -190,8 +190,9 @@ PULL_CLOCK = func.statement_timestamp().label("pull_clock")
 
 def reads_clock_with_rows() -> bool:
     """Whether pull statements carry PULL_CLOCK (PostgreSQL); elsewhere the clock is this
-    process's, read before the rows at no cost."""
-    return db.session.get_bind().dialect.name == "postgresql"
+    process's, read before the rows at no cost. Asked of the engine, not the session: a pull
+    reads records on the request's own connection and need not make a session at all."""
+    return db.engine.dialect.name == "postgresql"
 
 
 def pull(

@@ -75,6 +75,21 @@ def test_a_repeated_read_is_prepared_once_and_executed_after(engine, wire):
         assert wire == [str(SUM.compile(dialect=engine.dialect))] * 3
 
 
+def test_a_prepared_statement_is_planned_once_for_any_values(engine):
+    # Left to choose, PostgreSQL plans each of the first five executions for its values (and a
+    # page's every execution after, as a generic LIMIT looks dearer to it).
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for n in range(4):
+            connection.execute(SUM, {"a": n, "b": 1})
+        cursor = connection.connection.dbapi_connection.cursor()
+        cursor.execute("SELECT generic_plans, custom_plans FROM pg_prepared_statements")
+        assert cursor.fetchall() == [(3, 0)]
+        # set on each connection, where it concerns prepared statements only
+        assert connection.exec_driver_sql("SHOW plan_cache_mode").scalar_one() == (
+            "force_generic_plan"
+        )
+
+
 def test_inside_a_transaction_nothing_is_prepared(engine):
     with engine.connect() as connection, connection.begin():
         for n in (1, 2, 3):

@@ -28,6 +28,7 @@ sorted every row newer than the cursor."""
 import itertools
 import re
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,6 +118,49 @@ class PreparedStatements:
             return form
         return None
 
+    def execute(
+        self, cursor, statement: str, parameters: dict, compiled: Any, connection_info: dict
+    ) -> bool:
+        """Runs `statement` (compiled as `compiled`) on `cursor` as EXECUTE, preparing it on
+        this connection first if need be, when it is a repeated SELECT on a connection in
+        autocommit; False, having run nothing, otherwise. `connection_info` is the pooled
+        connection's info, which lasts as long as its server session."""
+        if not cursor.connection.autocommit or not statement.startswith("SELECT"):
+            return False
+        form = self.form_for(statement, compiled)
+        if form is None:
+            return False
+        prepared = connection_info.get(_PREPARED_ON_CONNECTION)
+        if prepared is None:
+            prepared = connection_info[_PREPARED_ON_CONNECTION] = {}
+        if form.name not in prepared:
+            try:
+                with cursor.connection.cursor() as preparing:
+                    if len(prepared) >= MAX_PER_CONNECTION:
+                        oldest = next(iter(prepared))
+                        preparing.execute(f"DEALLOCATE {oldest}")
+                        del prepared[oldest]
+                    if not _prepare(preparing, form):
+                        self.refuse(statement, compiled)
+                        return False
+            except psycopg2.ProgrammingError:
+                # PostgreSQL cannot prepare it (say, an operator between two untyped values)
+                self.refuse(statement, compiled)
+                return False
+            except psycopg2.Error:
+                # The connection failed: the statement itself will meet that, and SQLAlchemy
+                # handles it as it handles any statement's failure.
+                return False
+            prepared[form.name] = None
+        try:
+            cursor.execute(form.execute, parameters)
+        except psycopg2.errors.InvalidSqlStatementName:
+            # Deallocated behind our back (DEALLOCATE ALL, DISCARD ALL): in autocommit nothing
+            # is aborted, so this statement goes as text and the next ones prepare again.
+            prepared.clear()
+            cursor.execute(statement, parameters)
+        return True
+
     def refuse(self, statement: str, compiled: Any) -> None:
         self._remember((statement, compiled), _NOT_PREPARABLE)
 
@@ -149,8 +193,9 @@ def prepare_repeated_reads(engine: Engine) -> PreparedStatements:
     do_execute, not the engine's before_cursor_execute: engine events would switch on
     SQLAlchemy's event dispatch around every statement (7 % of a one-row read's CPU,
     measured); the engine's events, statement counts among them, see the statement as
-    compiled."""
+    compiled. Reads that skip SQLAlchemy's execution (direct_reads) ask for_dialect."""
     statements = PreparedStatements(engine.dialect)
+    _BY_DIALECT[engine.dialect] = statements
 
     @event.listens_for(engine, "connect")
     def plan_once(dbapi_connection, _record) -> None:
@@ -160,46 +205,19 @@ def prepare_repeated_reads(engine: Engine) -> PreparedStatements:
 
     @event.listens_for(engine.dialect, "do_execute")
     def execute_prepared(cursor, statement, parameters, context) -> bool:
-        if (
-            not cursor.connection.autocommit
-            or not statement.startswith("SELECT")
-            or not isinstance(parameters, dict)
-            or context.compiled is None
-        ):
+        if context.compiled is None or not isinstance(parameters, dict):
             return False
-        form = statements.form_for(statement, context.compiled)
-        if form is None:
-            return False
-        info = context.root_connection.info
-        prepared = info.get(_PREPARED_ON_CONNECTION)
-        if prepared is None:
-            prepared = info[_PREPARED_ON_CONNECTION] = {}
-        if form.name not in prepared:
-            try:
-                with cursor.connection.cursor() as preparing:
-                    if len(prepared) >= MAX_PER_CONNECTION:
-                        oldest = next(iter(prepared))
-                        preparing.execute(f"DEALLOCATE {oldest}")
-                        del prepared[oldest]
-                    if not _prepare(preparing, form):
-                        statements.refuse(statement, context.compiled)
-                        return False
-            except psycopg2.ProgrammingError:
-                # PostgreSQL cannot prepare it (say, an operator between two untyped values)
-                statements.refuse(statement, context.compiled)
-                return False
-            except psycopg2.Error:
-                # The connection failed: the statement itself will meet that, and SQLAlchemy
-                # handles it as it handles any statement's failure.
-                return False
-            prepared[form.name] = None
-        try:
-            cursor.execute(form.execute, parameters)
-        except psycopg2.errors.InvalidSqlStatementName:
-            # Deallocated behind our back (DEALLOCATE ALL, DISCARD ALL): in autocommit nothing
-            # is aborted, so this statement goes as text and the next ones prepare again.
-            prepared.clear()
-            cursor.execute(statement, parameters)
-        return True
+        return statements.execute(
+            cursor, statement, parameters, context.compiled, context.root_connection.info
+        )
 
     return statements
+
+
+_BY_DIALECT: "weakref.WeakKeyDictionary[Any, PreparedStatements]" = weakref.WeakKeyDictionary()
+
+
+def for_dialect(dialect: Any) -> PreparedStatements | None:
+    """The prepared statements of the engine this dialect belongs to; None when that engine
+    does not prepare (DATABASE_PREPARED_STATEMENTS=false)."""
+    return _BY_DIALECT.get(dialect)

@@ -10,6 +10,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import bindparam, exists, select
 
 from jsonapi_server.connections import read_connection
+from jsonapi_server.direct_reads import all_rows
 from jsonapi_server.extensions import db
 from jsonapi_server.jsonapi.timestamps import utc_now
 from jsonapi_server.models import Organization, RevokedSession, User
@@ -114,13 +115,14 @@ def session_holder(
         row = db.session.execute(_USER_AND_REVOCATION, parameters).first()
         return (None, False) if row is None else (row[0], bool(row.revoked))
     parameters["organization_id"] = organization_id
-    row = read_connection().execute(_USER_RECORD_AND_REVOCATION, parameters).first()
-    if row is None:
+    rows = all_rows(read_connection(), _USER_RECORD_AND_REVOCATION, parameters)
+    if not rows:
         return None, False
-    [user] = record_reader(User, ()).records([row])
-    if row.organization:
-        remember_role(user, organization_id, row.role)
-    return user, bool(row.revoked)
+    [user] = record_reader(User, ()).records(rows)
+    revoked, organization_exists, role = rows[0][-3:]
+    if organization_exists:
+        remember_role(user, organization_id, role)
+    return user, bool(revoked)
 
 
 def purge_expired_revocations(now: datetime | None = None) -> int:

@@ -1,0 +1,114 @@
+"""Reads of lasting statements run straight on the driver's cursor.
+
+A statement built once and kept (a module constant, or a listing's statement of one shape:
+services.listing) is compiled here once; each read then fills in its parameters, runs the
+SQL on the connection's cursor (as a prepared statement where prepared.py would make it one)
+and returns the driver's rows, which are plain tuples. SQLAlchemy's execution of a statement
+it has cached still looks the statement up by its cache key, sets up an execution context
+and a result, and wraps every row: about 50 us per statement, a fifth of a one-invite
+request's CPU (measured). Only what needs none of that comes here: a SELECT whose bound
+values need no SQL rewriting (no expanding IN list) and whose columns need no conversion
+after the driver's own (no result processors). Everything else, and every connection with
+SQLAlchemy event listeners (which would expect to see each statement), takes the ordinary
+path. A driver error is handed to SQLAlchemy as its own execution would hand it, so it is
+wrapped, and a lost connection invalidated, as before."""
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Executable
+from sqlalchemy.engine import Connection
+
+from . import prepared
+
+MAX_PLANS = 1024  # more than services.listing.MAX_SHAPES: every lasting statement fits
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str  # in the driver's %(name)s style
+    compiled: Any  # SQLAlchemy's compiled form, which fills in parameters
+    bind_processors: tuple[tuple[str, Any], ...]
+
+
+_PLANS: dict[Executable, _Plan | None] = {}  # by identity; None: the ordinary path, always
+_PLANS_LOCK = threading.Lock()
+_UNPLANNED: Any = object()
+
+
+def all_rows(
+    connection: Connection, statement: Executable, parameters: Mapping[str, Any]
+) -> Sequence[Sequence[Any]]:
+    """Every row of `statement` with `parameters`, as `connection.execute(...).all()` gives
+    them (values by position). `statement` must be one built once and kept: its compiled
+    form is kept for it."""
+    plan = _PLANS.get(statement, _UNPLANNED)
+    if plan is _UNPLANNED:
+        plan = _plan(statement, connection)
+    if (
+        plan is None
+        or connection._has_events  # listeners of this connection alone
+        or connection.engine._has_events
+    ):
+        return connection.execute(statement, parameters).all()
+    pooled = connection.connection  # raises as SQLAlchemy would for a closed connection
+    driver_connection = pooled.dbapi_connection
+    if not (driver_connection.autocommit or connection.in_transaction()):
+        # SQLAlchemy would begin a transaction first; let it.
+        return connection.execute(statement, parameters).all()
+    cursor = None
+    values: Mapping[str, Any] = parameters
+    try:
+        values = plan.compiled.construct_params(parameters, escape_names=False)
+        for name, process in plan.bind_processors:
+            if name in values:
+                values[name] = process(values[name])
+        cursor = pooled.cursor()
+        statements = prepared.for_dialect(connection.dialect)
+        if statements is None or not statements.execute(
+            cursor, plan.sql, values, plan.compiled, connection.info
+        ):
+            cursor.execute(plan.sql, values)
+        return cursor.fetchall()
+    except Exception as error:
+        # As SQLAlchemy's execution hands it on: a driver's error, or a value its type
+        # refused, wrapped, and a lost connection invalidated. This raises.
+        connection._handle_dbapi_exception(error, plan.sql, values, cursor, None)
+        raise
+    finally:
+        if cursor is not None:
+            cursor.close()
+
+
+def _plan(statement: Executable, connection: Connection) -> _Plan | None:
+    dialect = connection.dialect
+    compiled = statement.compile(dialect=dialect)
+    plan = None
+    if (
+        compiled.string.startswith("SELECT")
+        and not compiled.literal_execute_params
+        and not compiled.post_compile_params
+        and not compiled.escaped_bind_names
+        and _no_result_processors(compiled, dialect)
+    ):
+        plan = _Plan(compiled.string, compiled, tuple(compiled._bind_processors.items()))
+    with _PLANS_LOCK:  # threaded workers: evicting iterates the dict
+        _PLANS[statement] = plan
+        if len(_PLANS) > MAX_PLANS:
+            _PLANS.pop(next(iter(_PLANS)))  # the oldest
+    return plan
+
+
+def _no_result_processors(compiled: Any, dialect: Any) -> bool:
+    """Every column arrives from the driver as SQLAlchemy would hand it over. A type whose
+    conversion depends on what the driver reports (numerics) cannot say without it: such a
+    statement takes the ordinary path."""
+    try:
+        return all(
+            column.type._cached_result_processor(dialect, None) is None
+            for column in compiled._result_columns
+        )
+    except Exception:  # any doubt means the ordinary path
+        return False

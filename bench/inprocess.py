@@ -127,6 +127,11 @@ def main() -> None:
         help="count machine instructions per request under valgrind's callgrind instead "
         "(exact and repeatable on a noisy machine; run the script under valgrind yourself)",
     )
+    parser.add_argument(
+        "--request-log",
+        action="store_true",
+        help="write the request log line, as production does (to /dev/null)",
+    )
     parser.add_argument("--profile", choices=READS, help="profile one workload instead")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key, with --profile")
     parser.add_argument("--lines", type=int, default=60, help="rows printed, with --profile")
@@ -137,7 +142,16 @@ def main() -> None:
     os.environ.setdefault("JWT_SECRET_KEY", "bench-secret-key-that-is-long-enough-for-hs256")
     import logging
 
-    logging.disable(logging.INFO)  # one log line per request is not what is measured here
+    if arguments.request_log:
+        # As in production (request_log.configure_logging), into /dev/null instead of stderr.
+        from jsonapi_server.request_log import JsonLineFormatter
+
+        handler = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115 - for the run
+        handler.setFormatter(JsonLineFormatter())
+        logging.getLogger().addHandler(handler)
+        logging.getLogger().setLevel(logging.INFO)
+    else:
+        logging.disable(logging.INFO)  # the request log line is measured only when asked
     with throwaway_database() as database_url:
         import subprocess
 

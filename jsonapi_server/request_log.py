@@ -36,7 +36,7 @@ def start_timer() -> None:
 
 def log_request(response):
     started = g.get("started")
-    user = g.get("caller")
+    user_id = g.get("caller_id")
     fields = {
         "time": format_timestamp(utc_now()),
         "request_id": g.get("request_id"),
@@ -44,7 +44,7 @@ def log_request(response):
         "path": request.path,
         "status": response.status_code,
         "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
-        "user_id": str(user.id) if user is not None else None,
+        "user_id": None if user_id is None else str(user_id),
     }
     log.info("request", extra={"fields": fields})
     return response

@@ -116,3 +116,17 @@ def test_no_secret_reaches_the_log_after_a_full_flow(
     assert len(request_lines(captured)) >= 10
     for secret in secrets:
         assert secret not in everything
+
+
+def test_a_write_logs_its_caller(client, login, user, captured, api):
+    organization = api.create_organization(user)
+    captured.clear()
+    response = client.send(
+        "PATCH",
+        f"/api/v2/organizations/{organization['id']}",
+        {"data": {"type": "organizations", "id": organization["id"], "attributes": {"name": "B"}}},
+        headers=login(user),
+    )
+    assert response.status_code == 200, response.json
+    [line] = request_lines(captured)
+    assert (line["method"], line["status"], line["user_id"]) == ("PATCH", 200, str(user.id))

@@ -126,7 +126,8 @@ def _authenticate(refresh: bool) -> None:
         )
     if revoked:
         raise RevokedTokenError(get_unverified_jwt_headers(token), claims)
-    g.caller, g.token_claims = user, claims
+    # The id apart: after a write's commit, reading `user.id` would load the whole row again.
+    g.caller, g.caller_id, g.token_claims = user, ids[0], claims
 
 
 def authenticated(view=None, *, refresh: bool = False):

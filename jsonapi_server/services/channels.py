@@ -16,6 +16,7 @@ from .errors import Conflict, Forbidden, Invalid, NotFound
 from .listing import (
     Filter,
     Listing,
+    fetch_again,
     fetch_one,
     parse_boolean,
     parse_choice,
@@ -143,7 +144,7 @@ def create_channel(
     sync.stamp(channel, now)
     with sync.committing(_name_taken(), model=Channel, row_id=channel.id):
         add_with_creator(channel, user.id, now)
-    return fetch_one(Channel, channel.id, include)
+    return fetch_again(channel, include)
 
 
 def add_with_creator(channel: Channel, creator_id: uuid.UUID, now) -> None:
@@ -239,7 +240,7 @@ def add_channel_members(user, channel_id, user_ids, *, organization_id=None) -> 
         )
         sync.stamp(channel, now)
         db.session.commit()
-    return fetch_one(Channel, channel.id, ["members"])
+    return fetch_again(channel, ["members"])
 
 
 def remove_channel_members(user, channel_id, user_ids, *, organization_id=None) -> Channel:
@@ -254,4 +255,4 @@ def remove_channel_members(user, channel_id, user_ids, *, organization_id=None) 
     if result.rowcount:
         sync.stamp(channel, sync.database_now())
         db.session.commit()
-    return fetch_one(Channel, channel.id, ["members"])
+    return fetch_again(channel, ["members"])

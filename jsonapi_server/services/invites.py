@@ -32,6 +32,7 @@ from .listing import (
     Listing,
     Scope,
     eager_options,
+    fetch_again,
     fetch_one,
     parse_choice,
     parse_text,
@@ -285,7 +286,7 @@ def create_invite(
         _retire_expired(existing, user, now)
     with sync.committing(pending, model=OrganizationInvite, row_id=invite_id):
         invite = _create(access.organization, user, email, role, now, invite_id)
-    return fetch_one(OrganizationInvite, invite.id, include)
+    return fetch_again(invite, include)
 
 
 def invite_batch(

@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import inspect as inspect_mapper
 from sqlalchemy.orm import MANYTOONE, joinedload, selectinload
 
 from jsonapi_server.connections import read_connection
@@ -291,6 +292,14 @@ def fetch_one(model: type, id_: Any, include_paths: Sequence[str] = ()) -> Any:
     """One row by id with its includes loaded (used to answer after a write has committed)."""
     statement = select(model).where(model.id == id_).options(*eager_options(model, include_paths))
     return db.session.scalars(statement.execution_options(populate_existing=True)).one()
+
+
+def fetch_again(instance: Any, include_paths: Sequence[str] = ()) -> Any:
+    """`instance`'s row read again after the commit that wrote it, with its includes loaded.
+    The id comes from the session's identity key: reading `instance.id` after a commit would
+    first load every column the commit expired, a statement of its own."""
+    [id_] = inspect_mapper(instance).identity
+    return fetch_one(type(instance), id_, include_paths)
 
 
 def parse_boolean(raw: str) -> bool:

@@ -13,7 +13,7 @@ from jsonapi_server.models import ROLES, Channel, ChannelMember, Membership, Use
 from . import sync
 from .accounts import USER_LISTING
 from .errors import Conflict, Invalid, NotFound
-from .listing import Filter, Listing, Scope, fetch_one, parse_choice
+from .listing import Filter, Listing, Scope, fetch_again, fetch_one, parse_choice
 from .permissions import Access, check_includes, organization_access, require_right
 
 ASSIGNABLE_ROLES = ("admin", "member")
@@ -157,7 +157,7 @@ def add_member(
         db.session.add(membership)
     with sync.committing(already, model=Membership, row_id=membership.id):
         sync.stamp(membership, now)
-    return fetch_one(Membership, membership.id, include)
+    return fetch_again(membership, include)
 
 
 def change_role(

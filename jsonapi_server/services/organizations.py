@@ -12,7 +12,7 @@ from jsonapi_server.models import Channel, Membership, Organization, User
 
 from . import channels, sync
 from .errors import Forbidden
-from .listing import Filter, Listing, Scope, eager_options, fetch_one, parse_text
+from .listing import Filter, Listing, Scope, eager_options, fetch_again, fetch_one, parse_text
 from .permissions import authorize, includes_invites
 
 DEFAULT_CHANNEL = "general"
@@ -112,7 +112,7 @@ def create_organization(
     with sync.committing(model=Organization, row_id=organization.id):
         db.session.add_all([organization, membership])
         channels.add_with_creator(channel, user.id, now)
-    return fetch_one(Organization, organization.id, include)
+    return fetch_again(organization, include)
 
 
 def update_organization(
@@ -129,7 +129,7 @@ def update_organization(
     if sync.write_needed(organization, base, attributes, precondition=precondition):
         sync.apply_changes(organization, attributes)
         db.session.commit()
-    return fetch_one(Organization, organization_id, include)
+    return fetch_again(organization, include)
 
 
 def delete_organization(user: User, organization_id: uuid.UUID, *, base=None) -> None:

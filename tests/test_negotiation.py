@@ -88,6 +88,16 @@ def test_accept_that_allows_plain_jsonapi_is_served(client, accept):
     assert post(client, "application/vnd.api+json", accept).status_code == 401
 
 
+def test_each_accept_header_keeps_its_own_answer_when_repeated(client):
+    # The answer is decided once per header text and remembered (media._can_answer).
+    unusable, usable = "application/vnd.api+json; charset=utf-8", "application/vnd.api+json"
+    statuses = [
+        post(client, "application/vnd.api+json", accept).status_code
+        for accept in (unusable, usable, unusable, usable)
+    ]
+    assert statuses == [406, 401, 406, 401]
+
+
 def test_responses_carry_the_media_type_without_charset_and_vary(client):
     response = client.get("/api/v2/no-such-thing")
     assert response.headers["Content-Type"] == "application/vnd.api+json"

@@ -10,7 +10,7 @@ session knows them. Columns no document shows (models.base.HIDDEN: a password ha
 neither read nor held."""
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -65,19 +65,37 @@ class _Layout:
     id_position: int
     children: tuple[tuple[str, "_Layout"], ...]
 
-    @property
-    def stop(self) -> int:
-        return self.start + len(self.keys)
 
-    def build(self, row: Sequence[Any]) -> Any:
-        if row[self.id_position] is None:  # an outer join that found nothing
-            return None
-        record = self.record_class()
-        values = record.__dict__
-        values.update(zip(self.keys, row[self.start : self.stop], strict=True))
-        for name, child in self.children:
-            values[name] = child.build(row)
-        return record
+def _compile_builder(layout: _Layout) -> Callable[[Sequence[Any]], Any]:
+    """`build(row)`: the record of `layout` (with its included relationships' records), or
+    None for an outer join that found nothing; one function generated for the layout, whose
+    positions and names are constants of its code (a loop over the layout per row cost 40 %
+    more). The source is made only of the models' column names, never of a client's input."""
+    constants: dict[str, Any] = {"new": object.__new__}
+    lines: list[str] = []
+
+    def define(node: _Layout) -> str:
+        children = {name: define(child) for name, child in node.children}
+        number = len(constants)
+        constants[f"record_class_{number}"] = node.record_class
+        values = [f"{key!r}: row[{node.start + offset}]" for offset, key in enumerate(node.keys)]
+        values += [f"{name!r}: {function}(row)" for name, function in children.items()]
+        lines.extend(
+            [
+                f"def build_{number}(row):",
+                f"    if row[{node.id_position}] is None:",
+                "        return None",
+                f"    record = new(record_class_{number})",
+                f"    record.__dict__ = {{{', '.join(values)}}}",
+                "    return record",
+            ]
+        )
+        return f"build_{number}"
+
+    top = define(layout)
+    name = layout.record_class.__name__
+    exec(compile("\n".join(lines), f"<records {name}>", "exec"), constants)  # noqa: S102
+    return constants[top]
 
 
 class RecordReader:
@@ -87,6 +105,7 @@ class RecordReader:
         self.columns: list[Any] = []
         self.joins: list[tuple[Any, Any]] = []
         self.layout = self._plan(model, model, include_paths)
+        self._build = _compile_builder(self.layout)
 
     def _plan(self, entity: Any, model: type, paths: Sequence[str]) -> _Layout:
         mapper = inspect_mapper(model)
@@ -116,7 +135,7 @@ class RecordReader:
         return statement
 
     def records(self, rows: Sequence[Sequence[Any]]) -> list[Any]:
-        build = self.layout.build
+        build = self._build
         return [build(row) for row in rows]
 
 

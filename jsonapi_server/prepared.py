@@ -52,6 +52,8 @@ class PreparedForm:
     inferred: tuple[int, ...]  # positions (from 0) of parameters whose type the server infers
 
 
+# Each engine's, for reads that run statements themselves (direct_reads).
+_BY_DIALECT: "weakref.WeakKeyDictionary[Any, PreparedStatements]" = weakref.WeakKeyDictionary()
 _SEEN_ONCE = object()
 _NOT_PREPARABLE = object()
 _names = itertools.count(1)
@@ -212,9 +214,6 @@ def prepare_repeated_reads(engine: Engine) -> PreparedStatements:
         )
 
     return statements
-
-
-_BY_DIALECT: "weakref.WeakKeyDictionary[Any, PreparedStatements]" = weakref.WeakKeyDictionary()
 
 
 def for_dialect(dialect: Any) -> PreparedStatements | None:

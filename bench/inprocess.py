@@ -184,8 +184,10 @@ def main() -> None:
             call(app, environ)
         # As wsgi.py does in production: what the application built is out of the collector's
         # full passes (whose timing would otherwise decide the count of a short run).
+        from jsonapi_server.worker import settle
+
         gc.collect()
-        gc.freeze()
+        settle()
         try:
             if arguments.instructions:
                 from bench.ceiling import app as ceiling

@@ -61,10 +61,12 @@ def read_connection() -> Connection:
     which skips the ORM session's setup and teardown (75 us of its 100 us); the session, if
     the request needs it too, works on the same connection (extensions.RequestSession).
     Otherwise the session's connection, so that a write request's reads see its writes."""
-    if not (has_request_context() and request.method in READ_METHODS):
+    if not has_request_context():
         return db.session.connection()
     held = g.get(READ_CONNECTION)
     if held is None:
+        if request.method not in READ_METHODS:
+            return db.session.connection()
         if db.session.registry.has() and db.session().in_transaction():
             return db.session.connection()  # the session came first: read on its connection
         bind = db.engine

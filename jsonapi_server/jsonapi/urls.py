@@ -22,15 +22,21 @@ def _encoded_query(pairs: tuple[tuple[str, str], ...]) -> str:
 
 
 def current_base_url() -> str:
-    """Scheme, host and path of the request (as ProxyFix trusts them), without the query."""
-    return current_host_url() + quote(request.script_root + request.path, safe=_PATH_SAFE)
+    """Scheme, host and path of the request (as ProxyFix trusts them), without the query
+    (computed once a request: a listing writes it into its self and pagination links)."""
+    url = g.get("jsonapi_base_url")
+    if url is None:
+        path = quote(request.script_root + request.path, safe=_PATH_SAFE)
+        url = g.jsonapi_base_url = current_host_url() + path
+    return url
 
 
 def current_host_url() -> str:
     """Scheme and host (computed once a request: a document writes it into every link)."""
-    if "jsonapi_host_url" not in g:
-        g.jsonapi_host_url = _host_uri(request.scheme, request.host)
-    return g.jsonapi_host_url
+    url = g.get("jsonapi_host_url")
+    if url is None:
+        url = g.jsonapi_host_url = _host_uri(request.scheme, request.host)
+    return url
 
 
 @lru_cache(maxsize=64)  # the hosts a deployment answers as (ProxyFix's or the Host header)

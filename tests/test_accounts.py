@@ -61,6 +61,14 @@ def test_full_name_is_derived(client):
     assert response.json["data"]["attributes"]["full_name"] == "Ann Lee"
 
 
+@pytest.mark.parametrize(
+    ("first", "last", "full"),
+    [(" Ann ", " Lee ", "Ann Lee"), ("Ann", None, "Ann"), (None, "Lee", "Lee"), (" ", "", "")],
+)
+def test_a_full_name_is_the_parts_given_trimmed(first, last, full):
+    assert User(first_name=first, last_name=last).full_name == full
+
+
 def test_taken_email_is_409_whatever_its_case(client, session, user):
     before = user_count(session)
     response = client.send("POST", "/api/v2/users", registration(email=user.email.upper()))

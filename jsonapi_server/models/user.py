@@ -34,8 +34,8 @@ class User(UUIDPrimaryKey, Timestamps, db.Model):
 
     @property
     def full_name(self) -> str:
-        parts = (self.first_name or "", self.last_name or "")
-        return " ".join(part.strip() for part in parts if part.strip())
+        first, last = (self.first_name or "").strip(), (self.last_name or "").strip()
+        return f"{first} {last}" if first and last else first or last
 
     def __repr__(self) -> str:  # never the password hash
         return f"<User {self.id}>"

@@ -200,30 +200,34 @@ class BatchOutcome:
     errors: list = field(default_factory=list)
 
 
-def _address_problem(organization_id, email: str) -> tuple[str, str] | None:
-    member = db.session.scalar(
-        select(Membership.id)
-        .join(User, User.id == Membership.user_id)
-        .where(
-            Membership.organization_id == organization_id,
-            Membership.removed_at.is_(None),
-            User.email == email,
-        )
+# Built once, run with parameters: every invite written runs both.
+_MEMBER_WITH_ADDRESS = (
+    select(Membership.id)
+    .join(User, User.id == Membership.user_id)
+    .where(
+        Membership.organization_id == bindparam("organization_id"),
+        Membership.removed_at.is_(None),
+        User.email == bindparam("email"),
     )
-    if member is not None:
+)
+_OPEN_INVITE_TO_ADDRESS = select(OrganizationInvite).where(
+    OrganizationInvite.organization_id == bindparam("organization_id"),
+    OrganizationInvite.recipient_email == bindparam("email"),
+    OrganizationInvite.accepted_at.is_(None),
+    OrganizationInvite.cancelled_at.is_(None),
+)
+
+
+def _address_problem(organization_id, email: str) -> tuple[str, str] | None:
+    parameters = {"organization_id": organization_id, "email": email}
+    if db.session.scalar(_MEMBER_WITH_ADDRESS, parameters) is not None:
         return "already_member", "This address belongs to a member already."
     return None
 
 
 def _open_invite(organization_id, email: str) -> OrganizationInvite | None:
-    return db.session.scalar(
-        select(OrganizationInvite).where(
-            OrganizationInvite.organization_id == organization_id,
-            OrganizationInvite.recipient_email == email,
-            OrganizationInvite.accepted_at.is_(None),
-            OrganizationInvite.cancelled_at.is_(None),
-        )
-    )
+    parameters = {"organization_id": organization_id, "email": email}
+    return db.session.scalar(_OPEN_INVITE_TO_ADDRESS, parameters)
 
 
 def _create(organization, inviter, email, role, now, invite_id=None) -> OrganizationInvite:

@@ -290,8 +290,20 @@ def eager_options(model: type, include_paths: Sequence[str]) -> list:
 
 def fetch_one(model: type, id_: Any, include_paths: Sequence[str] = ()) -> Any:
     """One row by id with its includes loaded (used to answer after a write has committed)."""
-    statement = select(model).where(model.id == id_).options(*eager_options(model, include_paths))
-    return db.session.scalars(statement.execution_options(populate_existing=True)).one()
+    statement = _by_id_statement(model, tuple(include_paths))
+    return db.session.scalars(statement, {"id": id_}).one()
+
+
+@lru_cache(maxsize=256)  # include paths come from clients (checked against the schema)
+def _by_id_statement(model: type, include_paths: tuple[str, ...]) -> Select:
+    """Built once per model and includes: building a statement (and its cache key) anew cost
+    a write as much CPU as running it."""
+    return (
+        select(model)
+        .where(model.id == bindparam("id"))
+        .options(*eager_options(model, include_paths))
+        .execution_options(populate_existing=True)
+    )
 
 
 def fetch_again(instance: Any, include_paths: Sequence[str] = ()) -> Any:

@@ -39,10 +39,13 @@ class StaleUpdate(DomainError):
             self.status = 412
 
 
+_CLOCK = select(func.clock_timestamp())
+
+
 def database_now() -> datetime:
     """The database clock (one clock for every server), to the millisecond."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return truncate_to_millisecond(db.session.scalar(select(func.clock_timestamp())))
+        return truncate_to_millisecond(db.session.scalar(_CLOCK))
     return utc_now()
 
 

@@ -1,6 +1,7 @@
 """Compound documents and the marshmallow-jsonapi 0.24 defects our base neutralizes
 (shared/marshmallow_jsonapi_defects.py reproduces each on the bare library)."""
 
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -8,6 +9,7 @@ from marshmallow import ValidationError, validates_schema
 from marshmallow_jsonapi import fields
 
 from jsonapi_server.jsonapi import document as document_module
+from jsonapi_server.jsonapi import request as request_module
 from jsonapi_server.jsonapi import writer
 from jsonapi_server.jsonapi.document import (
     DocumentContext,
@@ -175,6 +177,35 @@ def test_relationship_document():
     to_many = relationship_document(PersonSchema, someone, "friends", context())
     assert ids(to_many["data"]) == [("test_people", "a"), ("test_people", "b")]
     assert not validation_errors(to_many)
+
+
+def test_loads_share_one_schema_per_thread_and_nothing_between_documents(app):
+    documents = [
+        ({"data": {"type": "test_people", "attributes": {"name": "A"}}}, False),
+        ({"data": {"type": "test_people", "attributes": {"name": "admin"}}}, False),  # refused
+        ({"data": {"type": "test_people", "attributes": {}}}, True),
+    ]
+    loaded = []
+    with app.test_request_context():
+        for document, partial in documents:
+            try:
+                loaded.append(load_resource(PersonSchema, document=document, partial=partial))
+            except JsonApiError as error:
+                loaded.append(error.status)
+    assert loaded[0].values == {"name": "A"}
+    assert loaded[1] == 422
+    assert loaded[2].values == {}  # nothing of the documents loaded before
+    instances = []
+
+    def load_in_a_thread():
+        instances.append(request_module._loader(PersonSchema))
+
+    thread = threading.Thread(target=load_in_a_thread)
+    thread.start()
+    thread.join()
+    # another thread loads with a schema of its own (a load keeps state while it runs)
+    assert instances[0] is not request_module._loader(PersonSchema)
+    assert request_module._loader(PersonSchema) is request_module._loader(PersonSchema)
 
 
 def test_schema_level_errors_become_error_objects(app):

@@ -22,6 +22,7 @@ from jsonapi_server import create_app
 from jsonapi_server.config import normalize_database_url
 from jsonapi_server.extensions import db
 from jsonapi_server.jsonapi import JSONAPI_MEDIA_TYPE
+from jsonapi_server.prepared import prepare_repeated_reads
 from jsonapi_server.services import tokens
 
 from .factories import SessionHolder, UserFactory
@@ -368,3 +369,12 @@ def make_app(database_url, connection):
         engine = db._app_engines.get(application, {}).get(None)
         if isinstance(engine, sa.Engine):
             engine.dispose()
+
+
+@pytest.fixture
+def engine(database_url):
+    """An engine of its own on the session's database, preparing repeated reads (prepared.py)."""
+    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg2://"))
+    prepare_repeated_reads(engine)
+    yield engine
+    engine.dispose()

@@ -11,7 +11,6 @@ from sqlalchemy import event
 
 from jsonapi_server.direct_reads import all_rows
 from jsonapi_server.models.base import UTCDateTime
-from jsonapi_server.prepared import prepare_repeated_reads
 
 from .test_prepared import server_prepared
 
@@ -25,14 +24,6 @@ SUMMARY = sa.select(
     sa.null().label("nothing"),
 )
 VALUES = {"id": uuid.UUID(int=7), "at": datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), "n": 5}
-
-
-@pytest.fixture
-def engine(database_url):
-    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg2://"))
-    prepare_repeated_reads(engine)
-    yield engine
-    engine.dispose()
 
 
 def autocommit(engine):

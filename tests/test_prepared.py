@@ -8,19 +8,11 @@ from sqlalchemy import event
 
 from jsonapi_server import prepared
 from jsonapi_server.extensions import db
-from jsonapi_server.prepared import prepare_repeated_reads, prepared_form
+from jsonapi_server.prepared import prepared_form
 
 from .factories import UserFactory
 
 SUM = sa.text("SELECT CAST(:a AS integer) + CAST(:a AS integer) + CAST(:b AS integer) AS total")
-
-
-@pytest.fixture
-def engine(database_url):
-    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg2://"))
-    prepare_repeated_reads(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

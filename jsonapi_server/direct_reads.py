@@ -88,6 +88,7 @@ def _plan(statement: Executable, connection: Connection) -> _Plan | None:
     plan = None
     if (
         compiled.string.startswith("SELECT")
+        and not statement.get_execution_options()  # SQLAlchemy's to honour
         and not compiled.literal_execute_params
         and not compiled.post_compile_params
         and not compiled.escaped_bind_names

@@ -88,6 +88,12 @@ class Percent(sa.TypeDecorator):
     [
         # a result processor: only SQLAlchemy's path converts the value
         (sa.select(sa.cast(sa.bindparam("v", type_=sa.Integer), Percent)), {"v": 50}, 0.5),
+        # execution options (here, a token for SQLAlchemy's log lines): SQLAlchemy's to honour
+        (
+            sa.select(sa.bindparam("v", type_=sa.Integer)).execution_options(logging_token="a"),
+            {"v": 3},
+            3,
+        ),
         # an expanding IN list: SQLAlchemy rewrites the SQL for each list's length
         (
             sa.select(sa.literal(1, sa.Integer)).where(

@@ -49,7 +49,7 @@ def record_class(model: type) -> type:
             ):
                 namespace[name] = value
     namespace["__repr__"] = lambda self: f"<{model.__name__} {self.__dict__.get('id')}>"
-    # Every record holds every column but the hidden ones (_Layout.build sets them all): the
+    # Every record holds every column but the hidden ones (its builder sets them all): the
     # document writer reads them without testing for a missing one (jsonapi.writer.RECORD_COLUMNS).
     namespace["__record_columns__"] = frozenset(record_columns(model))
     return type(f"{model.__name__}Record", (), namespace)

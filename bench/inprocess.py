@@ -1,4 +1,5 @@
-"""`make bench-inprocess`: the application's own CPU per request for each read workload, with
+"""`make bench-inprocess`: the application's own CPU per request for each read workload (and
+W3, the create, when asked for with `--only W3`: each request invites a new address), with
 no server, load generator or network in between: a seeded throwaway database, the WSGI app
 called directly, CPU time (`time.process_time`) over alternating rounds, the best round kept.
 Steadier than wrk on a shared machine, so it is the tool for A/B-testing one change;
@@ -12,6 +13,8 @@ import argparse
 import cProfile
 import gc
 import io
+import itertools
+import json
 import os
 import pstats
 import sys
@@ -25,20 +28,41 @@ from bench.run import access_token, throwaway_database, workloads  # noqa: E402
 from bench.seed import seed  # noqa: E402
 
 READS = ("W1", "W2", "W4", "W5")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
+BODY = "bench.body"  # an environ key: what makes each request's body (W3's)
 
 
-def environ_for(path: str, token: str) -> dict:
+def environ_for(path: str, token: str, *, body=None) -> dict:
+    """The environ of a GET of `path`, or with `body` (a function making each request's
+    body) of a POST of a JSON:API document."""
     from werkzeug.test import EnvironBuilder
 
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/vnd.api+json"}
+    if body is not None:
+        headers["Content-Type"] = "application/vnd.api+json"
     builder = EnvironBuilder(
+        method="GET" if body is None else "POST",
         path=path.split("?", 1)[0],
         query_string=path.split("?", 1)[1] if "?" in path else "",
-        headers={"Authorization": f"Bearer {token}", "Accept": "application/vnd.api+json"},
+        headers=headers,
     )
     try:
-        return builder.get_environ()
+        environ = builder.get_environ()
     finally:
         builder.close()
+    if body is not None:
+        environ[BODY] = body
+    return environ
+
+
+_INVITE_NUMBERS = itertools.count()
+
+
+def new_invite_body() -> bytes:
+    """W3's document: an address no request has invited before."""
+    address = f"inprocess-{os.getpid()}-{next(_INVITE_NUMBERS)}@bench.test"
+    attributes = {"recipient_email": address}
+    return json.dumps({"data": {"type": "organization_invites", "attributes": attributes}}).encode()
 
 
 def call(app, environ: dict) -> bytes:
@@ -47,9 +71,13 @@ def call(app, environ: dict) -> bytes:
     def start_response(code, headers, exc_info=None):
         status.append(code)
 
-    environ = {**environ, "wsgi.input": io.BytesIO(b"")}
+    make_body = environ.get(BODY)
+    request_body = make_body() if make_body else b""
+    environ = {**environ, "wsgi.input": io.BytesIO(request_body)}
+    if make_body:
+        environ["CONTENT_LENGTH"] = str(len(request_body))
     body = b"".join(app(environ, start_response))
-    if not status[0].startswith("200"):
+    if not status[0].startswith("201" if make_body else "200"):
         raise RuntimeError(f"{environ['PATH_INFO']}: {status[0]} {body[:300]!r}")
     return body
 
@@ -120,7 +148,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=200, help="requests per round")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--only", choices=READS, action="append", help="measure these only")
+    parser.add_argument("--only", choices=WORKLOADS, action="append", help="measure these only")
     parser.add_argument(
         "--instructions",
         action="store_true",
@@ -132,7 +160,7 @@ def main() -> None:
         action="store_true",
         help="write the request log line, as production does (to /dev/null)",
     )
-    parser.add_argument("--profile", choices=READS, help="profile one workload instead")
+    parser.add_argument("--profile", choices=WORKLOADS, help="profile one workload instead")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key, with --profile")
     parser.add_argument("--lines", type=int, default=60, help="rows printed, with --profile")
     parser.add_argument("--callees", help="with --profile, what functions matching this call")
@@ -176,7 +204,11 @@ def main() -> None:
         )
         paths = workloads(seeded, "http://localhost")
         environs = {
-            name: environ_for("/" + url.split("://", 1)[1].split("/", 1)[1], token)
+            name: environ_for(
+                "/" + url.split("://", 1)[1].split("/", 1)[1],
+                token,
+                body=new_invite_body if name == "W3" else None,
+            )
             for name, (url, _script) in paths.items()
             if name in (arguments.only or READS)
         }

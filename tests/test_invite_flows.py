@@ -380,3 +380,45 @@ def test_a_stale_if_match_on_accept_is_412_and_accepts_nothing(client, login, us
         )
         == 0
     )
+
+
+def test_inviting_on_sqlite_checks_members_and_pending_invites_as_on_postgresql(tmp_path):
+    # SQLite (development) has no clock_timestamp(): the address's checks run one by one.
+    import flask_migrate
+
+    from jsonapi_server import create_app
+    from jsonapi_server.extensions import db
+    from jsonapi_server.services import tokens
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'dev.sqlite3'}",
+            "JWT_SECRET_KEY": "k" * 40,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    with app.app_context():
+        flask_migrate.upgrade()
+        owner = User(email="owner@example.com", password_hash="x", first_name="O")
+        db.session.add(owner)
+        db.session.commit()
+        headers = {"Authorization": f"Bearer {tokens.open_session(owner).access_token}"}
+    client = app.test_client()
+    media = {**headers, "Content-Type": "application/vnd.api+json"}
+    organization = {"data": {"type": "organizations", "attributes": {"name": "Dev"}}}
+    created = client.post("/api/v2/organizations", json=organization, headers=media)
+    assert created.status_code == 201, created.json
+    url = f"/api/v2/organizations/{created.json['data']['id']}/invites"
+
+    def invite(address: str):
+        body = {"data": {"type": "organization_invites", "attributes": {}}}
+        body["data"]["attributes"]["recipient_email"] = address
+        return client.post(url, json=body, headers=media)
+
+    assert invite("guest@example.com").status_code == 201
+    again = invite("guest@example.com")
+    assert (again.status_code, again.json["errors"][0]["code"]) == (409, "invite_pending")
+    member = invite("owner@example.com")
+    assert (member.status_code, member.json["errors"][0]["code"]) == (409, "already_member")
+    with app.app_context():
+        db.engine.dispose()

@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, func, literal_column, select
 
 from jsonapi_server.extensions import db
+from jsonapi_server.jsonapi.timestamps import truncate_to_millisecond
 from jsonapi_server.models import (
     Channel,
     ChannelMember,
@@ -200,7 +201,7 @@ class BatchOutcome:
     errors: list = field(default_factory=list)
 
 
-# Built once, run with parameters: every invite written runs both.
+# Built once, run with parameters: every invite written runs them.
 _MEMBER_WITH_ADDRESS = (
     select(Membership.id)
     .join(User, User.id == Membership.user_id)
@@ -210,24 +211,50 @@ _MEMBER_WITH_ADDRESS = (
         User.email == bindparam("email"),
     )
 )
-_OPEN_INVITE_TO_ADDRESS = select(OrganizationInvite).where(
+_OPEN_TO_ADDRESS = and_(
     OrganizationInvite.organization_id == bindparam("organization_id"),
     OrganizationInvite.recipient_email == bindparam("email"),
     OrganizationInvite.accepted_at.is_(None),
     OrganizationInvite.cancelled_at.is_(None),
 )
+_OPEN_INVITE_TO_ADDRESS = select(OrganizationInvite).where(_OPEN_TO_ADDRESS)
+# What creating an invite checks first, in one statement (PostgreSQL): whether the address is
+# a member's, the database clock, and the address's open invite (None: outer-joined to one
+# row, it found nothing).
+_ADDRESS_STATE = (
+    select(
+        _MEMBER_WITH_ADDRESS.exists().label("member"),
+        func.clock_timestamp().label("now"),
+        OrganizationInvite,
+    )
+    # (a VALUES list would make it a statement SQLAlchemy cannot cache, compiled every time)
+    .select_from(select(literal_column("1").label("one")).subquery("one_row"))
+    .outerjoin(OrganizationInvite, _OPEN_TO_ADDRESS)
+)
+_ALREADY_MEMBER = ("already_member", "This address belongs to a member already.")
 
 
 def _address_problem(organization_id, email: str) -> tuple[str, str] | None:
     parameters = {"organization_id": organization_id, "email": email}
     if db.session.scalar(_MEMBER_WITH_ADDRESS, parameters) is not None:
-        return "already_member", "This address belongs to a member already."
+        return _ALREADY_MEMBER
     return None
 
 
 def _open_invite(organization_id, email: str) -> OrganizationInvite | None:
     parameters = {"organization_id": organization_id, "email": email}
     return db.session.scalar(_OPEN_INVITE_TO_ADDRESS, parameters)
+
+
+def _address_state(organization_id, email: str) -> tuple[bool, datetime, Any]:
+    """Whether the address is a member's, the database clock (sync.database_now) and the
+    address's open invite: one round trip on PostgreSQL instead of three."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        member = _address_problem(organization_id, email) is not None
+        return member, sync.database_now(), _open_invite(organization_id, email)
+    parameters = {"organization_id": organization_id, "email": email}
+    member, now, invite = db.session.execute(_ADDRESS_STATE, parameters).one()
+    return member, truncate_to_millisecond(now), invite
 
 
 def _create(organization, inviter, email, role, now, invite_id=None) -> OrganizationInvite:
@@ -274,16 +301,15 @@ def create_invite(
     )
     if replay is not None:
         return fetch_one(OrganizationInvite, replay.id, include)
-    problem = _address_problem(organization_id, email)
-    if problem:
-        raise Conflict(problem[1], code=problem[0], pointer="/data/attributes/recipient_email")
-    now = sync.database_now()
+    member, now, existing = _address_state(organization_id, email)
+    if member:
+        code, detail = _ALREADY_MEMBER
+        raise Conflict(detail, code=code, pointer="/data/attributes/recipient_email")
     pending = Conflict(
         "A pending invite to this address exists.",
         code="invite_pending",
         pointer="/data/attributes/recipient_email",
     )
-    existing = _open_invite(organization_id, email)
     if existing is not None:
         if existing.expires_at > now:
             raise pending

@@ -33,7 +33,8 @@ class _Plan:
     bind_processors: tuple[tuple[str, Any], ...]
 
 
-_PLANS: dict[Executable, _Plan | None] = {}  # by identity; None: the ordinary path, always
+# By statement (its identity) and dialect; None: the ordinary path, always.
+_PLANS: dict[tuple[Executable, Any], _Plan | None] = {}
 _PLANS_LOCK = threading.Lock()
 _UNPLANNED: Any = object()
 
@@ -44,9 +45,10 @@ def all_rows(
     """Every row of `statement` with `parameters`, as `connection.execute(...).all()` gives
     them (values by position). `statement` must be one built once and kept: its compiled
     form is kept for it."""
-    plan = _PLANS.get(statement, _UNPLANNED)
+    key = (statement, connection.dialect)  # an engine's own compiled form (apps may differ)
+    plan = _PLANS.get(key, _UNPLANNED)
     if plan is _UNPLANNED:
-        plan = _plan(statement, connection)
+        plan = _plan(key)
     if (
         plan is None
         or connection._has_events  # listeners of this connection alone
@@ -82,12 +84,13 @@ def all_rows(
             cursor.close()
 
 
-def _plan(statement: Executable, connection: Connection) -> _Plan | None:
-    dialect = connection.dialect
+def _plan(key: tuple[Executable, Any]) -> _Plan | None:
+    statement, dialect = key
     compiled = statement.compile(dialect=dialect)
     plan = None
     if (
-        compiled.string.startswith("SELECT")
+        dialect.driver == "psycopg2"  # its named parameters and autocommit, as used here
+        and compiled.string.startswith("SELECT")
         and not statement.get_execution_options()  # SQLAlchemy's to honour
         and not compiled.literal_execute_params
         and not compiled.post_compile_params
@@ -96,7 +99,7 @@ def _plan(statement: Executable, connection: Connection) -> _Plan | None:
     ):
         plan = _Plan(compiled.string, compiled, tuple(compiled._bind_processors.items()))
     with _PLANS_LOCK:  # threaded workers: evicting iterates the dict
-        _PLANS[statement] = plan
+        _PLANS[key] = plan
         if len(_PLANS) > MAX_PLANS:
             _PLANS.pop(next(iter(_PLANS)))  # the oldest
     return plan

@@ -138,3 +138,17 @@ def test_a_driver_error_is_wrapped_and_a_lost_connection_invalidated(engine):
             all_rows(connection, SUMMARY, VALUES)
         assert lost.value.connection_invalidated
         assert connection.invalidated
+
+
+def test_each_engine_reads_a_statement_in_its_own_form(engine):
+    # The same kept statement on PostgreSQL, then on SQLite (development), whose driver
+    # takes other placeholders and is read SQLAlchemy's way.
+    plus_one = sa.select((sa.bindparam("n", type_=sa.Integer) + 1).label("next"))
+    with autocommit(engine) as connection:
+        assert [tuple(row) for row in all_rows(connection, plus_one, {"n": 1})] == [(2,)]
+    sqlite = sa.create_engine("sqlite://")
+    try:
+        with sqlite.connect() as connection, connection.begin():
+            assert [tuple(row) for row in all_rows(connection, plus_one, {"n": 2})] == [(3,)]
+    finally:
+        sqlite.dispose()

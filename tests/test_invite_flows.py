@@ -382,7 +382,7 @@ def test_a_stale_if_match_on_accept_is_412_and_accepts_nothing(client, login, us
     )
 
 
-def test_inviting_on_sqlite_checks_members_and_pending_invites_as_on_postgresql(tmp_path):
+def test_inviting_on_sqlite_checks_and_lists_as_on_postgresql(tmp_path):
     # SQLite (development) has no clock_timestamp(): the address's checks run one by one.
     import flask_migrate
 
@@ -420,5 +420,11 @@ def test_inviting_on_sqlite_checks_members_and_pending_invites_as_on_postgresql(
     assert (again.status_code, again.json["errors"][0]["code"]) == (409, "invite_pending")
     member = invite("owner@example.com")
     assert (member.status_code, member.json["errors"][0]["code"]) == (409, "already_member")
+    # and reading them back: a listing's statement goes SQLAlchemy's way on SQLite
+    listed = client.get(url + "?include=invited_by_user", headers=headers)
+    assert listed.status_code == 200, listed.json
+    assert [i["attributes"]["recipient_email"] for i in listed.json["data"]] == [
+        "guest@example.com"
+    ]
     with app.app_context():
         db.engine.dispose()

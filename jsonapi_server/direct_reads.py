@@ -1,17 +1,18 @@
 """Reads of lasting statements run straight on the driver's cursor.
 
 A statement built once and kept (a module constant, or a listing's statement of one shape:
-services.listing) is compiled here once; each read then fills in its parameters, runs the
-SQL on the connection's cursor (as a prepared statement where prepared.py would make it one)
-and returns the driver's rows, which are plain tuples. SQLAlchemy's execution of a statement
-it has cached still looks the statement up by its cache key, sets up an execution context
-and a result, and wraps every row: about 50 us per statement (measured on a page of
-invites), an eighth of the instructions of a request for one invite. Only what needs none
-of that comes here: a SELECT whose bound values need no SQL rewriting (no expanding IN
-list) and whose columns need no conversion after the driver's own (no result processors).
-Everything else, and every connection with SQLAlchemy event listeners (which would expect to
-see each statement), takes the ordinary path. A driver error is handed to SQLAlchemy as its
-own execution would hand it, so it is wrapped, and a lost connection invalidated, as before."""
+services.listing) is compiled here once per engine (psycopg2's only); each read then fills
+in its parameters, runs the SQL on the connection's cursor (as a prepared statement where
+prepared.py would make it one) and returns the driver's rows, which are plain tuples.
+SQLAlchemy's execution of a statement it has cached still looks the statement up by its
+cache key, sets up an execution context and a result, and wraps every row: about 50 us per
+statement (measured on a page of invites), an eighth of the instructions of a request for
+one invite. Only what needs none of that comes here: a SELECT whose bound values need no
+SQL rewriting (no expanding IN list) and whose columns need no conversion after the
+driver's own (no result processors). Everything else, and every connection with SQLAlchemy
+event listeners (which would expect to see each statement), takes the ordinary path. A
+driver error is handed to SQLAlchemy as its own execution would hand it, so it is wrapped,
+and a lost connection invalidated, as before."""
 
 import threading
 from collections.abc import Mapping, Sequence

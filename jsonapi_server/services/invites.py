@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, func, literal_column, select
+from sqlalchemy import and_, bindparam, literal_column, select
 
 from jsonapi_server.extensions import db
 from jsonapi_server.jsonapi.timestamps import truncate_to_millisecond
@@ -224,7 +224,7 @@ _OPEN_INVITE_TO_ADDRESS = select(OrganizationInvite).where(_OPEN_TO_ADDRESS)
 _ADDRESS_STATE = (
     select(
         _MEMBER_WITH_ADDRESS.exists().label("member"),
-        func.clock_timestamp().label("now"),
+        sync.DATABASE_CLOCK.label("now"),
         OrganizationInvite,
     )
     # (a VALUES list would make it a statement SQLAlchemy cannot cache, compiled every time)
@@ -249,7 +249,7 @@ def _open_invite(organization_id, email: str) -> OrganizationInvite | None:
 def _address_state(organization_id, email: str) -> tuple[bool, datetime, Any]:
     """Whether the address is a member's, the database clock (sync.database_now) and the
     address's open invite: one round trip on PostgreSQL instead of three."""
-    if db.session.get_bind().dialect.name != "postgresql":
+    if not sync.reads_clock_with_rows():
         member = _address_problem(organization_id, email) is not None
         return member, sync.database_now(), _open_invite(organization_id, email)
     parameters = {"organization_id": organization_id, "email": email}

@@ -39,12 +39,15 @@ class StaleUpdate(DomainError):
             self.status = 412
 
 
-_CLOCK = select(func.clock_timestamp())
+# The database clock (one clock for every server), as a column a statement of ours can carry
+# where reads_clock_with_rows(); to be truncated to the millisecond, as database_now does.
+DATABASE_CLOCK = func.clock_timestamp()
+_CLOCK = select(DATABASE_CLOCK)
 
 
 def database_now() -> datetime:
     """The database clock (one clock for every server), to the millisecond."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if reads_clock_with_rows():
         return truncate_to_millisecond(db.session.scalar(_CLOCK))
     return utc_now()
 
@@ -192,9 +195,10 @@ PULL_CLOCK = func.statement_timestamp().label("pull_clock")
 
 
 def reads_clock_with_rows() -> bool:
-    """Whether pull statements carry PULL_CLOCK (PostgreSQL); elsewhere the clock is this
-    process's, read before the rows at no cost. Asked of the engine, not the session: a pull
-    reads records on the request's own connection and need not make a session at all."""
+    """Whether the database gives its clock in statements (PostgreSQL: pulls carry PULL_CLOCK,
+    writes DATABASE_CLOCK); elsewhere the clock is this process's, read at no cost. Asked of
+    the engine, not the session: a pull reads records on the request's own connection and
+    need not make a session at all."""
     return db.engine.dialect.name == "postgresql"
 
 

@@ -135,17 +135,33 @@ def _stored_uuid(text: str | None, _cursor) -> StoredUUID | None:
     return value
 
 
+# Timestamps already read, by the text PostgreSQL sent (a pure function of it: the text
+# carries its offset). Bounded: emptied when full, which costs the next reads a parse each.
+MAX_TIMESTAMPS_REMEMBERED = 16384
+_timestamps_read: dict[str, datetime] = {}
+
+
 def _timestamp_with_zone(text: str | None, cursor) -> datetime | None:
     """`timestamptz` by `datetime.fromisoformat` (which reads PostgreSQL's form, and gives
     the UTC singleton for `+00`): a sixth cheaper than psycopg2's own, which builds each
     datetime through keyword parsing. What it cannot read (BC dates, infinity) goes to
-    psycopg2's."""
+    psycopg2's. A text read before gives the datetime it gave then (datetimes are
+    immutable): a row's times repeat (created, updated, last sent), as do the rows the next
+    request reads, and the same object already knows its hash, which writing it looks up
+    (jsonapi.timestamps.format_timestamp); hashing a new aware datetime builds another."""
     if text is None:
         return None
+    value = _timestamps_read.get(text)
+    if value is not None:
+        return value
     try:
-        return datetime.fromisoformat(text)
+        value = datetime.fromisoformat(text)
     except ValueError:
         return psycopg2.extensions.PYDATETIMETZ(text, cursor)
+    if len(_timestamps_read) >= MAX_TIMESTAMPS_REMEMBERED:
+        _timestamps_read.clear()  # (threads: dict operations are atomic)
+    _timestamps_read[text] = value
+    return value
 
 
 def register_typecasters(engine: Engine) -> None:

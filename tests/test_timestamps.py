@@ -137,3 +137,23 @@ def test_timestamps_are_read_by_fromisoformat_and_the_rest_as_psycopg2_reads_the
     with pytest.raises(ValueError, match="out of range"):  # as psycopg2 refuses it
         read("0044-03-15 12:00:00+00 BC")
     session.rollback()
+
+
+def test_a_timestamp_text_read_again_gives_the_same_datetime_and_the_memory_is_bounded(
+    session, monkeypatch
+):
+    import sqlalchemy as sa
+
+    from jsonapi_server import connections
+
+    def read(literal: str):
+        return session.execute(sa.text(f"SELECT timestamptz '{literal}'")).scalar()
+
+    first = read("2026-01-02 03:04:05.678+00")
+    again = read("2026-01-02 03:04:05.678+00")
+    assert again is first  # the object read before, whose hash is already worked out
+    assert read("2026-01-02 03:04:05.679+00") == first + timedelta(milliseconds=1)
+    monkeypatch.setattr(connections, "MAX_TIMESTAMPS_REMEMBERED", 3)
+    for millisecond in range(10):
+        assert read(f"2027-01-01 00:00:00.{millisecond:03d}+00").microsecond == millisecond * 1000
+        assert len(connections._timestamps_read) <= 3

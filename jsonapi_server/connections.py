@@ -19,6 +19,7 @@ was a tenth of a page's CPU."""
 import time
 import uuid
 from datetime import datetime
+from typing import Any
 
 import psycopg2.extensions
 import psycopg2.extras
@@ -127,40 +128,59 @@ class StoredUUID(uuid.UUID):
 _set_stored_text = StoredUUID._text.__set__
 
 
+class _ReadBefore(dict):
+    """Values already read, by the text PostgreSQL sent for them (of which they are a pure
+    function: a timestamp's text carries its offset), so that reading the same text again
+    gives the same immutable object. A row's times repeat (created, updated, last sent), and
+    so do the rows the next request reads; the same object has also worked out its hash
+    already, which writing a timestamp (format_timestamp's cache) and comparing a UUID need.
+    Bounded: emptied when full, which costs the next reads a parse each. Threads may share
+    it: each dict operation is atomic."""
+
+    __slots__ = ("limit",)
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def keep(self, text: str, value: Any) -> Any:
+        if len(self) >= self.limit:
+            self.clear()
+        self[text] = value
+        return value
+
+
+_uuids_read = _ReadBefore(16384)
+_timestamps_read = _ReadBefore(16384)
+# Bound once: looking `get` up on the subclass each time cost a page 1 % (instructions).
+_uuid_read_before = _uuids_read.get
+_timestamp_read_before = _timestamps_read.get
+
+
 def _stored_uuid(text: str | None, _cursor) -> StoredUUID | None:
     if text is None:
         return None
-    value = object.__new__(StoredUUID)
-    _set_stored_text(value, text)
+    value = _uuid_read_before(text)
+    if value is None:
+        value = object.__new__(StoredUUID)
+        _set_stored_text(value, text)
+        _uuids_read.keep(text, value)
     return value
-
-
-# Timestamps already read, by the text PostgreSQL sent (a pure function of it: the text
-# carries its offset). Bounded: emptied when full, which costs the next reads a parse each.
-MAX_TIMESTAMPS_REMEMBERED = 16384
-_timestamps_read: dict[str, datetime] = {}
 
 
 def _timestamp_with_zone(text: str | None, cursor) -> datetime | None:
     """`timestamptz` by `datetime.fromisoformat` (which reads PostgreSQL's form, and gives
     the UTC singleton for `+00`): a sixth cheaper than psycopg2's own, which builds each
     datetime through keyword parsing. What it cannot read (BC dates, infinity) goes to
-    psycopg2's. A text read before gives the datetime it gave then (datetimes are
-    immutable): a row's times repeat (created, updated, last sent), as do the rows the next
-    request reads, and the same object already knows its hash, which writing it looks up
-    (jsonapi.timestamps.format_timestamp); hashing a new aware datetime builds another."""
+    psycopg2's."""
     if text is None:
         return None
-    value = _timestamps_read.get(text)
-    if value is not None:
-        return value
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return psycopg2.extensions.PYDATETIMETZ(text, cursor)
-    if len(_timestamps_read) >= MAX_TIMESTAMPS_REMEMBERED:
-        _timestamps_read.clear()  # (threads: dict operations are atomic)
-    _timestamps_read[text] = value
+    value = _timestamp_read_before(text)
+    if value is None:
+        try:
+            value = _timestamps_read.keep(text, datetime.fromisoformat(text))
+        except ValueError:
+            return psycopg2.extensions.PYDATETIMETZ(text, cursor)
     return value
 
 

@@ -24,6 +24,20 @@ def test_uuid_columns_are_read_as_stored_uuids_that_write_as_their_text(session,
     assert repr(read) == f"UUID('{read._text}')"
 
 
+def test_an_id_read_again_is_the_same_stored_uuid_and_the_memory_is_bounded(session, monkeypatch):
+    from jsonapi_server import connections
+
+    original = uuid.uuid4()
+    first = read_back(session, original)
+    assert read_back(session, original) is first
+    assert first.int == original.int  # worked out once, for every later read of this id
+    monkeypatch.setattr(connections._uuids_read, "limit", 3)
+    for _ in range(10):
+        value = uuid.uuid4()
+        assert read_back(session, value) == value
+        assert len(connections._uuids_read) <= 3
+
+
 def test_a_stored_uuid_equals_hashes_and_reads_as_the_uuid_of_the_same_value(session):
     original = uuid.uuid4()
     stored = read_back(session, original)

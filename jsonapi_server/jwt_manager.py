@@ -10,6 +10,25 @@ from flask_jwt_extended import JWTManager
 from flask_jwt_extended.config import config
 
 MAX_REMEMBERED = 4096  # about 8 MB at most: ~2 kB each (token, settings, claims), measured
+# The settings flask-jwt-extended derives its decoding from (flask_jwt_extended.config).
+VERIFICATION_SETTINGS = (
+    "JWT_SECRET_KEY",
+    "JWT_PUBLIC_KEY",
+    "JWT_ALGORITHM",
+    "JWT_DECODE_ALGORITHMS",
+    "JWT_DECODE_AUDIENCE",
+    "JWT_DECODE_ISSUER",
+    "JWT_IDENTITY_CLAIM",
+    "JWT_VERIFY_SUB",
+)
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, set):
+        return frozenset(value)
+    return value
 
 
 class VerifiedOnceJWTManager(JWTManager):
@@ -23,16 +42,11 @@ class VerifiedOnceJWTManager(JWTManager):
         if csrf_value is not None or allow_expired:
             return super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
         # Everything verification depends on is part of the key: an application with another
-        # secret (or audience, issuer, algorithms) verifies the token afresh.
-        key = (
-            encoded_token,
-            current_app.config["JWT_SECRET_KEY"],
-            tuple(config.decode_algorithms),
-            str(config.decode_audience),
-            config.decode_issuer,
-            config.identity_claim_key,
-            config.verify_sub,
-        )
+        # secret (or audience, issuer, algorithms) verifies the token afresh. The settings are
+        # read from the application's config as it holds them, in one lookup: the library's
+        # `config` reads each through current_app (~1 us a read).
+        settings = current_app._get_current_object().config
+        key = (encoded_token, *(_hashable(settings.get(name)) for name in VERIFICATION_SETTINGS))
         claims = self._verified.get(key)
         if claims is None:
             claims = super()._decode_jwt_from_config(encoded_token)

@@ -142,10 +142,21 @@ def test_a_remembered_token_still_expires(app, client, user, session):
     assert response.json["errors"][0]["code"] == "token_expired"
 
 
-def test_a_token_remembered_by_one_app_is_verified_afresh_by_another(client, user, make_app):
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"JWT_SECRET_KEY": "another-secret-key-that-is-long-enough-for-hs256"},
+        {"JWT_DECODE_AUDIENCE": ["other-clients"]},  # settings given as lists, too
+        {"JWT_DECODE_ISSUER": "another-issuer"},
+        {"JWT_ALGORITHM": "HS512"},
+    ],
+)
+def test_a_token_remembered_by_one_app_is_verified_afresh_by_another(
+    client, user, make_app, settings
+):
     token = sign_in(client, user.email).json["data"]["attributes"]["access_token"]
     assert client.get("/api/v2/profile", headers=bearer(token)).status_code == 200
-    other = make_app(JWT_SECRET_KEY="another-secret-key-that-is-long-enough-for-hs256")
+    other = make_app(**settings)
     response = other.test_client().get("/api/v2/profile", headers=bearer(token))
     assert response.status_code == 401
     assert response.json["errors"][0]["code"] == "invalid_token"

@@ -23,11 +23,12 @@ from typing import Any
 
 import psycopg2.extensions
 import psycopg2.extras
-from flask import g, has_request_context, request
+from flask import has_request_context
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine
 
 from .extensions import READ_CONNECTION, db
+from .jsonapi.current import current_request, request_globals
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 
@@ -64,23 +65,24 @@ def read_connection() -> Connection:
     Otherwise the session's connection, so that a write request's reads see its writes."""
     if not has_request_context():
         return db.session.connection()
-    held = g.get(READ_CONNECTION)
+    globals_ = request_globals()
+    held = globals_.get(READ_CONNECTION)
     if held is None:
-        if request.method not in READ_METHODS:
+        if current_request().method not in READ_METHODS:
             return db.session.connection()
         if db.session.registry.has() and db.session().in_transaction():
             return db.session.connection()  # the session came first: read on its connection
         bind = db.engine
         # An application bound to one connection (the tests' isolation does this) reads on it.
         held = (bind, False) if isinstance(bind, Connection) else (bind.connect(), True)
-        setattr(g, READ_CONNECTION, held)
+        setattr(globals_, READ_CONNECTION, held)
     return held[0]
 
 
 def return_read_connection(_error: BaseException | None = None) -> None:
     """End of the app context: the request's read connection goes back to the pool (after the
     session is closed, which registering this before Flask-SQLAlchemy arranges)."""
-    connection, owned = g.pop(READ_CONNECTION, (None, False))
+    connection, owned = request_globals().pop(READ_CONNECTION, (None, False))
     if owned:
         connection.close()
 
@@ -91,7 +93,9 @@ def autocommit_reads(engine: Engine) -> None:
 
     @event.listens_for(engine, "checkout")
     def autocommit_if_reading(dbapi_connection, _record, _proxy) -> None:
-        dbapi_connection.autocommit = has_request_context() and request.method in READ_METHODS
+        dbapi_connection.autocommit = (
+            has_request_context() and current_request().method in READ_METHODS
+        )
 
 
 class StoredUUID(uuid.UUID):

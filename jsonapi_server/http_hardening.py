@@ -1,14 +1,16 @@
 """What every response carries for safety, and the proxy headers the app trusts."""
 
-from flask import Flask, request
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .jsonapi.current import current_request
 
 
 def add_security_headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     # Invite links carry their code: never hand it to another site as a referrer.
     response.headers.setdefault("Referrer-Policy", "no-referrer")
-    if request.headers.get("Authorization"):
+    if current_request().headers.get("Authorization"):
         response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -3,20 +3,23 @@
 import re
 import uuid
 
-from flask import Flask, g, request
+from flask import Flask
+
+from .jsonapi.current import current_request, request_globals
 
 HEADER = "X-Request-ID"
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def assign_request_id() -> None:
-    given = request.headers.get(HEADER, "")
-    g.request_id = given if _SANE.match(given) else uuid.uuid4().hex
+    given = current_request().headers.get(HEADER, "")
+    request_globals().request_id = given if _SANE.match(given) else uuid.uuid4().hex
 
 
 def echo_request_id(response):
-    if "request_id" in g:
-        response.headers[HEADER] = g.request_id
+    request_id = request_globals().get("request_id")
+    if request_id is not None:
+        response.headers[HEADER] = request_id
     return response
 
 

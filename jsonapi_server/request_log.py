@@ -6,8 +6,9 @@ import json
 import logging
 import time
 
-from flask import Flask, g, request
+from flask import Flask
 
+from .jsonapi.current import current_request, request_globals
 from .jsonapi.timestamps import format_timestamp, utc_now
 
 log = logging.getLogger("jsonapi_server.requests")
@@ -31,15 +32,16 @@ class JsonLineFormatter(logging.Formatter):
 
 
 def start_timer() -> None:
-    g.started = time.perf_counter()
+    request_globals().started = time.perf_counter()
 
 
 def log_request(response):
-    started = g.get("started")
-    user_id = g.get("caller_id")
+    globals_, request = request_globals(), current_request()
+    started = globals_.get("started")
+    user_id = globals_.get("caller_id")
     fields = {
         "time": format_timestamp(utc_now()),
-        "request_id": g.get("request_id"),
+        "request_id": globals_.get("request_id"),
         "method": request.method,
         "path": request.path,
         "status": response.status_code,

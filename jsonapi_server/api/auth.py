@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, datetime
 from functools import wraps
 
-from flask import Flask, g, request
+from flask import Flask
 from flask_jwt_extended import decode_token, get_unverified_jwt_headers
 from flask_jwt_extended.exceptions import (
     InvalidHeaderError,
@@ -25,6 +25,7 @@ from flask_jwt_extended.exceptions import (
 
 from jsonapi_server.connections import READ_METHODS
 from jsonapi_server.extensions import jwt
+from jsonapi_server.jsonapi.current import current_request, request_globals
 from jsonapi_server.jsonapi.errors import JsonApiError
 from jsonapi_server.jsonapi.protocol import handle_jsonapi_error
 from jsonapi_server.models import User
@@ -87,7 +88,7 @@ def init_auth(app: Flask) -> None:
 def _encoded_token() -> str:
     """The token of `Authorization: Bearer <token>` (among other comma-separated
     credentials, as flask-jwt-extended reads it)."""
-    value = request.headers.get(HEADER, "").strip().strip(",")
+    value = current_request().headers.get(HEADER, "").strip().strip(",")
     if not value:
         raise NoAuthorizationError(f"Missing {HEADER} Header")
     candidates = [
@@ -115,6 +116,7 @@ def _authenticate(refresh: bool) -> None:
         raise RevokedTokenError(get_unverified_jwt_headers(token), claims)
     # Only a caller who reads gets a record: whatever writes needs the ORM's User. A reader's
     # role in the organization the URL names comes with them.
+    request = current_request()
     user, revoked = session_holder(
         *ids,
         for_reading=request.method in READ_METHODS,
@@ -127,7 +129,8 @@ def _authenticate(refresh: bool) -> None:
     if revoked:
         raise RevokedTokenError(get_unverified_jwt_headers(token), claims)
     # The id apart: after a write's commit, reading `user.id` would load the whole row again.
-    g.caller, g.caller_id, g.token_claims = user, ids[0], claims
+    globals_ = request_globals()
+    globals_.caller, globals_.caller_id, globals_.token_claims = user, ids[0], claims
 
 
 def authenticated(view=None, *, refresh: bool = False):
@@ -147,12 +150,12 @@ def authenticated(view=None, *, refresh: bool = False):
 def current_user() -> User:
     """The caller: a User, or for a request that only reads, a record of one (same columns
     and properties, known to no session)."""
-    return g.caller
+    return request_globals().caller
 
 
 def current_session() -> tuple[uuid.UUID, datetime]:
     """The session id and issue time of the token in this request."""
-    claims = g.token_claims
+    claims = request_globals().token_claims
     return uuid.UUID(claims[SESSION_CLAIM]), datetime.fromtimestamp(int(claims["iat"]), UTC)
 
 

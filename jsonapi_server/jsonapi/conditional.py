@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import request
-
+from .current import current_request
 from .errors import JsonApiError
 from .media import split_outside_quotes
 from .timestamps import truncate_to_millisecond
@@ -37,7 +36,7 @@ def _tags(header: str) -> list[str]:
 
 def not_modified(current_etag: str) -> bool:
     """If-None-Match names the current representation (weak comparison, as for GET)."""
-    header = request.headers.get("If-None-Match")
+    header = current_request().headers.get("If-None-Match")
     if not header:
         return False
     bare = current_etag.removeprefix("W/")
@@ -53,7 +52,7 @@ class WriteBase:
 
 
 def if_match_base() -> WriteBase:
-    header = request.headers.get("If-Match")
+    header = current_request().headers.get("If-Match")
     if not header or header.strip() == "*":
         return WriteBase(None)
     return WriteBase(version_of(_tags(header)[0]), precondition=True)

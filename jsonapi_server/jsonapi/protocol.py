@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from schemas.base import validation_error_object
 
 from . import API_PREFIX
+from .current import current_request
 from .document import error_document
 from .errors import JsonApiError, error_object
 from .media import check_accept, check_content_type
@@ -45,13 +46,15 @@ HTTP_ERROR_DETAILS = {
 
 
 def is_api_request() -> bool:
-    return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
+    path = current_request().path
+    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
 
 
 def negotiate() -> None:
     """415 for a body in a foreign media type, 406 for an Accept we cannot satisfy."""
     if not is_api_request():
         return
+    request = current_request()
     check_accept(request.headers.get("Accept"))
     has_body = bool(request.content_length) or "chunked" in request.headers.get(
         "Transfer-Encoding", ""

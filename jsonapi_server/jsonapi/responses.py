@@ -5,12 +5,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from flask import Response, request
+from flask import Response
 
 from schemas.base import ResourceSchema, SchemaShape, schema_for
 
 from . import JSONAPI_MEDIA_TYPE
 from .conditional import etag_for, not_modified
+from .current import current_request
 from .document import (
     DocumentContext,
     collection_document,
@@ -44,7 +45,10 @@ def query_params(
 ) -> QueryParams:
     """Parse the request's query string for an endpoint serving `schema_class`."""
     return parse_query(
-        request.args, primary_type=schema_class.type_name(), shape=_SHAPE, collection=collection
+        current_request().args,
+        primary_type=schema_class.type_name(),
+        shape=_SHAPE,
+        collection=collection,
     )
 
 
@@ -74,7 +78,7 @@ def resource_response(
     etag = etag_of(schema_class, obj)
     if etag:
         headers["ETag"] = etag
-        if request.method == "GET" and not_modified(etag):
+        if current_request().method == "GET" and not_modified(etag):
             return jsonapi_response(None, 304, headers)
     context = document_context(params)
     document = resource_document(schema_class, obj, context, meta=meta)
@@ -94,7 +98,7 @@ def listing_response(schema_class: type[ResourceSchema], result: Any, params: Qu
         return collection_response(schema_class, result.items, result.total_count, params)
     pairs = [
         (key, value)
-        for key, value in request.args.items(multi=True)
+        for key, value in current_request().args.items(multi=True)
         if member_name(key) != PULL_PARAMETER
     ]
     next_link = None
@@ -118,7 +122,7 @@ def collection_response(
 ):
     """A page of a collection with the seed's `meta` and first/last/prev/next links."""
     context = document_context(params)
-    links = pagination_links(current_base_url(), request.args, params.page, total_count)
+    links = pagination_links(current_base_url(), current_request().args, params.page, total_count)
     document = collection_document(
         schema_class, items, context, meta=collection_meta(params, total_count), links=links
     )

@@ -3,10 +3,11 @@
 
 from collections.abc import Callable, Mapping
 
-from flask import Blueprint, request
+from flask import Blueprint
 
 from schemas.base import ResourceSchema, schema_for
 
+from .current import current_request
 from .openapi import OperationSpec
 from .responses import related_response, relationship_response
 
@@ -15,7 +16,7 @@ View = Callable[..., object]
 
 def _dispatcher(views: Mapping[str, View]) -> View:
     def dispatch(**kwargs):
-        return views[request.method](**kwargs)
+        return views[current_request().method](**kwargs)
 
     dispatch.views = dict(views)  # read by the OpenAPI generator
     return dispatch

@@ -5,9 +5,10 @@ brackets are not valid in a URI query even though clients may send them."""
 from functools import lru_cache
 from urllib.parse import quote, urlencode
 
-from flask import g, request
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.urls import iri_to_uri
+
+from .current import current_request, request_globals
 
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 pchar and "/"; everything else, "%" too, encoded
 
@@ -24,18 +25,22 @@ def _encoded_query(pairs: tuple[tuple[str, str], ...]) -> str:
 def current_base_url() -> str:
     """Scheme, host and path of the request (as ProxyFix trusts them), without the query
     (computed once a request: a listing writes it into its self and pagination links)."""
-    url = g.get("jsonapi_base_url")
+    globals_ = request_globals()
+    url = globals_.get("jsonapi_base_url")
     if url is None:
+        request = current_request()
         path = quote(request.script_root + request.path, safe=_PATH_SAFE)
-        url = g.jsonapi_base_url = current_host_url() + path
+        url = globals_.jsonapi_base_url = current_host_url() + path
     return url
 
 
 def current_host_url() -> str:
     """Scheme and host (computed once a request: a document writes it into every link)."""
-    url = g.get("jsonapi_host_url")
+    globals_ = request_globals()
+    url = globals_.get("jsonapi_host_url")
     if url is None:
-        url = g.jsonapi_host_url = _host_uri(request.scheme, request.host)
+        request = current_request()
+        url = globals_.jsonapi_host_url = _host_uri(request.scheme, request.host)
     return url
 
 
@@ -48,4 +53,4 @@ def _host_uri(scheme: str, host: str) -> str:
 
 def current_url() -> str:
     """The request URL as the client addressed it."""
-    return with_query(current_base_url(), list(request.args.items(multi=True)))
+    return with_query(current_base_url(), list(current_request().args.items(multi=True)))

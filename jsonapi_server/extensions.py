@@ -1,6 +1,6 @@
 """Unbound extension singletons; bound to an application in create_app()."""
 
-from flask import g, has_app_context
+from flask import has_app_context
 from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -10,6 +10,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session
 from sqlalchemy import MetaData
 
+from .jsonapi.current import request_globals
 from .jwt_manager import VerifiedOnceJWTManager
 
 # Named constraints make migrations reproducible and downgradable on SQLite.
@@ -31,7 +32,7 @@ class RequestSession(Session):
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
         if bind is None and has_app_context():
-            held = g.get(READ_CONNECTION)
+            held = request_globals().get(READ_CONNECTION)
             if held is not None:
                 return held[0]
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)

@@ -8,6 +8,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from . import http_hardening
 from .config import (
     check_production_settings,
     check_sync_settings,
@@ -74,9 +75,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         expose_headers=["Location", "ETag", "Retry-After", "X-Request-ID"],
         methods=["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
         max_age=600,
+        # A request without Origin did not ask for CORS (browsers send it with every
+        # cross-origin request): it gets no CORS headers.
+        always_send=False,
     )
+    http_hardening.cors_only_for_origins(app)
 
-    from . import cli, http_hardening, request_ids, request_log
+    from . import cli, request_ids, request_log
     from .api import register_blueprints
     from .jsonapi import protocol
 

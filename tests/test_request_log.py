@@ -130,3 +130,26 @@ def test_a_write_logs_its_caller(client, login, user, captured, api):
     assert response.status_code == 200, response.json
     [line] = request_lines(captured)
     assert (line["method"], line["status"], line["user_id"]) == ("PATCH", 200, str(user.id))
+
+
+def test_the_formatter_writes_each_record_as_one_json_line():
+    from jsonapi_server.request_log import JsonLineFormatter
+
+    formatter = JsonLineFormatter()
+    fields = {"path": "/api/v2/organizations/Zürich", "status": 200, "duration_ms": 1.25}
+    request_record = logging.makeLogRecord({"fields": fields})
+    line = formatter.format(request_record)
+    assert "\n" not in line and json.loads(line) == fields
+    assert "Zürich" in line  # UTF-8, not escaped
+    try:
+        raise ValueError("broken")
+    except ValueError:
+        import sys
+
+        failure = logging.makeLogRecord(
+            {"name": "x", "levelno": 40, "levelname": "ERROR", "msg": "failed %s", "args": (1,)}
+        )
+        failure.exc_info = sys.exc_info()
+    written = json.loads(formatter.format(failure))
+    assert (written["level"], written["logger"], written["message"]) == ("error", "x", "failed 1")
+    assert "ValueError: broken" in written["exception"] and written["time"].endswith("Z")

@@ -5,6 +5,7 @@ as parameters."""
 import uuid
 
 import pytest
+from sqlalchemy.exc import NoResultFound
 
 from jsonapi_server.extensions import db
 from jsonapi_server.jsonapi.query import SortKey
@@ -164,6 +165,28 @@ def test_one_invite_is_read_as_a_record_and_its_role_with_it(app, api, client, l
     assert (found.recipient_email, found.status) == ("a@example.com", "pending")
     assert found.organization.owner.id == user.id
     assert not any(isinstance(obj, OrganizationInvite | User) for obj in identity_map)
+
+
+def test_a_write_answers_with_its_row_read_as_a_record_unless_an_include_is_to_many(
+    app, api, client, login, user
+):
+    organization = api.create_organization(user)
+    invite_all(client, login, organization, user, ["b@example.com"])
+    with app.app_context():
+        [listed_invite] = invites.list_invites(
+            user, uuid.UUID(organization["id"]), filters={}, sort=NEWEST_FIRST, offset=0, size=1
+        ).items
+        read = listing.fetch_one(OrganizationInvite, listed_invite.id, ["invited_by_user"])
+        [channel] = channels.list_channels(
+            user, uuid.UUID(organization["id"]), filters={}, sort=NEWEST_FIRST, offset=0, size=1
+        ).items
+        with_members = listing.fetch_one(Channel, channel.id, ["members"])
+        with pytest.raises(NoResultFound):
+            listing.fetch_one(OrganizationInvite, uuid.uuid4())
+        db.session.remove()
+    assert type(read) is record_class(OrganizationInvite)
+    assert (read.recipient_email, read.invited_by_user.id) == ("b@example.com", user.id)
+    assert isinstance(with_members, Channel)
 
 
 def test_a_shape_is_built_once_and_serves_every_scope_value(app, api, client, login, user):

@@ -307,19 +307,22 @@ def main() -> None:
             for name, (url, script) in paths.items():
                 body_bytes = response_size(url, token) if script == "get.lua" else 2000
                 ceiling_env = {**environment, "BENCH_BODY_BYTES": str(body_bytes)}
-                with gunicorn("bench.ceiling:app", ceiling_port, ceiling_env):
+                with gunicorn("bench.ceiling:app", ceiling_port, ceiling_env) as ceiling_master:
                     ceiling_url = f"http://127.0.0.1:{ceiling_port}/"
                     wrk(url, script, token, 2)  # warm-up
                     wrk(ceiling_url, script, token, 2)
-                    app_runs, ceiling_runs, cpu = [], [], 0.0
+                    app_runs, ceiling_runs, cpu, ceiling_cpu = [], [], 0.0, 0.0
                     for _ in range(ROUNDS):
                         before = worker_cpu_seconds(app_master)
                         app_runs.append(wrk(url, script, token, SECONDS))
                         cpu += worker_cpu_seconds(app_master) - before
+                        before = worker_cpu_seconds(ceiling_master)
                         ceiling_runs.append(wrk(ceiling_url, script, token, SECONDS))
+                        ceiling_cpu += worker_cpu_seconds(ceiling_master) - before
                 requests = sum(run["requests"] for run in app_runs)
                 rps = requests / (ROUNDS * SECONDS)
-                ceiling_rps = sum(run["requests"] for run in ceiling_runs) / (ROUNDS * SECONDS)
+                ceiling_requests = sum(run["requests"] for run in ceiling_runs)
+                ceiling_rps = ceiling_requests / (ROUNDS * SECONDS)
                 report["workloads"][name] = {
                     "rps": round(rps, 1),
                     "p50_ms": round(sorted(r["p50_ms"] for r in app_runs)[ROUNDS // 2], 2),
@@ -327,6 +330,8 @@ def main() -> None:
                     "sql_per_request": len(sql[name]),
                     "cpu_ms_per_request": round(cpu * 1000 / requests, 3),
                     "ceiling_rps": round(ceiling_rps, 1),
+                    # the machine's speed in this run: the same framework's CPU per request
+                    "ceiling_cpu_ms_per_request": round(ceiling_cpu * 1000 / ceiling_requests, 3),
                     "ceiling_ratio": round(rps / ceiling_rps, 4),
                     "body_bytes": body_bytes,
                     "errors": sum(run["errors"] for run in app_runs),
@@ -389,7 +394,8 @@ def print_row(name: str, row: dict) -> None:
         f"{name}: {row['rps']:8.1f} req/s  p50 {row['p50_ms']:6.2f} ms  "
         f"p99 {row['p99_ms']:7.2f} ms  "
         f"sql {row['sql_per_request']}  cpu {row['cpu_ms_per_request']:6.2f} ms/req  "
-        f"ceiling {row['ceiling_rps']:8.1f} req/s  ratio {row['ceiling_ratio'] * 100:5.1f} %"
+        f"ceiling {row['ceiling_rps']:8.1f} req/s ({row['ceiling_cpu_ms_per_request']:.2f} ms)  "
+        f"ratio {row['ceiling_ratio'] * 100:5.1f} %"
         f"  (non-2xx: {row['errors']})",
         flush=True,
     )

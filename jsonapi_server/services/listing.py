@@ -294,7 +294,7 @@ def fetch_one(model: type, id_: Any, include_paths: Sequence[str] = ()) -> Any:
     a record when every include is to-one (read as `read_one` reads, a third of the ORM's
     CPU), an ORM instance otherwise. Raises NoResultFound when there is no such row."""
     if _Loader.for_(model, include_paths).reader is not None:
-        [item] = read_one(_record_by_id_statement(model), {"id": id_}, include=include_paths)
+        [item] = read_one(_by_id(model), {"id": id_}, include=include_paths)
         if item is None:
             raise NoResultFound(f"No {model.__name__} {id_}")
         return item
@@ -303,7 +303,7 @@ def fetch_one(model: type, id_: Any, include_paths: Sequence[str] = ()) -> Any:
 
 
 @cache  # one per model
-def _record_by_id_statement(model: type) -> Select:
+def _by_id(model: type) -> Select:
     return select(model).where(model.id == bindparam("id"))
 
 
@@ -312,8 +312,7 @@ def _by_id_statement(model: type, include_paths: tuple[str, ...]) -> Select:
     """Built once per model and includes: building a statement (and its cache key) anew cost
     a write as much CPU as running it."""
     return (
-        select(model)
-        .where(model.id == bindparam("id"))
+        _by_id(model)
         .options(*eager_options(model, include_paths))
         .execution_options(populate_existing=True)
     )

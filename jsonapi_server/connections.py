@@ -161,9 +161,9 @@ _uuid_read_before = _uuids_read.get
 _timestamp_read_before = _timestamps_read.get
 
 
-def _stored_uuid(text: str | None, _cursor) -> StoredUUID | None:
-    if text is None:
-        return None
+def uuid_from_text(text: str) -> StoredUUID:
+    """The StoredUUID of a uuid's text as PostgreSQL writes it (the same object for the same
+    text, while remembered)."""
     value = _uuid_read_before(text)
     if value is None:
         value = object.__new__(StoredUUID)
@@ -172,17 +172,32 @@ def _stored_uuid(text: str | None, _cursor) -> StoredUUID | None:
     return value
 
 
+def timestamp_from_text(text: str) -> datetime:
+    """The aware datetime of a timestamptz's text as PostgreSQL writes it, by
+    `datetime.fromisoformat` (which reads that form, and gives the UTC singleton for `+00`);
+    the same object for the same text, while remembered. Raises ValueError for what it cannot
+    read (BC dates, infinity), which no timestamp the service writes is."""
+    value = _timestamp_read_before(text)
+    if value is None:
+        value = _timestamps_read.keep(text, datetime.fromisoformat(text))
+    return value
+
+
+def _stored_uuid(text: str | None, _cursor) -> StoredUUID | None:
+    if text is None:
+        return None
+    return _uuid_read_before(text) or uuid_from_text(text)
+
+
 def _timestamp_with_zone(text: str | None, cursor) -> datetime | None:
-    """`timestamptz` by `datetime.fromisoformat` (which reads PostgreSQL's form, and gives
-    the UTC singleton for `+00`): a sixth cheaper than psycopg2's own, which builds each
-    datetime through keyword parsing. What it cannot read (BC dates, infinity) goes to
-    psycopg2's."""
+    """`timestamptz` by timestamp_from_text: a sixth cheaper than psycopg2's own, which builds
+    each datetime through keyword parsing. What it cannot read goes to psycopg2's."""
     if text is None:
         return None
     value = _timestamp_read_before(text)
     if value is None:
         try:
-            value = _timestamps_read.keep(text, datetime.fromisoformat(text))
+            value = timestamp_from_text(text)
         except ValueError:
             return psycopg2.extensions.PYDATETIMETZ(text, cursor)
     return value

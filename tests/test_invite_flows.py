@@ -402,6 +402,7 @@ def test_inviting_on_sqlite_checks_and_lists_as_on_postgresql(tmp_path):
         owner = User(email="owner@example.com", password_hash="x", first_name="O")
         db.session.add(owner)
         db.session.commit()
+        owner_id = str(owner.id)
         headers = {"Authorization": f"Bearer {tokens.open_session(owner).access_token}"}
     client = app.test_client()
     media = {**headers, "Content-Type": "application/vnd.api+json"}
@@ -426,5 +427,12 @@ def test_inviting_on_sqlite_checks_and_lists_as_on_postgresql(tmp_path):
     assert [i["attributes"]["recipient_email"] for i in listed.json["data"]] == [
         "guest@example.com"
     ]
+    # records hold ids and times as text here too, in the form PostgreSQL's would have
+    [listed_invite] = listed.json["data"]
+    assert listed_invite["relationships"]["invited_by_user"]["data"]["id"] == owner_id
+    assert listed.json["included"][0]["id"] == owner_id
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", listed_invite["attributes"]["created_at"]
+    )
     with app.app_context():
         db.engine.dispose()

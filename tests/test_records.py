@@ -3,10 +3,12 @@ their statements built once per shape of a scope (listing.Scope), with each requ
 as parameters."""
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.exc import NoResultFound
 
+from jsonapi_server.connections import StoredUUID
 from jsonapi_server.extensions import db
 from jsonapi_server.jsonapi.query import SortKey
 from jsonapi_server.models import Channel, Membership, OrganizationInvite, User
@@ -53,6 +55,32 @@ def test_a_record_answers_what_the_model_answers(session):
     assert not hasattr(user_record, "_sa_instance_state")
     assert not hasattr(type(user_record), "query")
     assert repr(user_record) == "<User x>"
+
+
+def test_a_record_holds_uuids_and_times_as_text_and_answers_them_typed(
+    app, api, client, login, user, session
+):
+    organization = api.create_organization(user)
+    invite_all(client, login, organization, user, ["t@example.com"])
+    result, _ = listed(
+        app, invites.list_invites, user, organization["id"], include=("invited_by_user",)
+    )
+    [record] = result.items
+    stored = session.get(OrganizationInvite, record.id)
+    held = record.__dict__  # what the document writer reads
+    assert (held["id"], held["organization_id"]) == (str(stored.id), organization["id"])
+    assert held["invited_by_user_id"] == str(user.id) and held["accepted_at"] is None
+    assert isinstance(held["created_at"], str)
+    assert datetime.fromisoformat(held["created_at"]) == stored.created_at
+    # read as attributes, the values are the model's own types
+    assert type(record.id) is StoredUUID and record.id == stored.id
+    assert type(record.invited_by_user.id) is StoredUUID and record.invited_by_user.id == user.id
+    for name in ("created_at", "updated_at", "updated_in_db_at", "expires_at", "last_sent_at"):
+        assert getattr(record, name) == getattr(stored, name)
+        assert getattr(record, name).tzinfo is UTC
+    assert record.accepted_at is None and record.cancelled_by_user_id is None
+    with pytest.raises(AttributeError):
+        record.created_at = stored.created_at  # the text and its value cannot part
 
 
 def test_to_one_includes_are_read_as_records_with_no_orm_instances(app, api, client, login, user):

@@ -4,7 +4,11 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from jsonapi_server.jsonapi.timestamps import format_timestamp, parse_timestamp
+from jsonapi_server.jsonapi.timestamps import (
+    format_timestamp,
+    format_timestamp_text,
+    parse_timestamp,
+)
 from schemas.base import Timestamp
 
 
@@ -73,6 +77,21 @@ def test_rfc3339_and_the_seed_form_are_read_to_the_millisecond(text, expected):
 def test_malformed_timestamps_are_refused(text):
     with pytest.raises(ValueError):
         parse_timestamp(text)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2021-11-23 14:38:03.25+00", "2021-11-23T14:38:03.250Z"),
+        ("2021-11-23 14:38:03+00", "2021-11-23T14:38:03.000Z"),
+        ("2021-11-23 14:38:03.123999+00", "2021-11-23T14:38:03.123Z"),
+        ("2021-11-24 01:08:03.5+10:30", "2021-11-23T14:38:03.500Z"),
+        ("2021-11-23 14:38:03.250000+00:00", "2021-11-23T14:38:03.250Z"),  # isoformat's
+    ],
+)
+def test_postgresql_text_of_a_timestamp_is_written_as_its_value_would_be(text, expected):
+    assert format_timestamp_text(text) == expected
+    assert format_timestamp_text(text) == format_timestamp(datetime.fromisoformat(text))
 
 
 def test_a_javascript_round_trip_is_exact():

@@ -42,6 +42,13 @@ def format_timestamp(value: datetime | None) -> str | None:
     )
 
 
+@lru_cache(maxsize=4096)
+def format_timestamp_text(text: str) -> str:
+    """format_timestamp of a timestamp given as ISO 8601 text with its offset, as PostgreSQL
+    writes a timestamptz (`2021-11-23 14:38:03.25+00`). Remembered per text, as above."""
+    return format_timestamp(datetime.fromisoformat(text))
+
+
 def parse_timestamp(text: str) -> datetime:
     """Read RFC 3339 (any offset, any fraction) or the seed's `2021-11-23 14:38:02 UTC`.
 

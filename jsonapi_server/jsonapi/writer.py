@@ -20,13 +20,17 @@ from marshmallow_jsonapi import fields as library_fields
 
 from schemas.base import Relationship, ResourceSchema, Timestamp
 
-from .timestamps import format_timestamp
+from .timestamps import format_timestamp, format_timestamp_text
 
 _MISSING = object()
 _NOTHING: dict = {}
 # A class with this attribute (a set of names) promises that each of its instances holds every
 # one of those names in its __dict__: plain records of rows (services.records) do.
 RECORD_COLUMNS = "__record_columns__"
+# Those of them it holds as the text PostgreSQL writes for their type (a dict: name -> "uuid",
+# whose text is what str() of the value writes, or "timestamptz", `2021-11-23 14:38:03.25+00`);
+# their attributes give the typed values. What is written as text is written from the text.
+RECORD_TEXT_COLUMNS = "__record_text_columns__"
 
 
 def _text(value: Any) -> Any:
@@ -135,7 +139,9 @@ class ResourcePlan:
         constants: dict[str, Any] = {
             "_MISSING": _MISSING,
             "_NOTHING": _NOTHING,
+            "_TEXT": RECORD_TEXT_COLUMNS,
             "format_timestamp": format_timestamp,
+            "format_timestamp_text": format_timestamp_text,
         }
 
         def constant(value: Any) -> str:
@@ -144,18 +150,21 @@ class ResourcePlan:
             return name
 
         columns = getattr(record_class, RECORD_COLUMNS, frozenset())
+        text_columns = getattr(record_class, RECORD_TEXT_COLUMNS, {})
 
-        def read(attribute: str, into: str) -> list[str]:
-            """Lines that put the attribute's value, or _MISSING, into `into`."""
+        def read(attribute: str, into: str, *, text_of: str = "uuid") -> list[str]:
+            """Lines that put the attribute's value, or _MISSING, into `into`: a column held
+            as the text of `text_of` (the form the value is written from) as its text."""
             if record_class is not None:
-                if attribute in columns:
+                if attribute in columns and text_columns.get(attribute, text_of) == text_of:
                     return [f"{into} = loaded[{attribute!r}]"]
                 if not hasattr(record_class, attribute):
                     raise _NotForRecords(attribute)
                 return [f"{into} = obj.{attribute}"]
             # A loaded column (and any value a plain object holds) sits in the instance's
             # __dict__, where reading it skips the instrumented descriptor; properties and
-            # anything not loaded are read the ordinary way.
+            # anything not loaded are read the ordinary way (all of a record's: `loaded` is
+            # empty for records).
             return [
                 f"{into} = loaded.get({attribute!r}, _MISSING)",
                 f"if {into} is _MISSING:",
@@ -163,6 +172,8 @@ class ResourcePlan:
             ]
 
         def written(attribute: str, direct: Callable | None, field: ma.fields.Field) -> str:
+            if direct is format_timestamp and text_columns.get(attribute) == "timestamptz":
+                return "None if value is None else format_timestamp_text(value)"
             if direct is _text:
                 return "None if value is None else str(value)"
             if direct is format_timestamp:
@@ -173,20 +184,26 @@ class ResourcePlan:
                 return f"{constant(direct)}(value)"
             return f"{constant(field)}.serialize({attribute!r}, obj)"
 
+        if record_class is None:  # a record's __dict__ holds texts for typed values
+            dictionary = "_NOTHING if hasattr(obj, _TEXT) else getattr(obj, '__dict__', _NOTHING)"
+        else:
+            dictionary = "getattr(obj, '__dict__', _NOTHING)"
         try:
             body = [
-                "loaded = getattr(obj, '__dict__', _NOTHING)",
+                f"loaded = {dictionary}",
                 *read(self.id_attribute, "value"),
                 "id_text = str(value)",  # written once, for the id and the links (UUIDs are slow)
                 "attributes = {}",
             ]
             for member, attribute, direct, field in self.attributes:
-                body += read(attribute, "value")
+                text_of = {_text: "uuid", format_timestamp: "timestamptz"}.get(direct, "")
+                body += read(attribute, "value", text_of=text_of)
+                value = written(attribute, direct, field)
                 if record_class is None:
                     body.append("if value is not _MISSING:")  # marshmallow leaves it out
-                    body.append(f"    attributes[{member!r}] = {written(attribute, direct, field)}")
+                    body.append(f"    attributes[{member!r}] = {value}")
                 else:
-                    body.append(f"attributes[{member!r}] = {written(attribute, direct, field)}")
+                    body.append(f"attributes[{member!r}] = {value}")
             body.append(f"resource = {{'type': {self.type_!r}, 'id': id_text}}")
             body.append("if attributes:")
             body.append("    resource['attributes'] = attributes")

@@ -239,6 +239,18 @@ class TestEmail:
         assert url in text
         assert deliver() == 0  # sent once
 
+    def test_names_are_escaped_in_the_html_and_kept_in_the_text(
+        self, api, client, login, user, inbox, deliver
+    ):
+        org = api.create_organization(user, name="<b>Tom & Jerry</b>")
+        create_invite(client, login, user, org)
+        assert deliver() == 1
+        [message] = inbox
+        text = message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        assert "<b>Tom & Jerry</b>" in text
+        assert "&lt;b&gt;Tom &amp; Jerry&lt;/b&gt;" in html and "<b>Tom" not in html
+
     def test_the_email_is_written_with_the_invite(self, client, login, user, org, session):
         create_invite(client, login, user, org)
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1

@@ -2,6 +2,7 @@
 
 import re
 import threading
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -137,6 +138,14 @@ def test_members_get_403_strangers_404(api, client, login, user, org):
     assert client.get(invites_url(org), headers=login(stranger)).status_code == 404
     body = invite_body("x@example.com")
     assert client.send("POST", invites_url(org), body, headers=login(member)).status_code == 403
+
+
+def test_inviting_into_an_organization_that_does_not_exist_is_404(client, login, user):
+    missing = {"id": str(uuid.uuid4())}
+    response = client.send(
+        "POST", invites_url(missing), invite_body("x@example.com"), headers=login(user)
+    )
+    assert response.status_code == 404, response.json
 
 
 def test_members_cannot_include_invites(api, client, login, user, org, invite):

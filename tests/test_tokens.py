@@ -267,7 +267,7 @@ def test_a_caller_who_reads_is_a_record_and_one_who_writes_a_user(app, client, u
 
     session_id = "00000000-0000-4000-8000-000000000000"
     with app.test_request_context():
-        reader, revoked = session_holder(user.id, session_id, for_reading=True)
+        reader, revoked = session_holder(user.id, session_id, as_record=True)
         assert not revoked and not isinstance(reader, User)
         assert not any(isinstance(instance, User) for instance in db.session.identity_map.values())
         assert (reader.id, reader.email, reader.full_name) == (user.id, user.email, user.full_name)

@@ -102,7 +102,7 @@ def _encoded_token() -> str:
     return parts[1]
 
 
-def _authenticate(refresh: bool) -> None:
+def _authenticate(refresh: bool, caller_record: bool = False) -> None:
     """Verify the request's token and load its caller into `g`, or raise what refuses it."""
     token = _encoded_token()
     claims = decode_token(token)
@@ -114,12 +114,13 @@ def _authenticate(refresh: bool) -> None:
     # (The token's header is read only to refuse it, as the library's exceptions carry it.)
     if ids is None:
         raise RevokedTokenError(get_unverified_jwt_headers(token), claims)
-    # Only a caller who reads gets a record: whatever writes needs the ORM's User. A reader's
-    # role in the organization the URL names comes with them.
+    # Only a caller the request only reads gets a record (a GET's, and a view's that says
+    # so): whatever writes to the caller needs the ORM's User. Such a caller's role in the
+    # organization the URL names comes with them.
     request = current_request()
     user, revoked = session_holder(
         *ids,
-        for_reading=request.method in READ_METHODS,
+        as_record=caller_record or request.method in READ_METHODS,
         organization_id=(request.view_args or {}).get(ORGANIZATION_ARGUMENT),
     )
     if user is None:
@@ -133,13 +134,15 @@ def _authenticate(refresh: bool) -> None:
     globals_.caller, globals_.caller_id, globals_.token_claims = user, ids[0], claims
 
 
-def authenticated(view=None, *, refresh: bool = False):
-    """Decorator: the view needs a valid access token (or, with refresh=True, a refresh token)."""
+def authenticated(view=None, *, refresh: bool = False, caller_record: bool = False):
+    """Decorator: the view needs a valid access token (or, with refresh=True, a refresh token).
+    `caller_record`: the view writes but only reads the caller (its id, name and role), who
+    is then loaded as a record with their role, as for a read."""
 
     def decorate(function):
         @wraps(function)
         def wrapper(*args, **kwargs):
-            _authenticate(refresh)
+            _authenticate(refresh, caller_record)
             return function(*args, **kwargs)
 
         return wrapper
@@ -148,8 +151,8 @@ def authenticated(view=None, *, refresh: bool = False):
 
 
 def current_user() -> User:
-    """The caller: a User, or for a request that only reads, a record of one (same columns
-    and properties, known to no session)."""
+    """The caller: a User, or for a request that only reads them, a record of one (same
+    columns and properties, known to no session)."""
     return request_globals().caller
 
 

@@ -28,6 +28,7 @@ register_nested(
         delete=invites.cancel_invite,
         update_schema=InviteUpdateSchema,
         create_limit=invite_creation_limit,
+        create_reads_caller_only=True,
     ),
     path="invites",
 )

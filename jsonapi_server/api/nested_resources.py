@@ -38,6 +38,9 @@ class NestedResource:
     delete: Callable  # (user, id, *, organization_id, base)
     update_schema: type[ResourceSchema] | None = None
     create_limit: Callable | None = None  # a rate limit for creating, applied once signed in
+    # The create only reads the caller (their id, name and role): authenticated as a record
+    # with their role in the organization (api.auth), as a read is.
+    create_reads_caller_only: bool = False
 
 
 def _named(view: Callable, name: str) -> Callable:
@@ -124,7 +127,7 @@ def register_nested(blueprint: Blueprint, resource: NestedResource, *, path: str
         collection_path=f"/organizations/<uuid:{PARENT_ARGUMENT}>/{path}",
         collection_views={
             "GET": authenticated(_named(list_view, f"list_{type_}")),
-            "POST": authenticated(create),
+            "POST": authenticated(create, caller_record=resource.create_reads_caller_only),
         },
         parent_argument=PARENT_ARGUMENT,
     )

@@ -100,15 +100,15 @@ def _resend_interval() -> timedelta:
     return timedelta(seconds=current_app.config["INVITE_RESEND_INTERVAL_SECONDS"])
 
 
-def _queue_invitation(invite: OrganizationInvite, organization, inviter: User) -> None:
+def _queue_invitation(invite: OrganizationInvite, organization_name: str, inviter: User) -> None:
     url = current_app.config["INVITE_URL_TEMPLATE"].format(
         code=invite.code, invite_id=invite.id, organization_id=invite.organization_id
     )
     queue_email(
         invite.recipient_email,
-        f"You are invited to join {organization.name}",
+        f"You are invited to join {organization_name}",
         "invite",
-        organization_name=organization.name,
+        organization_name=organization_name,
         inviter_name=inviter.full_name or inviter.email,
         role_label="an admin" if invite.invite_user_as == "admin" else "a member",
         accept_url=url,
@@ -218,14 +218,18 @@ _OPEN_TO_ADDRESS = and_(
     OrganizationInvite.cancelled_at.is_(None),
 )
 _OPEN_INVITE_TO_ADDRESS = select(OrganizationInvite).where(_OPEN_TO_ADDRESS)
+_ORGANIZATION_NAME = select(Organization.name).where(
+    Organization.id == bindparam("organization_id")
+)
 # What creating an invite checks first, in one statement (PostgreSQL): whether the address is
-# a member's, the database clock, and the address's open invite (None: outer-joined to one
-# row, it found nothing).
+# a member's, the database clock, the address's open invite (None: outer-joined to one row,
+# it found nothing) and the organization's name (for the email).
 _ADDRESS_STATE = (
     select(
         _MEMBER_WITH_ADDRESS.exists().label("member"),
         sync.DATABASE_CLOCK.label("now"),
         OrganizationInvite,
+        _ORGANIZATION_NAME.scalar_subquery().label("organization_name"),
     )
     # (a VALUES list would make it a statement SQLAlchemy cannot cache, compiled every time)
     .select_from(select(literal_column("1").label("one")).subquery("one_row"))
@@ -246,21 +250,25 @@ def _open_invite(organization_id, email: str) -> OrganizationInvite | None:
     return db.session.scalar(_OPEN_INVITE_TO_ADDRESS, parameters)
 
 
-def _address_state(organization_id, email: str) -> tuple[bool, datetime, Any]:
-    """Whether the address is a member's, the database clock (sync.database_now) and the
-    address's open invite: one round trip on PostgreSQL instead of three."""
+def _address_state(organization_id, email: str) -> tuple[bool, datetime, Any, str]:
+    """Whether the address is a member's, the database clock (sync.database_now), the
+    address's open invite and the organization's name: one round trip on PostgreSQL instead
+    of four."""
     if not sync.reads_clock_with_rows():
         member = _address_problem(organization_id, email) is not None
-        return member, sync.database_now(), _open_invite(organization_id, email)
+        name = db.session.scalar(_ORGANIZATION_NAME, {"organization_id": organization_id})
+        return member, sync.database_now(), _open_invite(organization_id, email), name
     parameters = {"organization_id": organization_id, "email": email}
-    member, now, invite = db.session.execute(_ADDRESS_STATE, parameters).one()
-    return member, truncate_to_millisecond(now), invite
+    member, now, invite, name = db.session.execute(_ADDRESS_STATE, parameters).one()
+    return member, truncate_to_millisecond(now), invite, name
 
 
-def _create(organization, inviter, email, role, now, invite_id=None) -> OrganizationInvite:
+def _create(
+    organization_id, organization_name, inviter, email, role, now, invite_id=None
+) -> OrganizationInvite:
     invite = OrganizationInvite(
         id=invite_id or uuid.uuid4(),
-        organization_id=organization.id,
+        organization_id=organization_id,
         recipient_email=email,
         invite_user_as=role,
         code=new_code(),
@@ -270,7 +278,7 @@ def _create(organization, inviter, email, role, now, invite_id=None) -> Organiza
     )
     sync.stamp(invite, now)
     db.session.add(invite)
-    _queue_invitation(invite, organization, inviter)
+    _queue_invitation(invite, organization_name, inviter)
     return invite
 
 
@@ -285,7 +293,9 @@ def _retire_expired(invite: OrganizationInvite, user: User, now: datetime) -> No
 def create_invite(
     user: User, organization_id, values: Mapping[str, Any], *, client_id=None, include=()
 ) -> OrganizationInvite:
-    access = authorize(user, organization_id, "invite.manage")
+    # The caller's role only (api.invites reads the caller as a record with it): the
+    # organization's name comes with the address's state.
+    require_right(user, organization_id, "invite.manage")
     email = normalize_email(values["recipient_email"])
     role = values.get("invite_user_as", "member")
     invite_id = sync.parse_client_id(client_id)
@@ -301,7 +311,7 @@ def create_invite(
     )
     if replay is not None:
         return fetch_one(OrganizationInvite, replay.id, include)
-    member, now, existing = _address_state(organization_id, email)
+    member, now, existing, organization_name = _address_state(organization_id, email)
     if member:
         code, detail = _ALREADY_MEMBER
         raise Conflict(detail, code=code, pointer="/data/attributes/recipient_email")
@@ -315,7 +325,7 @@ def create_invite(
             raise pending
         _retire_expired(existing, user, now)
     with sync.committing(pending, model=OrganizationInvite, row_id=invite_id):
-        invite = _create(access.organization, user, email, role, now, invite_id)
+        invite = _create(organization_id, organization_name, user, email, role, now, invite_id)
     return fetch_again(invite, include)
 
 
@@ -355,13 +365,15 @@ def invite_batch(
                 if now - existing.last_sent_at < _resend_interval():
                     refuse("resend_too_soon", "This invite was sent less than a minute ago.")
                     continue
-                _refresh(existing, access.organization, user, now)
+                _refresh(existing, access.organization.name, user, now)
                 outcome.invites.append(existing)
                 outcome.resent_count += 1
                 continue
             if existing is not None:
                 _retire_expired(existing, user, now)
-            outcome.invites.append(_create(access.organization, user, email, role, now))
+            outcome.invites.append(
+                _create(organization_id, access.organization.name, user, email, role, now)
+            )
             outcome.created_count += 1
     ids = [invite.id for invite in outcome.invites]
     stored = {
@@ -406,13 +418,13 @@ def cancel_invite(user, invite_id, *, organization_id=None, base=None) -> None:
     db.session.commit()
 
 
-def _refresh(invite: OrganizationInvite, organization, user: User, now: datetime) -> None:
+def _refresh(invite: OrganizationInvite, organization_name: str, user: User, now: datetime) -> None:
     """A new code (the old link stops working), a new expiry, and the email again."""
     invite.code = new_code()
     invite.expires_at = now + _ttl()
     invite.last_sent_at = now
     sync.stamp(invite, now)
-    _queue_invitation(invite, organization, user)
+    _queue_invitation(invite, organization_name, user)
 
 
 def resend_invite(user, invite_id, *, organization_id=None, base=None, include=()):
@@ -429,7 +441,7 @@ def resend_invite(user, invite_id, *, organization_id=None, base=None, include=(
             code="resend_too_soon",
             retry_after=max(1, int(wait.total_seconds() + 0.999)),
         )
-    _refresh(invite, db.session.get(Organization, invite.organization_id), user, now)
+    _refresh(invite, db.session.get(Organization, invite.organization_id).name, user, now)
     db.session.commit()
     return fetch_one(OrganizationInvite, invite_id, include)
 

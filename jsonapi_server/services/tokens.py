@@ -103,15 +103,16 @@ def session_holder(
     user_id: uuid.UUID,
     session_id: uuid.UUID,
     *,
-    for_reading: bool = False,
+    as_record: bool = False,
     organization_id: uuid.UUID | None = None,
 ) -> tuple[User | None, bool]:
-    """The token's user and whether its session is revoked, in one statement. For a caller
-    who only reads, the user is a record (services.records): the same columns and
-    properties, without the ORM's loading, at a third of the statement's CPU; and their role
-    in `organization_id`, if given, is read with them and remembered for the permission check."""
+    """The token's user and whether its session is revoked, in one statement. `as_record`
+    (a caller the request only reads): the user is a record (services.records), the same
+    columns and properties without the ORM's loading, at a third of the statement's CPU; and
+    their role in `organization_id`, if given, is read with them and remembered for the
+    permission check."""
     parameters = {"user_id": user_id, "session_id": session_id}
-    if not for_reading:
+    if not as_record:
         row = db.session.execute(_USER_AND_REVOCATION, parameters).first()
         return (None, False) if row is None else (row[0], bool(row.revoked))
     parameters["organization_id"] = organization_id

@@ -37,6 +37,11 @@ def _text(value: Any) -> Any:
     return None if value is None else str(value)
 
 
+# The writers that write a value from a record's text of it: str() writes a uuid's text as is,
+# and a timestamptz's has its own (format_timestamp_text).
+_WRITES_FROM_TEXT = {_text: "uuid", format_timestamp: "timestamptz"}
+
+
 def _boolean(field: ma.fields.Boolean) -> Callable[[Any], Any]:
     def write(value: Any) -> Any:
         return None if value is None else field._serialize(value, None, None)
@@ -139,7 +144,7 @@ class ResourcePlan:
         constants: dict[str, Any] = {
             "_MISSING": _MISSING,
             "_NOTHING": _NOTHING,
-            "_TEXT": RECORD_TEXT_COLUMNS,
+            "_RECORD_TEXT_COLUMNS": RECORD_TEXT_COLUMNS,
             "format_timestamp": format_timestamp,
             "format_timestamp_text": format_timestamp_text,
         }
@@ -185,7 +190,10 @@ class ResourcePlan:
             return f"{constant(field)}.serialize({attribute!r}, obj)"
 
         if record_class is None:  # a record's __dict__ holds texts for typed values
-            dictionary = "_NOTHING if hasattr(obj, _TEXT) else getattr(obj, '__dict__', _NOTHING)"
+            dictionary = (
+                "_NOTHING if hasattr(obj, _RECORD_TEXT_COLUMNS)"
+                " else getattr(obj, '__dict__', _NOTHING)"
+            )
         else:
             dictionary = "getattr(obj, '__dict__', _NOTHING)"
         try:
@@ -196,8 +204,7 @@ class ResourcePlan:
                 "attributes = {}",
             ]
             for member, attribute, direct, field in self.attributes:
-                text_of = {_text: "uuid", format_timestamp: "timestamptz"}.get(direct, "")
-                body += read(attribute, "value", text_of=text_of)
+                body += read(attribute, "value", text_of=_WRITES_FROM_TEXT.get(direct, ""))
                 value = written(attribute, direct, field)
                 if record_class is None:
                     body.append("if value is not _MISSING:")  # marshmallow leaves it out

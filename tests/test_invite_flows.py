@@ -87,6 +87,29 @@ class TestBatches:
         resent = batch(client, login, user, org, ["pending@example.com"], resend_pending=True).json
         assert resent["data"]["attributes"]["resent_count"] == 1
 
+    @pytest.mark.parametrize("new", [1, 5])
+    def test_a_batch_writes_its_invites_and_their_emails_in_one_insert_each(
+        self, client, login, user, org, session, count_queries, new
+    ):
+        create_invite(client, login, user, org, "pending@example.com")
+        session.execute(
+            OrganizationInvite.__table__.update().values(
+                last_sent_at=func.now() - func.make_interval(0, 0, 0, 0, 0, 2)
+            )
+        )
+        session.commit()
+        addresses = ["pending@example.com", *(f"new{n}@example.com" for n in range(new))]
+        with count_queries() as statements:
+            response = batch(client, login, user, org, addresses, resend_pending=True)
+        assert response.status_code == 201, response.json
+        counts = response.json["data"]["attributes"]
+        assert (counts["created_count"], counts["resent_count"]) == (new, 1)
+        inserts = [s.split("(")[0].strip() for s in statements if s.startswith("INSERT")]
+        assert inserts == ["INSERT INTO organization_invites", "INSERT INTO outbox_messages"]
+        # every invite written, with its email: the first invite's, the resend's, the new ones'
+        assert session.scalar(select(func.count()).select_from(OrganizationInvite)) == 1 + new
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 2 + new
+
     @pytest.mark.parametrize(
         ("attributes", "pointer"),
         [

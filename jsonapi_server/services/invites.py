@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, literal_column, select
+from sqlalchemy import and_, bindparam, insert, literal_column, select
+from sqlalchemy import inspect as inspect_mapper
 
 from jsonapi_server.extensions import db
 from jsonapi_server.jsonapi.timestamps import truncate_to_millisecond
@@ -25,7 +26,7 @@ from jsonapi_server.models import (
     User,
 )
 
-from . import sync
+from . import outbox, sync
 from .accounts import new_user, normalize_email
 from .errors import Conflict, Forbidden, Gone, Invalid, NotFound, TooSoon
 from .listing import (
@@ -33,14 +34,12 @@ from .listing import (
     Listing,
     Scope,
     eager_options,
-    fetch_again,
     fetch_one,
     parse_choice,
     parse_text,
     read_one,
 )
 from .organizations import DEFAULT_CHANNEL
-from .outbox import queue_email
 from .permissions import authorize, caller_role, require_right, require_role
 
 CODE_PATTERN = re.compile(r"^[0-9a-f]{64}$")
@@ -100,19 +99,20 @@ def _resend_interval() -> timedelta:
     return timedelta(seconds=current_app.config["INVITE_RESEND_INTERVAL_SECONDS"])
 
 
-def _queue_invitation(invite: OrganizationInvite, organization_name: str, inviter: User) -> None:
+def _invitation(invite: Mapping[str, Any], organization_name: str, inviter: User) -> dict:
+    """The outbox row of the email that sends `invite` (its column values)."""
     url = current_app.config["INVITE_URL_TEMPLATE"].format(
-        code=invite.code, invite_id=invite.id, organization_id=invite.organization_id
+        code=invite["code"], invite_id=invite["id"], organization_id=invite["organization_id"]
     )
-    queue_email(
-        invite.recipient_email,
+    return outbox.email(
+        invite["recipient_email"],
         f"You are invited to join {organization_name}",
         "invite",
         organization_name=organization_name,
         inviter_name=inviter.full_name or inviter.email,
-        role_label="an admin" if invite.invite_user_as == "admin" else "a member",
+        role_label="an admin" if invite["invite_user_as"] == "admin" else "a member",
         accept_url=url,
-        expires_at_text=invite.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+        expires_at_text=invite["expires_at"].strftime("%Y-%m-%d %H:%M UTC"),
     )
 
 
@@ -263,23 +263,28 @@ def _address_state(organization_id, email: str) -> tuple[bool, datetime, Any, st
     return member, truncate_to_millisecond(now), invite, name
 
 
-def _create(
-    organization_id, organization_name, inviter, email, role, now, invite_id=None
-) -> OrganizationInvite:
-    invite = OrganizationInvite(
-        id=invite_id or uuid.uuid4(),
-        organization_id=organization_id,
-        recipient_email=email,
-        invite_user_as=role,
-        code=new_code(),
-        expires_at=now + _ttl(),
-        last_sent_at=now,
-        invited_by_user_id=inviter.id,
-    )
-    sync.stamp(invite, now)
-    db.session.add(invite)
-    _queue_invitation(invite, organization_name, inviter)
-    return invite
+def _new_invite(organization_id, inviter, email, role, now, invite_id=None) -> dict[str, Any]:
+    """A new invite's column values (written by _write_invites)."""
+    return {
+        "id": invite_id or uuid.uuid4(),
+        "organization_id": organization_id,
+        "recipient_email": email,
+        "invite_user_as": role,
+        "code": new_code(),
+        "expires_at": now + _ttl(),
+        "last_sent_at": now,
+        "invited_by_user_id": inviter.id,
+        **sync.first_version(now),
+    }
+
+
+def _write_invites(invites: Sequence[dict[str, Any]], emails: Sequence[dict[str, Any]]) -> None:
+    """New invites and the emails of new and re-sent ones, one INSERT each, in the caller's
+    transaction: Core INSERTs of the tables, where the ORM's unit of work cost creating an
+    invite a fifth of its instructions (W3 -23 %; the ORM's bulk INSERT saved 6 %)."""
+    if invites:
+        db.session.execute(insert(OrganizationInvite.__table__), list(invites))
+    outbox.queue_emails(emails)
 
 
 def _retire_expired(invite: OrganizationInvite, user: User, now: datetime) -> None:
@@ -325,8 +330,9 @@ def create_invite(
             raise pending
         _retire_expired(existing, user, now)
     with sync.committing(pending, model=OrganizationInvite, row_id=invite_id):
-        invite = _create(organization_id, organization_name, user, email, role, now, invite_id)
-    return fetch_again(invite, include)
+        invite = _new_invite(organization_id, user, email, role, now, invite_id)
+        _write_invites([invite], [_invitation(invite, organization_name, user)])
+    return fetch_one(OrganizationInvite, invite["id"], include)
 
 
 def invite_batch(
@@ -339,6 +345,9 @@ def invite_batch(
     seen: set[str] = set()
     now = sync.database_now()
     raced = Conflict("A pending invite was created meanwhile.", code="invite_pending")
+    invited_ids: list = []
+    new_invites: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
     with sync.committing(raced):
         for raw in emails:
             email = normalize_email(raw) if isinstance(raw, str) else ""
@@ -365,24 +374,25 @@ def invite_batch(
                 if now - existing.last_sent_at < _resend_interval():
                     refuse("resend_too_soon", "This invite was sent less than a minute ago.")
                     continue
-                _refresh(existing, access.organization.name, user, now)
-                outcome.invites.append(existing)
+                messages.append(_refresh(existing, access.organization.name, user, now))
+                invited_ids.append(existing.id)
                 outcome.resent_count += 1
                 continue
             if existing is not None:
                 _retire_expired(existing, user, now)
-            outcome.invites.append(
-                _create(organization_id, access.organization.name, user, email, role, now)
-            )
+            invite = _new_invite(organization_id, user, email, role, now)
+            new_invites.append(invite)
+            messages.append(_invitation(invite, access.organization.name, user))
+            invited_ids.append(invite["id"])
             outcome.created_count += 1
-    ids = [invite.id for invite in outcome.invites]
+        _write_invites(new_invites, messages)
     stored = {
         invite.id: invite
         for invite in db.session.scalars(
-            select(OrganizationInvite).where(OrganizationInvite.id.in_(ids))
+            select(OrganizationInvite).where(OrganizationInvite.id.in_(invited_ids))
         )
     }
-    outcome.invites = [stored[invite_id] for invite_id in ids]
+    outcome.invites = [stored[invite_id] for invite_id in invited_ids]
     return outcome
 
 
@@ -418,13 +428,22 @@ def cancel_invite(user, invite_id, *, organization_id=None, base=None) -> None:
     db.session.commit()
 
 
-def _refresh(invite: OrganizationInvite, organization_name: str, user: User, now: datetime) -> None:
-    """A new code (the old link stops working), a new expiry, and the email again."""
+def _column_values(instance: Any) -> dict[str, Any]:
+    """An ORM instance's column values, as a row written as values holds them."""
+    return {
+        column.key: getattr(instance, column.key)
+        for column in inspect_mapper(instance).mapper.column_attrs
+    }
+
+
+def _refresh(invite: OrganizationInvite, organization_name: str, user: User, now: datetime) -> dict:
+    """A new code (the old link stops working), a new expiry; and the email again, to write
+    (_write_invites)."""
     invite.code = new_code()
     invite.expires_at = now + _ttl()
     invite.last_sent_at = now
     sync.stamp(invite, now)
-    _queue_invitation(invite, organization_name, user)
+    return _invitation(_column_values(invite), organization_name, user)
 
 
 def resend_invite(user, invite_id, *, organization_id=None, base=None, include=()):
@@ -441,7 +460,8 @@ def resend_invite(user, invite_id, *, organization_id=None, base=None, include=(
             code="resend_too_soon",
             retry_after=max(1, int(wait.total_seconds() + 0.999)),
         )
-    _refresh(invite, db.session.get(Organization, invite.organization_id).name, user, now)
+    organization_name = db.session.get(Organization, invite.organization_id).name
+    _write_invites([], [_refresh(invite, organization_name, user, now)])
     db.session.commit()
     return fetch_one(OrganizationInvite, invite_id, include)
 

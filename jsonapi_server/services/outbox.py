@@ -4,11 +4,14 @@ several workers never send one email twice (rows are claimed with FOR UPDATE SKI
 
 import logging
 import time
+import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from flask_mail import Message
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from jsonapi_server.extensions import db, mail
 from jsonapi_server.jsonapi.timestamps import utc_now
@@ -17,23 +20,31 @@ from jsonapi_server.models import OutboxMessage
 log = logging.getLogger(__name__)
 
 
-def queue_email(recipient: str, subject: str, template: str, **context) -> OutboxMessage:
-    """Render `templates/email/<template>.txt/.html` and add it to the outbox (the caller's
-    transaction commits it with the change it belongs to)."""
+def email(recipient: str, subject: str, template: str, **context) -> dict[str, Any]:
+    """An outbox row: `templates/email/<template>.txt/.html` rendered with `context`."""
     templates = current_app.jinja_env.get_template
-    message = OutboxMessage(
-        recipient=recipient,
-        subject=subject,
+    now = utc_now()
+    return {
+        "id": uuid.uuid4(),
+        "recipient": recipient,
+        "subject": subject,
         # The app's template environment (its loader, and autoescaping for .html) renders
         # the context alone: emails read no request, session or g, which Flask's
         # render_template gathers for every render, and sends its signals (W3 -1.4 %).
-        text_body=templates(f"email/{template}.txt").render(context),
-        html_body=templates(f"email/{template}.html").render(context),
-        next_attempt_at=utc_now(),
-        attempts=0,
-    )
-    db.session.add(message)
-    return message
+        "text_body": templates(f"email/{template}.txt").render(context),
+        "html_body": templates(f"email/{template}.html").render(context),
+        "created_at": now,
+        "next_attempt_at": now,
+        "attempts": 0,
+    }
+
+
+def queue_emails(emails: Sequence[Mapping[str, Any]]) -> None:
+    """Add rows made by email() to the outbox, in one INSERT in the caller's transaction,
+    which commits them with the change they belong to (a Core INSERT of the table, as
+    invites._write_invites writes invites, for the same reason)."""
+    if emails:
+        db.session.execute(insert(OutboxMessage.__table__), list(emails))
 
 
 def backoff(attempts: int) -> timedelta:

@@ -52,6 +52,12 @@ def database_now() -> datetime:
     return utc_now()
 
 
+def first_version(now: datetime) -> dict[str, datetime]:
+    """The version columns of a row written as values, not as an ORM instance: what stamp()
+    gives a new row."""
+    return {"created_at": now, "updated_at": now, "updated_in_db_at": now}
+
+
 def stamp(row: Any, now: datetime) -> None:
     """Give `row` its next version: `now`, or 1 ms past its last version if that is later."""
     current = row.updated_in_db_at

@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import and_, bindparam, insert, literal_column, select
 from sqlalchemy import inspect as inspect_mapper
 
+from jsonapi_server.direct_reads import all_rows
 from jsonapi_server.extensions import db
 from jsonapi_server.jsonapi.timestamps import truncate_to_millisecond
 from jsonapi_server.models import (
@@ -218,17 +219,21 @@ _OPEN_TO_ADDRESS = and_(
     OrganizationInvite.cancelled_at.is_(None),
 )
 _OPEN_INVITE_TO_ADDRESS = select(OrganizationInvite).where(_OPEN_TO_ADDRESS)
+_OPEN_INVITE_EXPIRY = select(OrganizationInvite.id, OrganizationInvite.expires_at).where(
+    _OPEN_TO_ADDRESS
+)
 _ORGANIZATION_NAME = select(Organization.name).where(
     Organization.id == bindparam("organization_id")
 )
 # What creating an invite checks first, in one statement (PostgreSQL): whether the address is
-# a member's, the database clock, the address's open invite (None: outer-joined to one row,
-# it found nothing) and the organization's name (for the email).
+# a member's, the database clock, the id and expiry of the address's open invite (Nones:
+# outer-joined to one row, it found nothing) and the organization's name (for the email).
 _ADDRESS_STATE = (
     select(
         _MEMBER_WITH_ADDRESS.exists().label("member"),
         sync.DATABASE_CLOCK.label("now"),
-        OrganizationInvite,
+        OrganizationInvite.id,
+        OrganizationInvite.expires_at,
         _ORGANIZATION_NAME.scalar_subquery().label("organization_name"),
     )
     # (a VALUES list would make it a statement SQLAlchemy cannot cache, compiled every time)
@@ -250,17 +255,30 @@ def _open_invite(organization_id, email: str) -> OrganizationInvite | None:
     return db.session.scalar(_OPEN_INVITE_TO_ADDRESS, parameters)
 
 
-def _address_state(organization_id, email: str) -> tuple[bool, datetime, Any, str]:
-    """Whether the address is a member's, the database clock (sync.database_now), the
-    address's open invite and the organization's name: one round trip on PostgreSQL instead
-    of four."""
+@dataclass(frozen=True)
+class _AddressState:
+    """What creating an invite to an address checks first."""
+
+    member: bool  # the address is a member's
+    now: datetime  # the database clock (sync.database_now)
+    open_invite_id: Any  # the address's open invite, or None
+    open_invite_expires_at: datetime | None
+    organization_name: str  # for the email
+
+
+def _address_state(organization_id, email: str) -> _AddressState:
+    """One round trip on PostgreSQL instead of four, read as plain values (the open invite is
+    loaded as an ORM instance only when it has expired and must give way)."""
+    parameters = {"organization_id": organization_id, "email": email}
     if not sync.reads_clock_with_rows():
         member = _address_problem(organization_id, email) is not None
-        name = db.session.scalar(_ORGANIZATION_NAME, {"organization_id": organization_id})
-        return member, sync.database_now(), _open_invite(organization_id, email), name
-    parameters = {"organization_id": organization_id, "email": email}
-    member, now, invite, name = db.session.execute(_ADDRESS_STATE, parameters).one()
-    return member, truncate_to_millisecond(now), invite, name
+        open_invite = db.session.execute(_OPEN_INVITE_EXPIRY, parameters).first() or (None, None)
+        name = db.session.scalar(_ORGANIZATION_NAME, parameters)
+        return _AddressState(member, sync.database_now(), *open_invite, name)
+    [(member, now, *open_invite, name)] = all_rows(
+        db.session.connection(), _ADDRESS_STATE, parameters
+    )
+    return _AddressState(member, truncate_to_millisecond(now), *open_invite, name)
 
 
 def _new_invite(organization_id, inviter, email, role, now, invite_id=None) -> dict[str, Any]:
@@ -316,8 +334,8 @@ def create_invite(
     )
     if replay is not None:
         return fetch_one(OrganizationInvite, replay.id, include)
-    member, now, existing, organization_name = _address_state(organization_id, email)
-    if member:
+    state = _address_state(organization_id, email)
+    if state.member:
         code, detail = _ALREADY_MEMBER
         raise Conflict(detail, code=code, pointer="/data/attributes/recipient_email")
     pending = Conflict(
@@ -325,13 +343,16 @@ def create_invite(
         code="invite_pending",
         pointer="/data/attributes/recipient_email",
     )
-    if existing is not None:
-        if existing.expires_at > now:
+    now = state.now
+    if state.open_invite_id is not None:
+        if state.open_invite_expires_at > now:
             raise pending
-        _retire_expired(existing, user, now)
+        expired = db.session.get(OrganizationInvite, state.open_invite_id)
+        if expired is not None:  # (gone meanwhile: nothing stands in the way)
+            _retire_expired(expired, user, now)
     with sync.committing(pending, model=OrganizationInvite, row_id=invite_id):
         invite = _new_invite(organization_id, user, email, role, now, invite_id)
-        _write_invites([invite], [_invitation(invite, organization_name, user)])
+        _write_invites([invite], [_invitation(invite, state.organization_name, user)])
     return fetch_one(OrganizationInvite, invite["id"], include)
 
 

@@ -458,8 +458,8 @@ def _column_values(instance: Any) -> dict[str, Any]:
 
 
 def _refresh(invite: OrganizationInvite, organization_name: str, user: User, now: datetime) -> dict:
-    """A new code (the old link stops working), a new expiry; and the email again, to write
-    (_write_invites)."""
+    """A new code (the old link stops working), a new expiry; and the email again, as an
+    outbox row for the caller to queue."""
     invite.code = new_code()
     invite.expires_at = now + _ttl()
     invite.last_sent_at = now
@@ -482,7 +482,7 @@ def resend_invite(user, invite_id, *, organization_id=None, base=None, include=(
             retry_after=max(1, int(wait.total_seconds() + 0.999)),
         )
     organization_name = db.session.get(Organization, invite.organization_id).name
-    _write_invites([], [_refresh(invite, organization_name, user, now)])
+    outbox.queue_emails([_refresh(invite, organization_name, user, now)])
     db.session.commit()
     return fetch_one(OrganizationInvite, invite_id, include)
 

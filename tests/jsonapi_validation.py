@@ -1,5 +1,6 @@
 """Validation of every JSON:API document the tests receive, against the official 1.1 schema
-(shared/jsonapi-schema), with the three python-jsonschema adjustments its README names."""
+(vendored in tests/data/jsonapi-schema, source and licence in its README), with the three
+python-jsonschema adjustments that README names."""
 
 import json
 from functools import cache
@@ -9,22 +10,12 @@ from jsonschema import Draft7Validator, Draft202012Validator, validators
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-SCHEMA_ROOTS = [
-    Path(__file__).resolve().parents[1] / "shared" / "jsonapi-schema",
-    Path(__file__).resolve().parents[2] / "shared" / "jsonapi-schema",
-]
+SCHEMA_DIRECTORY = Path(__file__).resolve().parent / "data" / "jsonapi-schema"
 
 # 1. The schemas use the pre-2019 `dependencies` keyword, which 2020-12 validators ignore.
 JsonApiValidator = validators.extend(
     Draft202012Validator, {"dependencies": Draft7Validator.VALIDATORS["dependencies"]}
 )
-
-
-def _schema_directory() -> Path:
-    for root in SCHEMA_ROOTS:
-        if (root / "1.1" / "schema.json").exists():
-            return root / "1.1"
-    raise FileNotFoundError("shared/jsonapi-schema/1.1 is not beside the project")
 
 
 def _without_empty_patterns(node):
@@ -42,10 +33,9 @@ def _without_empty_patterns(node):
 
 @cache
 def validator(name: str = "schema.json") -> JsonApiValidator:
-    directory = _schema_directory()
     documents = {
         path.name: _without_empty_patterns(json.loads(path.read_text()))
-        for path in directory.glob("schema*.json")
+        for path in SCHEMA_DIRECTORY.glob("schema*.json")
     }
     # 3. Request schemas $ref the response schema by $id: register them all.
     registry = Registry().with_resources(

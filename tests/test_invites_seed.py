@@ -10,24 +10,20 @@ import pytest
 
 from .factories import UserFactory
 
-SEED_NAMES = ("v2-organization-invites-jsonapi.txt",)
-
-
-def seed_text() -> str:
-    for root in (Path(__file__).resolve().parents[1], Path(__file__).resolve().parents[2]):
-        path = root / "shared" / "seeds" / SEED_NAMES[0]
-        if path.exists():
-            return path.read_text()
-    raise FileNotFoundError(SEED_NAMES[0])
+SEED_DIRECTORY = Path(__file__).resolve().parent / "data" / "seed"
+SEED_NAMES = (
+    "list_response",
+    "post_request",
+    "post_response",
+    "get_response",
+    "accept_request",
+    "accept_response",
+)
 
 
 def seed_documents() -> list[dict]:
-    """Every JSON document of the seed, in order."""
-    text, decoder, documents = seed_text(), json.JSONDecoder(), []
-    for match in re.finditer(r"^\{", text, flags=re.MULTILINE):
-        document, _ = decoder.raw_decode(text[match.start() :])
-        documents.append(document)
-    return documents
+    """The seed's JSON documents, in the order the seed gives them."""
+    return [json.loads((SEED_DIRECTORY / f"{name}.json").read_text()) for name in SEED_NAMES]
 
 
 SEED = seed_documents()

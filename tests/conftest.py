@@ -227,7 +227,11 @@ def session(app, connection):
     """The test's own session (separate from the ones requests use), for setup and checks."""
     with app.app_context():
         bind = connection if connection is not None else db.engine
-    test_session = Session(bind=bind, join_transaction_mode="create_savepoint")
+    # Committed tests: objects keep their values after a commit, so reading one does not
+    # leave the test's session idle in a transaction, which would hold pulls back.
+    test_session = Session(
+        bind=bind, join_transaction_mode="create_savepoint", expire_on_commit=connection is not None
+    )
     SessionHolder.session = test_session
     yield test_session
     SessionHolder.session = None

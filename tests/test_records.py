@@ -265,10 +265,7 @@ def test_the_shapes_kept_are_bounded(app, api, client, login, user, monkeypatch)
 
 
 @pytest.mark.parametrize("cursor_with_id", [False, True])
-def test_pulls_share_a_shape_per_cursor_form(
-    app, api, client, login, user, cursor_with_id, monkeypatch
-):
-    monkeypatch.setitem(app.config, "SYNC_SAFETY_WINDOW_SECONDS", 0)  # fresh rows may pass
+def test_pulls_share_a_shape_per_cursor_form(api, client, login, user, cursor_with_id):
     organization = api.create_organization(user)
     invite_all(client, login, organization, user, [f"p{n}@example.com" for n in range(3)])
     listing._SHAPES.clear()

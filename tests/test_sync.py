@@ -3,13 +3,13 @@ pulls with a cursor that never skips a late commit, and tombstones of hard delet
 
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from jsonapi_server.extensions import db
-from jsonapi_server.jsonapi.timestamps import format_timestamp, parse_timestamp
+from jsonapi_server.jsonapi.timestamps import format_timestamp, parse_timestamp, utc_now
 
 from .factories import UserFactory
 
@@ -235,28 +235,45 @@ class TestPulls:
         assert set(document["meta"]["sync"]) == {"cursor", "has_more"}
         assert document["meta"]["filter"] == {"updated_since": start}
 
-    def test_keyset_pages_and_next_link(self, app, api, client, login, user):
+    def test_keyset_pages_and_next_link(self, api, client, login, user):
         headers = login(user)
         for number in range(5):
             api.create_organization(user, name=f"o{number}")
-        app.config["SYNC_SAFETY_WINDOW_SECONDS"] = 0
-        app.config["WRITE_TRANSACTION_TIMEOUT_SECONDS"] = 0
-        try:
-            seen, url = (
-                [],
-                "/api/v2/organizations?page[size]=2&filter[updated_since]=2000-01-01T00:00:00Z",
-            )
-            for _ in range(5):
-                document = client.get(url, headers=headers).json
-                seen += [o["id"] for o in document["data"]]
-                if not document["meta"]["sync"]["has_more"]:
-                    assert document["links"]["next"] is None
-                    break
-                url = document["links"]["next"]
-            assert len(seen) == len(set(seen)) == 5
-        finally:
-            app.config["SYNC_SAFETY_WINDOW_SECONDS"] = 30
-            app.config["WRITE_TRANSACTION_TIMEOUT_SECONDS"] = 20
+        seen, url = (
+            [],
+            "/api/v2/organizations?page[size]=2&filter[updated_since]=2000-01-01T00:00:00Z",
+        )
+        for _ in range(5):
+            document = client.get(url, headers=headers).json
+            seen += [o["id"] for o in document["data"]]
+            if not document["meta"]["sync"]["has_more"]:
+                assert document["links"]["next"] is None
+                break
+            url = document["links"]["next"]
+        assert len(seen) == len(set(seen)) == 5
+
+    def test_fresh_changes_pass_at_once_page_by_page(self, api, client, login, user):
+        """A burst of changes larger than a page, pulled straight away: every page moves the
+        cursor on, `has_more` holds until the last one, and nothing comes twice."""
+        organization = api.create_organization(user)
+        headers = login(user)
+        url = f"/api/v2/organizations/{organization['id']}/invites"
+        for number in range(30):
+            body = {
+                "data": {
+                    "type": "organization_invites",
+                    "attributes": {"recipient_email": f"burst{number}@example.com"},
+                }
+            }
+            assert client.send("POST", url, body, headers=headers).status_code == 201
+        first = pull(client, headers, url, "2000-01-01T00:00:00Z").json
+        assert len(first["data"]) == 25 and first["meta"]["sync"]["has_more"] is True
+        second = pull(client, headers, url, first["meta"]["sync"]["cursor"]).json
+        assert len(second["data"]) == 5 and second["meta"]["sync"]["has_more"] is False
+        ids = [invite["id"] for invite in first["data"] + second["data"]]
+        assert len(set(ids)) == 30
+        third = pull(client, headers, url, second["meta"]["sync"]["cursor"]).json
+        assert third["data"] == [] and third["meta"]["sync"] == second["meta"]["sync"]
 
     def test_a_pull_that_finds_nothing_gives_back_its_cursor(self, api, client, login, user):
         headers = login(user)
@@ -319,63 +336,115 @@ class TestPulls:
         assert pull(client, login(outsider), url, "2000-01-01T00:00:00Z").json["data"] == []
 
 
-def run_late_commit_scenario(app, api, client, headers, user, organization, window):
+def stamp_in_open_transaction(engine, organization_id, name):
+    """A transaction of its own that renames an organization, stamping its version with the
+    database clock as the services do, and stays open: commit or roll back the returned pair."""
+    writer = engine.connect()
+    transaction = writer.begin()
+    writer.execute(
+        sa.text(
+            "UPDATE organizations SET name = :name, "
+            "updated_in_db_at = date_trunc('milliseconds', clock_timestamp()), "
+            "updated_at = date_trunc('milliseconds', clock_timestamp()) WHERE id = :id"
+        ),
+        {"id": organization_id, "name": name},
+    )
+    return writer, transaction
+
+
+def run_late_commit_scenario(app, api, client, headers, user, organization):
     """A transaction stamps a version and stays open; meanwhile another write commits and a
-    pull runs (its rows are newer than the open write); then the open write commits.
-    Returns the names the next pull (with the cursor the middle pull returned) brings."""
-    app.config["SYNC_SAFETY_WINDOW_SECONDS"] = window
-    app.config["WRITE_TRANSACTION_TIMEOUT_SECONDS"] = window
+    pull runs (the committed row is newer than the open write); then the open write commits.
+    Returns what the middle pull and the next one (from the middle pull's cursor) bring."""
     with app.app_context():
         engine = db.engine
     first = pull(client, headers, "/api/v2/organizations", "2000-01-01T00:00:00Z").json
-    with engine.connect() as writer:
-        transaction = writer.begin()
-        writer.execute(
-            sa.text(
-                "UPDATE organizations SET name = 'Late', "
-                "updated_in_db_at = date_trunc('milliseconds', clock_timestamp()), "
-                "updated_at = date_trunc('milliseconds', clock_timestamp()) WHERE id = :id"
-            ),
-            {"id": organization["id"]},
-        )
-        time.sleep(0.05)
+    writer, transaction = stamp_in_open_transaction(engine, organization["id"], "Late")
+    try:
+        time.sleep(0.01)
         api.create_organization(user, name="Meanwhile")  # committed, newer than the open write
         during = pull(
             client, headers, "/api/v2/organizations", first["meta"]["sync"]["cursor"]
         ).json
-        assert "Late" not in [o["attributes"]["name"] for o in during["data"]]
         transaction.commit()
+    finally:
+        writer.close()
     after = pull(client, headers, "/api/v2/organizations", during["meta"]["sync"]["cursor"]).json
-    return [o["attributes"]["name"] for o in after["data"]]
+    return during, after
+
+
+def names(document) -> list[str]:
+    return [resource["attributes"]["name"] for resource in document["data"]]
 
 
 @pytest.mark.committed
 def test_a_write_committed_late_is_not_skipped_by_the_cursor(app, api, client, login, session):
+    """The open transaction holds the cursor back: the committed row younger than it waits,
+    and comes with the late write as soon as that commits — not a fixed window later."""
     user = UserFactory()
     organization = api.create_organization(user, name="Before")
-    try:
-        names = run_late_commit_scenario(
-            app, api, client, login(user), user, organization, window=1.5
-        )
-    finally:
-        app.config["SYNC_SAFETY_WINDOW_SECONDS"] = 30
-        app.config["WRITE_TRANSACTION_TIMEOUT_SECONDS"] = 20
-    assert "Late" in names
+    during, after = run_late_commit_scenario(app, api, client, login(user), user, organization)
+    assert during["data"] == [] and during["meta"]["sync"]["has_more"] is False
+    assert names(after) == ["Late", "Meanwhile"]
 
 
 @pytest.mark.committed
-def test_without_the_safety_window_the_late_write_would_be_skipped(
-    app, api, client, login, session
+def test_without_holding_back_the_late_write_would_be_skipped(
+    app, api, client, login, session, monkeypatch
 ):
-    """The same scenario with no window: proof that the window is what saves the write."""
+    """The same scenario with no hold-back at all: proof that the horizon saves the write."""
+    monkeypatch.setitem(app.config, "SYNC_SAFETY_WINDOW_SECONDS", 0)
+    monkeypatch.setattr(
+        "jsonapi_server.services.sync.pull_horizon", lambda: utc_now() + timedelta(days=1)
+    )
     user = UserFactory()
     organization = api.create_organization(user, name="Before")
+    during, after = run_late_commit_scenario(app, api, client, login(user), user, organization)
+    assert names(during) == ["Meanwhile"]
+    assert "Late" not in names(after)
+
+
+@pytest.mark.committed
+def test_a_transaction_holds_back_only_what_is_younger_than_it(app, api, client, login, session):
+    user = UserFactory()
+    headers = login(user)
+    older = api.create_organization(user, name="Older")
+    with app.app_context():
+        engine = db.engine
+    time.sleep(0.01)  # the transaction begins a millisecond or more after "Older"'s version
+    writer, transaction = stamp_in_open_transaction(engine, older["id"], "Older")
     try:
-        names = run_late_commit_scenario(app, api, client, login(user), user, organization, 0)
+        time.sleep(0.01)
+        api.create_organization(user, name="Younger")
+        held = pull(client, headers, "/api/v2/organizations", "2000-01-01T00:00:00Z").json
+        assert names(held) == ["Older"]
+        assert held["meta"]["sync"]["has_more"] is False
     finally:
-        app.config["SYNC_SAFETY_WINDOW_SECONDS"] = 30
-        app.config["WRITE_TRANSACTION_TIMEOUT_SECONDS"] = 20
-    assert "Late" not in names
+        transaction.rollback()
+        writer.close()
+    released = pull(client, headers, "/api/v2/organizations", held["meta"]["sync"]["cursor"]).json
+    assert names(released)[-1] == "Younger"
+
+
+@pytest.mark.committed
+def test_a_transaction_open_past_the_longest_hold_back_holds_back_no_more(
+    app, api, client, login, session, monkeypatch
+):
+    monkeypatch.setitem(app.config, "SYNC_SAFETY_WINDOW_SECONDS", 0.2)
+    user = UserFactory()
+    headers = login(user)
+    organization = api.create_organization(user, name="Before")
+    with app.app_context():
+        engine = db.engine
+    writer, transaction = stamp_in_open_transaction(engine, organization["id"], "Stuck")
+    try:
+        api.create_organization(user, name="Fresh")
+        time.sleep(0.3)
+        document = pull(client, headers, "/api/v2/organizations", "2000-01-01T00:00:00Z").json
+        assert "Fresh" in names(document)
+    finally:
+        transaction.rollback()
+        writer.close()
 
 
 def test_format_of_versions_matches_javascript():

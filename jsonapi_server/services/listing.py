@@ -85,22 +85,19 @@ class Listing:
         sort_shape = tuple((key.field, key.descending) for key in sort)
         if "updated_since" in filters:
             since = filters["updated_since"]
-            with_clock = sync.reads_clock_with_rows()
-            shape = ("pull", since.id is not None, loader.include, with_clock)
+            shape = ("pull", since.id is not None, loader.include)
 
             def build() -> Select:
-                pulled = loader.select(
+                return loader.select(
                     sync.pull_statement(
                         statement, self.version_column, self.id_column, after_id=shape[1]
                     )
                 )
-                return pulled.add_columns(sync.PULL_CLOCK) if with_clock else pulled
 
             built = self._shape(scope, shape, build) if shared else build()
 
-            def rows_after(values: dict) -> tuple[list, Any]:
-                rows = loader.rows(built, {**parameters, **values}, lasting=shared)
-                return loader.items(rows), rows[0][-1] if rows and with_clock else None
+            def rows_after(values: dict) -> list:
+                return loader.items(loader.rows(built, {**parameters, **values}, lasting=shared))
 
             return sync.pull(rows_after, since, size)
 

@@ -1,6 +1,6 @@
 """Offline sync, once for every syncable resource: row versions (`updated_in_db_at`),
-conditional writes against a base version, client-generated ids, pulls with an opaque
-cursor held back by a safety window, and tombstones of hard deletes."""
+conditional writes against a base version, client-generated ids, pulls with an opaque cursor
+that never passes a change still to commit, and tombstones of hard deletes."""
 
 import base64
 import uuid
@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 
+from jsonapi_server.connections import read_connection
 from jsonapi_server.extensions import db
 from jsonapi_server.jsonapi.timestamps import parse_timestamp, truncate_to_millisecond, utc_now
 from jsonapi_server.models import DeletedRecord, DeletedRecordViewer
@@ -179,10 +180,6 @@ class PullResult:
     has_more: bool
 
 
-def safety_window() -> timedelta:
-    return timedelta(seconds=current_app.config["SYNC_SAFETY_WINDOW_SECONDS"])
-
-
 def pull_statement(statement: Select, version_column, id_column, *, after_id: bool) -> Select:
     """`statement`'s rows after a cursor, oldest first. The cursor's version and (with
     `after_id`) id, and the number of rows, are parameters: `pull` gives their values."""
@@ -195,44 +192,68 @@ def pull_statement(statement: Select, version_column, id_column, *, after_id: bo
     return statement.where(after).order_by(version_column, id_column).limit(bindparam("pull_limit"))
 
 
-# When the statement reading a pull's rows began: earlier than its snapshot, so it is a clock
-# read before the rows (see pull), without a statement of its own.
-PULL_CLOCK = func.statement_timestamp().label("pull_clock")
+# Every version is the database clock read inside the transaction that writes it, so a change
+# not yet committed carries a version no earlier than its transaction's start, and one that has
+# not begun will carry a later one still. Versions before the oldest start of a transaction now
+# open in this database (other than the pull's own) are therefore final: nothing can commit
+# behind them. Every client backend counts, not only those holding a transaction id, because a
+# writer reads the clock before its first write gives it one. A transaction open longer than
+# the longest hold-back no longer holds pulls back (write transactions are bounded far below it
+# by the statement and idle-in-transaction timeouts). Read before the rows, in a statement of
+# its own: a writer that commits after it began is still listed, or began after it.
+_PULL_HORIZON = text(
+    """
+    SELECT greatest(
+        date_trunc('milliseconds', least(clock_timestamp(), (
+            SELECT min(xact_start) FROM pg_stat_activity
+            WHERE datname = current_database()
+              AND backend_type = 'client backend'
+              AND pid <> pg_backend_pid()
+        ))),
+        date_trunc('milliseconds', clock_timestamp())
+            - make_interval(secs => :longest_hold_back)
+    )
+    """
+)
 
 
 def reads_clock_with_rows() -> bool:
-    """Whether the database gives its clock in statements (PostgreSQL: pulls carry PULL_CLOCK,
-    writes DATABASE_CLOCK); elsewhere the clock is this process's, read at no cost. Asked of
-    the engine, not the session: a pull reads records on the request's own connection and
-    need not make a session at all."""
+    """Whether the database gives its clock in statements (PostgreSQL: writes carry
+    DATABASE_CLOCK); elsewhere the clock is this process's, read at no cost. Asked of the
+    engine, not the session: a pull reads records on the request's own connection and need not
+    make a session at all."""
     return db.engine.dialect.name == "postgresql"
 
 
-def pull(
-    rows_after: Callable[[dict], tuple[list, datetime | None]], since: Cursor, size: int
-) -> PullResult:
-    """Rows changed after `since`, oldest first, and the cursor of the next pull.
-    `rows_after(parameters)` runs a pull_statement with the parameters given and returns its
-    items with the statement's PULL_CLOCK (None when it carries none or found no rows).
+def pull_horizon() -> datetime | None:
+    """The version before which every change has committed, or None where none can be pending
+    (SQLite: one writer at a time, whose change a reader sees only once committed)."""
+    if not reads_clock_with_rows():
+        return None
+    longest = float(current_app.config["SYNC_SAFETY_WINDOW_SECONDS"])
+    return read_connection().execute(_PULL_HORIZON, {"longest_hold_back": longest}).scalar_one()
 
-    The cursor never passes `now - safety window`, `now` being read before the rows: a write
-    stamped before that has committed (write transactions are shorter than the window), one
-    stamped after may not have yet, so the next pull asks again from there (clients
-    de-duplicate by id and version). A pull that finds nothing leaves the cursor where it was."""
-    clock = None if reads_clock_with_rows() else database_now()
+
+def pull(rows_after: Callable[[dict], list], since: Cursor, size: int) -> PullResult:
+    """Rows changed after `since`, oldest first, and the cursor of the next pull.
+    `rows_after(parameters)` runs a pull_statement with the parameters given.
+
+    Only rows older than the horizon are delivered: a younger one may yet be joined, behind
+    it, by a change still to commit. Rows come in version order, so those delivered are a
+    prefix, the cursor moves past each page it delivers, and `has_more` says whether rows this
+    pull could pass remain. A pull that delivers nothing leaves the cursor where it was."""
+    horizon = pull_horizon()
     parameters = {"since_version": since.version, "pull_limit": size + 1}
     if since.id is not None:
         parameters["since_id"] = since.id
-    rows, clock_with_rows = rows_after(parameters)
-    if not rows:
-        return PullResult(items=[], cursor=since.encode(), has_more=False)
-    horizon = (clock or truncate_to_millisecond(clock_with_rows)) - safety_window()
+    rows = rows_after(parameters)
+    if horizon is not None:
+        rows = [row for row in rows if row.updated_in_db_at < horizon]
     has_more = len(rows) > size
     rows = rows[:size]
+    if not rows:
+        return PullResult(items=[], cursor=since.encode(), has_more=False)
     cursor = Cursor(rows[-1].updated_in_db_at, rows[-1].id)
-    if cursor.version > horizon:
-        cursor = since if since.version > horizon else Cursor(horizon)
-        has_more = False  # what is left is too fresh to pass; pull again later
     return PullResult(items=rows, cursor=cursor.encode(), has_more=has_more)
 
 

@@ -1,7 +1,8 @@
 """`make bench`: seed a throwaway PostgreSQL database, serve the application and a bare-Flask
 ceiling under the same gunicorn settings, drive each workload with wrk in alternating rounds,
 and report requests/s, p50/p99, SQL statements and worker CPU per request, and the ratio to
-the ceiling. Results go to stdout and bench/results/latest.json."""
+the ceiling; then how soon a committed write reaches a pull (bench/freshness.py). Results go
+to stdout and bench/results/latest.json."""
 
 import json
 import logging
@@ -25,6 +26,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import freshness  # noqa: E402
 from bench.seed import SEEDED_INVITES, seed, top_up_invites  # noqa: E402
 
 SERVER_URL = os.environ.get(
@@ -338,6 +340,10 @@ def main() -> None:
                     "at_80_percent_of_peak": paced(url, script, token, rps),
                 }
                 print_row(name, report["workloads"][name])
+            # No other transaction is open now: the outbox worker is not running here.
+            base = f"http://127.0.0.1:{app_port}"
+            report["freshness"] = freshness.measure(base, token, seeded.big_organization)
+            print("freshness (write answered -> first pull delivering it):", report["freshness"])
     out = ROOT / "bench" / "results" / "latest.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"written to {out.relative_to(ROOT)}")

@@ -21,9 +21,9 @@ DEFAULTS = {
     "JWT_ALGORITHM": "HS256",
     "PASSWORD_HASH_METHOD": "scrypt",
     "MAX_CONTENT_LENGTH": 1024 * 1024,
-    # Pull cursors stay this far behind the database clock; write transactions must be shorter
-    # (PostgreSQL connections get statement and idle-in-transaction timeouts of
-    # WRITE_TRANSACTION_TIMEOUT_SECONDS), or a slow write could slip behind a cursor.
+    # The longest an open transaction holds pull cursors back (services.sync.pull_horizon);
+    # write transactions must be shorter (PostgreSQL connections get statement and
+    # idle-in-transaction timeouts of WRITE_TRANSACTION_TIMEOUT_SECONDS).
     "SYNC_SAFETY_WINDOW_SECONDS": 30,
     "INVITE_TTL_SECONDS": 172800,
     "INVITE_RESEND_INTERVAL_SECONDS": 60,
@@ -119,7 +119,7 @@ def development_jwt_secret(instance_path: str) -> str:
 
 def postgresql_engine_options(settings: dict) -> dict:
     """Engine options that bound every statement and idle transaction on PostgreSQL, which is
-    what lets pull cursors trust their safety window, and read timestamps in UTC."""
+    what bounds how long a pull is held back, and read timestamps in UTC."""
     timeout_ms = int(settings["WRITE_TRANSACTION_TIMEOUT_SECONDS"] * 1000)
     options = dict(settings["SQLALCHEMY_ENGINE_OPTIONS"])
     connect_args = dict(options.get("connect_args", {}))

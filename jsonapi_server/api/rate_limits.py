@@ -3,7 +3,6 @@
 answer it counted would). Limits come from the settings (RATELIMIT_*); RATELIMIT_ENABLED=false
 turns them all off."""
 
-import math
 import time
 
 from flask import Flask, current_app, request
@@ -67,7 +66,7 @@ def handle_rate_limit_exceeded(error: RateLimitExceeded):
     """The protocol's 429, with the seconds until the breached limit's window resets."""
     breached = limiter.current_limit
     if breached is not None:
-        seconds = math.ceil(breached.reset_at - time.time())
+        seconds = int(breached.reset_at - time.time())
     else:
         seconds = error.limit.limit.get_expiry()
     response = handle_http_exception(error)

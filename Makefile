@@ -21,12 +21,13 @@ $(VENV)/.installed-test: setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
+# scripts/run: migrations, then gunicorn and one outbox worker, which stop together when make
+# is stopped (make passes SIGTERM on to its child).
+# (One plain command, which make starts itself, not through a shell that would keep the signal.)
+run: export HOST := $(HOST)
+run: export PORT := $(PORT)
 run: $(VENV)/.installed-run
-	$(FLASK) db upgrade
-	# One outbox worker beside gunicorn; both stop together.
-	$(FLASK) outbox run & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} wsgi:app
+	scripts/run $(BIN)
 
 test: $(VENV)/.installed-test
 	scripts/ensure-nginx

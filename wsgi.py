@@ -1,7 +1,5 @@
-"""The WSGI entry point for gunicorn: `gunicorn wsgi:app`."""
+"""The WSGI entry point for gunicorn in the project root: `gunicorn wsgi:app`."""
 
-from jsonapi_server import create_app
-from jsonapi_server.worker import settle
+from jsonapi_server.wsgi import app
 
-app = create_app()
-settle()
+__all__ = ["app"]

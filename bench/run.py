@@ -79,7 +79,7 @@ def throwaway_database(copy_of: str | None = None):
 @contextmanager
 def gunicorn(app: str, port: int, environment: dict):
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", app],
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", app],
         cwd=ROOT,
         env={
             **environment,

@@ -2,6 +2,7 @@
 
 import os
 from collections.abc import Mapping
+from importlib import resources
 from typing import Any
 
 from flask import Flask
@@ -10,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from . import http_hardening
 from .config import (
-    check_production_settings,
+    check_settings,
     check_sync_settings,
     development_jwt_secret,
     load_settings,
@@ -26,14 +27,22 @@ from .connections import (
 from .extensions import cors, db, jwt, limiter, mail, migrate
 from .prepared import prepare_repeated_reads
 
-MIGRATIONS_DIRECTORY = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
+# The checkout's top-level migrations/, which the wheel ships as jsonapi_server.migrations
+# (setup.cfg maps one onto the other, the editable install too): found alike in both.
+MIGRATIONS_DIRECTORY = str(resources.files(f"{__name__}.migrations"))
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application: settings, extensions, protocol, blueprints, commands."""
-    app = Flask(__name__, instance_relative_config=True)
+    # Flask's default is instance/ beside the checkout, or <prefix>/var/ for an installed wheel.
+    instance_path = os.environ.get("JSONAPI_SERVER_INSTANCE_PATH") or None
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=os.path.abspath(instance_path) if instance_path else None,
+    )
     app.config.update(load_settings(overrides=config))
-    check_production_settings(app.config)
+    check_settings(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         sqlite_path = os.path.join(app.instance_path, "jsonapi_server.sqlite3")

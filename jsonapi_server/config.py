@@ -5,6 +5,17 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+ENVIRONMENTS = ("development", "production")
+
+# Each may be allowed in production only by its own setting, which names the risk taken.
+UNSAFE_ALLOWANCES = (
+    "ALLOW_UNSAFE_SQLITE",
+    "ALLOW_UNSAFE_MEMORY_RATE_LIMITS",
+    "ALLOW_UNSAFE_NO_RATE_LIMITS",
+    "ALLOW_UNSAFE_ANY_ORIGIN",
+)
+
+
 DEFAULTS = {
     "JSONAPI_SERVER_ENV": "development",
     "SQLALCHEMY_DATABASE_URI": None,  # None: SQLite in the instance folder
@@ -43,12 +54,15 @@ DEFAULTS = {
     "CORS_ORIGINS": "",
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
-    "RATELIMIT_HEADERS_ENABLED": True,
+    # Off: flask-limiter would put Retry-After on every answer it counts, a 201 included
+    # (api/rate_limits.py gives a 429 its Retry-After).
+    "RATELIMIT_HEADERS_ENABLED": False,
     "RATELIMIT_SIGN_IN": "20/minute",
     "RATELIMIT_REGISTRATION": "20/minute",
     "RATELIMIT_INVITE_VERIFICATION": "20/minute",
     "RATELIMIT_INVITE_ACCEPT": "20/minute",
     "RATELIMIT_INVITE_CREATION": "500/hour",
+    **dict.fromkeys(UNSAFE_ALLOWANCES, False),
 }
 
 
@@ -85,6 +99,7 @@ ENVIRONMENT = {
     "CORS_ORIGINS": ("CORS_ORIGINS", str),
     "RATELIMIT_ENABLED": ("RATELIMIT_ENABLED", _flag),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
+    **{name: (name, _flag) for name in UNSAFE_ALLOWANCES},
 }
 
 
@@ -140,24 +155,85 @@ def check_sync_settings(settings: dict) -> None:
         )
 
 
-class UnsafeSettings(RuntimeError):
-    """Production was asked for without what it cannot run without."""
+class UnsafeSettings(SystemExit):
+    """The settings name no environment this app knows, or production without what it cannot
+    run safely without. A SystemExit, so that a command (`flask ...`) that meets it prints its
+    lines and exits 1 without a traceback; `problems` holds one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
 
 
-def check_production_settings(settings: dict, environ=None) -> None:
-    """In production, refuse to start without real secrets, naming everything missing at once."""
-    if settings["JSONAPI_SERVER_ENV"] != "production":
-        return
-    environ = os.environ if environ is None else environ
-    problems = []
-    key = settings.get("JWT_SECRET_KEY") or ""
-    if len(key.encode()) < 32:
-        problems.append("JWT_SECRET_KEY (at least 32 bytes)")
-    if not settings.get("SQLALCHEMY_DATABASE_URI"):
-        problems.append("DATABASE_URL")
-    if not settings.get("MAIL_SERVER"):
-        problems.append("MAIL_SERVER")
-    if problems:
-        raise UnsafeSettings(
-            "JSONAPI_SERVER_ENV=production refuses to start without: " + ", ".join(problems)
+def _jwt_secret(settings: dict) -> str | None:
+    if len((settings.get("JWT_SECRET_KEY") or "").encode()) < 32:
+        return "JWT_SECRET_KEY must be set, at least 32 bytes long"
+    return None
+
+
+def _database_url(settings: dict) -> str | None:
+    url = settings.get("SQLALCHEMY_DATABASE_URI")
+    if not url:
+        return "DATABASE_URL must be set (PostgreSQL)"
+    if url.startswith("sqlite") and not settings.get("ALLOW_UNSAFE_SQLITE"):
+        return (
+            "DATABASE_URL is SQLite (one host, one writer): use PostgreSQL, "
+            "or ALLOW_UNSAFE_SQLITE=1"
         )
+    return None
+
+
+def _mail_server(settings: dict) -> str | None:
+    if not settings.get("MAIL_SERVER"):
+        return "MAIL_SERVER must be set (invite mail is sent through it)"
+    return None
+
+
+def _rate_limits(settings: dict) -> str | None:
+    if not settings["RATELIMIT_ENABLED"]:
+        if not settings.get("ALLOW_UNSAFE_NO_RATE_LIMITS"):
+            return (
+                "RATELIMIT_ENABLED is false (sign-in guesses go uncounted): turn it on, "
+                "or ALLOW_UNSAFE_NO_RATE_LIMITS=1"
+            )
+        return None
+    storage = settings["RATELIMIT_STORAGE_URI"]
+    if storage.startswith("memory://") and not settings.get("ALLOW_UNSAFE_MEMORY_RATE_LIMITS"):
+        return (
+            "RATELIMIT_STORAGE_URI is memory:// (a count per process): use redis://, "
+            "or ALLOW_UNSAFE_MEMORY_RATE_LIMITS=1"
+        )
+    return None
+
+
+def _cors_origins(settings: dict) -> str | None:
+    origins = [o.strip() for o in settings["CORS_ORIGINS"].split(",")]
+    if "*" in origins and not settings.get("ALLOW_UNSAFE_ANY_ORIGIN"):
+        return (
+            "CORS_ORIGINS is '*' (any site may call): name the origins, "
+            "or ALLOW_UNSAFE_ANY_ORIGIN=1"
+        )
+    return None
+
+
+# What production refuses: each returns its problem as one line, or None. Add to the end.
+PRODUCTION_CHECKS = (_jwt_secret, _database_url, _mail_server, _rate_limits, _cors_origins)
+
+
+def settings_problems(settings: dict) -> list[str]:
+    """One line per reason these settings may not start the app; none when they may."""
+    environment = settings["JSONAPI_SERVER_ENV"]
+    if environment not in ENVIRONMENTS:
+        return [f"JSONAPI_SERVER_ENV={environment!r} is none of: {', '.join(ENVIRONMENTS)}"]
+    if environment != "production":
+        return []
+    problems = [check(settings) for check in PRODUCTION_CHECKS]
+    return [f"JSONAPI_SERVER_ENV=production refuses to start: {p}" for p in problems if p]
+
+
+def check_settings(settings: dict) -> None:
+    """Refuse to start with settings that name no known environment or are unsafe in
+    production, naming every problem at once."""
+    problems = settings_problems(settings)
+    if problems:
+        raise UnsafeSettings(problems)

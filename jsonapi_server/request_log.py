@@ -4,6 +4,7 @@ invite code can reach the log through it."""
 
 import logging
 import time
+from datetime import UTC, datetime
 from typing import TextIO
 
 import orjson
@@ -15,6 +16,11 @@ from .jsonapi.timestamps import format_timestamp, utc_now
 log = logging.getLogger("jsonapi_server.requests")
 
 
+def record_time(record: logging.LogRecord) -> str:
+    """When the record was made, as the request line writes its time."""
+    return format_timestamp(datetime.fromtimestamp(record.created, UTC))
+
+
 class JsonLineFormatter(logging.Formatter):
     """Log records as JSON objects, one per line (structured fields come in `extra`)."""
 
@@ -22,7 +28,7 @@ class JsonLineFormatter(logging.Formatter):
         line = getattr(record, "fields", None)
         if line is None:
             line = {
-                "time": format_timestamp(utc_now()),
+                "time": record_time(record),
                 "level": record.levelname.lower(),
                 "logger": record.name,
                 "message": record.getMessage(),

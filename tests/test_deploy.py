@@ -1,4 +1,4 @@
-"""The real path: gunicorn (deploy/gunicorn.conf.py) behind nginx (deploy/nginx.conf), on
+"""The real path: gunicorn (./gunicorn.conf.py) behind nginx (deploy/nginx.conf), on
 loopback ports. Links follow the client-facing scheme, gzip works, and an oversize body gets a
 JSON:API 413 from nginx itself."""
 
@@ -101,7 +101,8 @@ def served(tmp_path_factory):
             timeout=120,
         )
         gunicorn = subprocess.Popen(
-            [str(bin_dir / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
+            # in the project root, gunicorn reads ./gunicorn.conf.py by itself
+            [str(bin_dir / "gunicorn"), "wsgi:app"],
             env=environment,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,

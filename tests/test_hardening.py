@@ -58,6 +58,7 @@ def test_production_starts_with_real_settings(database_url):
             "JWT_SECRET_KEY": "x" * 32,
             "SQLALCHEMY_DATABASE_URI": database_url,
             "MAIL_SERVER": "127.0.0.1",
+            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
         }
     )
     assert app.config["JSONAPI_SERVER_ENV"] == "production"

@@ -50,6 +50,7 @@ def register_blueprints(app: Flask) -> None:
         memberships,
         organizations,
         profile,
+        rate_limits,
         tokens,
         users,
     )
@@ -58,6 +59,7 @@ def register_blueprints(app: Flask) -> None:
 
     init_auth(app)
     app.register_error_handler(DomainError, handle_domain_error)
+    rate_limits.init_app(app)
     app.register_blueprint(health.blueprint)
     # Importing the view modules registered their routes on the shared API blueprint.
     assert users and profile and tokens and organizations and memberships and channels

@@ -1,9 +1,15 @@
-"""The rate limits of API.md §1, as decorators for the views they guard. Limits come from the
-settings (RATELIMIT_*); RATELIMIT_ENABLED=false turns them all off."""
+"""The rate limits of API.md §1, as decorators for the views they guard, and their 429 with
+`Retry-After` (the only answer that carries it: flask-limiter's headers are off, or every
+answer it counted would). Limits come from the settings (RATELIMIT_*); RATELIMIT_ENABLED=false
+turns them all off."""
 
-from flask import current_app, request
+import time
+
+from flask import Flask, current_app, request
+from flask_limiter import RateLimitExceeded
 
 from jsonapi_server.extensions import limiter
+from jsonapi_server.jsonapi.protocol import handle_http_exception
 
 from .auth import current_user
 
@@ -54,3 +60,19 @@ batch_creation_limit = limiter.shared_limit(
     exempt_when=_disabled,
     cost=_addresses_in_batch,
 )
+
+
+def handle_rate_limit_exceeded(error: RateLimitExceeded):
+    """The protocol's 429, with the seconds until the breached limit's window resets."""
+    breached = limiter.current_limit
+    if breached is not None:
+        seconds = int(breached.reset_at - time.time())
+    else:
+        seconds = error.limit.limit.get_expiry()
+    response = handle_http_exception(error)
+    response.headers["Retry-After"] = str(max(seconds, 1))
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(RateLimitExceeded, handle_rate_limit_exceeded)

@@ -15,7 +15,7 @@ from .current import current_request
 from .document import error_document
 from .errors import JsonApiError, error_object
 from .media import check_accept, check_content_type
-from .responses import jsonapi_response
+from .responses import ApiResponse, jsonapi_response
 from .urls import current_url
 
 log = logging.getLogger(__name__)
@@ -121,6 +121,7 @@ def handle_unexpected(error: Exception):
 
 
 def init_app(app: Flask) -> None:
+    app.response_class = ApiResponse
     app.before_request(negotiate)
     app.after_request(add_vary)
     app.register_error_handler(JsonApiError, handle_jsonapi_error)

@@ -1,5 +1,5 @@
-"""Responses: the JSON:API media type on every body, `Location` on creates, 204 with no body,
-and the query-parameter and document context a view needs to build them."""
+"""Responses: the JSON:API media type on every body, `Location` on creates, 204 with no body
+and no media type, and the query-parameter and document context a view needs to build them."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -34,10 +34,20 @@ def encode(document: dict) -> bytes:
     return orjson.dumps(document, default=str)
 
 
+class ApiResponse(Response):
+    """The application's response class (protocol.init_app): a media type only where one is
+    named. werkzeug's default would label every answer without a body text/html: a 204, a 304,
+    the empty 200 Flask makes for OPTIONS (a CORS preflight's too)."""
+
+    default_mimetype = None
+
+
 def jsonapi_response(document: dict | None, status: int = 200, headers: dict | None = None):
     if document is None:
-        return Response(status=status, headers=headers)
-    return Response(encode(document), status=status, headers=headers, mimetype=JSONAPI_MEDIA_TYPE)
+        return ApiResponse(status=status, headers=headers)
+    return ApiResponse(
+        encode(document), status=status, headers=headers, mimetype=JSONAPI_MEDIA_TYPE
+    )
 
 
 def query_params(

@@ -1,0 +1,97 @@
+"""gunicorn settings for jsonapi_server, read by the project root's gunicorn.conf.py (gunicorn
+reads it by itself when started there: `gunicorn wsgi:app`), or from an installed wheel as
+`gunicorn -c python:jsonapi_server.gunicorn_conf jsonapi_server.wsgi:app`.
+
+Every value can be set from the environment. gunicorn's own lines are JSON, in the shape of
+the application's request lines (jsonapi_server.request_log). The access log is the
+application's own line per request (it knows the request id and the user), so gunicorn's stays
+off unless GUNICORN_ACCESS_LOG=1 asks for it too."""
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Mapping
+
+from gunicorn.glogging import Logger
+
+from jsonapi_server.config import check_settings, load_settings
+from jsonapi_server.request_log import JsonLineFormatter, record_time
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "1000"))
+# Only the local nginx may tell gunicorn about the original client (the app's ProxyFix decides
+# what it trusts for links and rate limits).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's control socket is one per user by default, which two servers on one host would
+# fight over: off unless GUNICORN_CONTROL_SOCKET names one.
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
+if not control_socket_disable:
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG") == "1" else None
+
+
+class GunicornJsonFormatter(JsonLineFormatter):
+    """The application's JSON lines, and gunicorn's access records as the application's
+    request line (the path only: never the query, which may carry an invite code)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        atoms = record.args
+        if record.name == "gunicorn.access" and isinstance(atoms, Mapping):
+            request_id = atoms["{x-request-id}o"]
+            record.fields = {
+                "time": record_time(record),
+                "level": record.levelname.lower(),
+                "logger": record.name,
+                "message": "request",
+                "request_id": None if request_id == "-" else request_id,
+                "method": atoms["m"],
+                "path": atoms["U"].replace('\\"', '"'),
+                "status": int(atoms["s"]),
+                "duration_ms": round(atoms["D"] / 1000, 2),
+            }
+        return super().format(record)
+
+
+class JsonLogger(Logger):
+    """gunicorn's logger, its access log kept to `accesslog`: with `logconfig_dict` set,
+    gunicorn would otherwise gather every request's log fields even with nobody to write them."""
+
+    def _compute_access_log_enabled(self):
+        return self.cfg.accesslog is not None
+
+
+logger_class = JsonLogger
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": GunicornJsonFormatter}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    # The application's records reach the root logger's handler too (its logging is left as
+    # the host set it up), so every line on stderr is one JSON object.
+    "root": {"level": "INFO", "handlers": ["stderr"]},
+    "loggers": {
+        "gunicorn.error": {"level": loglevel.upper(), "handlers": [], "propagate": True},
+        "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
+    },
+}
+
+
+def on_starting(_server) -> None:
+    """Refuse unsafe settings in the master, once, before any worker is forked (a worker that
+    refused would print its lines once per worker)."""
+    check_settings(load_settings())

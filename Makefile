@@ -21,6 +21,12 @@ $(VENV)/.installed-test: setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
+# Node tools the tests run (Redocly CLI lints the OpenAPI document), as package-lock.json pins.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm is not installed: the OpenAPI lint test will be skipped"; fi
+
 run: $(VENV)/.installed-run
 	$(FLASK) db upgrade
 	# One outbox worker beside gunicorn; both stop together.
@@ -28,7 +34,7 @@ run: $(VENV)/.installed-run
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} wsgi:app
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test node_modules/.installed
 	scripts/ensure-nginx
 	TEST_DATABASE_URL="$$(scripts/ensure-postgres)" $(BIN)/pytest $(PYTEST_ARGS)
 
@@ -41,7 +47,7 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) node_modules instance .pytest_cache .ruff_cache *.egg-info
 
 bench: $(VENV)/.installed-test
 	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk curl)

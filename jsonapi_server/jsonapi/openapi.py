@@ -15,27 +15,21 @@ from werkzeug.routing import Rule
 from schemas.base import ResourceSchema, schema_for
 
 from . import API_PREFIX, JSONAPI_MEDIA_TYPE
+from .openapi_answers import (
+    error_response,
+    error_statuses,
+    query_parameters,
+    success_response,
+    summary,
+)
 from .openapi_schemas import (
     COMMON_COMPONENTS,
     ERROR_DOCUMENT,
-    document_schema,
     linkage_document,
     request_schema,
     resource_schema,
-    writes_relationships,
 )
 
-KINDS = {
-    "list": "List {type}",
-    "create": "Create a {type} resource",
-    "show": "Read a {type} resource",
-    "update": "Change a {type} resource (PUT is PATCH)",
-    "delete": "Delete a {type} resource",
-    "relationship": "Linkage of a relationship of a {type} resource",
-    "related": "The resources a relationship of a {type} resource points at",
-    "action": "An action on a {type} resource",
-    "change_members": "Add or remove members of a to-many relationship",
-}
 # The method each kind is served by first; another method's operation id says its method.
 USUAL_METHOD = {
     "list": "GET",
@@ -48,23 +42,7 @@ USUAL_METHOD = {
     "action": "POST",
     "change_members": "POST",
 }
-ERROR_ANSWERS = {
-    400: "Malformed JSON, or a bad query parameter (`source.parameter`).",
-    401: "No valid credentials: a missing, invalid, expired or revoked bearer token, or "
-    "(signing in) a wrong email or password.",
-    403: "The caller's role does not allow this, or an `include` it may not read.",
-    404: "No such resource, or one the caller may not know exists.",
-    409: "A conflict: a duplicate, a type or id mismatch, a stale write (`meta.current`), or "
-    "a state that forbids it.",
-    410: "The invite has expired or was cancelled.",
-    412: "A stale `If-Match` (the resource as it is now in `meta.current`).",
-    406: "An `Accept` whose every JSON:API media type has a parameter it does not allow.",
-    415: "A body in a media type other than JSON:API's, or with a parameter it does not allow.",
-    422: "The document is not valid (`source.pointer`).",
-    429: "Too many requests: try again after `Retry-After` seconds.",
-}
 BEARER = "bearer"
-ORGANIZATIONS = "organizations"
 _RATE_LIMITED = "openapi_rate_limited"
 
 
@@ -154,121 +132,11 @@ def operation_id(spec: OperationSpec, method: str, path: str) -> str:
     return name
 
 
-def organization_scoped(spec: OperationSpec, path: str) -> bool:
-    """Under an organization, or of a type that belongs to one: the roles decide (403)."""
-    if path.startswith(f"{API_PREFIX}/{ORGANIZATIONS}"):
-        return True
-    type_ = spec.schema.type_name()
-    return type_ == ORGANIZATIONS or any(
-        field.type_ == ORGANIZATIONS for field in spec.schema.relationship_fields().values()
-    )
-
-
-def error_statuses(spec: OperationSpec, path: str, limited: bool) -> set[int]:
-    """The 4xx answers an operation can give, from its kind, body, route and rate limit."""
-    statuses = set(spec.statuses)
-    if spec.schema is None:
-        return statuses
-    body = spec.request is not None
-    if body or spec.status != 204:  # a body to read, or a query to parse
-        statuses.add(400)
-    if body:
-        statuses |= {409, 415, 422}
-    if not spec.public:
-        statuses.add(401)
-        if organization_scoped(spec, path):
-            statuses.add(403)
-    names_others = spec.request == "identifiers" or (
-        isinstance(spec.request, type) and writes_relationships(spec.request)
-    )
-    if "{" in path or names_others:
-        statuses.add(404)
-    if spec.schema.is_versioned() and spec.kind in ("update", "delete", "action"):
-        # A write to a syncable resource: its state may forbid it, If-Match is honoured.
-        statuses |= {409, 412}
-    if limited:
-        statuses.add(429)
-    return statuses
-
-
-def query_parameters(spec: OperationSpec) -> list[dict]:
-    if spec.schema is None or spec.status == 204:  # nothing is answered, nothing is read
-        return []
-    text = {"type": "string"}
-    parameters = [
-        {
-            "name": "include",
-            "in": "query",
-            "description": "Related resources to include, comma-separated.",
-            "schema": text,
-        },
-        {
-            "name": f"fields[{spec.schema.type_name()}]",
-            "in": "query",
-            "description": "A sparse fieldset: only these members are answered.",
-            "schema": text,
-        },
-    ]
-    if spec.kind == "list" and spec.collection is not None:
-        collection = spec.collection
-        parameters += [
-            {"name": "sort", "in": "query", "schema": text},
-            {"name": "page[number]", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-            {
-                "name": "page[size]",
-                "in": "query",
-                "schema": {"type": "integer", "minimum": 1, "maximum": collection.max_page_size},
-            },
-        ]
-        parameters += [
-            {"name": f"filter[{name}]", "in": "query", "schema": text}
-            for name in sorted(collection.filters)
-        ]
-    return parameters
-
-
-def _summary(spec: OperationSpec) -> str:
-    return spec.summary or KINDS[spec.kind].format(type=spec.schema.type_name())
-
-
-def success_response(spec: OperationSpec) -> tuple[str, dict]:
-    if spec.status == 204:
-        return "204", {"description": "Done; no body."}
-    if spec.schema is None:
-        return str(spec.status), {
-            "description": _summary(spec),
-            "content": {"application/json": {"schema": spec.answer}},
-        }
-    content: dict
-    if spec.kind == "relationship" or spec.kind == "change_members":
-        content = linkage_document(spec.many)
-    else:
-        content = document_schema(
-            spec.schema,
-            many=spec.many or spec.kind == "list",
-            maybe_null=spec.kind == "related",
-        )
-    return str(spec.status), {
-        "description": _summary(spec),
-        "content": {JSONAPI_MEDIA_TYPE: {"schema": content}},
-    }
-
-
-def error_response(spec: OperationSpec, status: int) -> dict:
-    if status >= 500:  # a plain JSON endpoint's own answer (not ready)
-        return {
-            "description": _summary(spec),
-            "content": {"application/json": {"schema": spec.answer}},
-        }
-    return {
-        "description": ERROR_ANSWERS[status],
-        "content": {JSONAPI_MEDIA_TYPE: {"schema": ERROR_DOCUMENT}},
-    }
-
-
-def operation(spec: OperationSpec, method: str, path: str, limited: bool) -> dict:
+def operation(
+    spec: OperationSpec, method: str, path: str, limited: bool, documents: dict[str, dict]
+) -> dict:
     path, parameters = openapi_path(path)
-    status, success = success_response(spec)
+    status, success = success_response(spec, documents)
     responses = {status: success}
     if method == "GET" and spec.kind == "show" and spec.schema and spec.schema.is_versioned():
         responses["304"] = {"description": "Not modified (If-None-Match)."}
@@ -281,7 +149,7 @@ def operation(spec: OperationSpec, method: str, path: str, limited: bool) -> dic
         }
     result: dict = {
         "operationId": operation_id(spec, method, path),
-        "summary": _summary(spec),
+        "summary": summary(spec),
         "tags": [spec.schema.type_name() if spec.schema else "service"],
         "parameters": parameters + query_parameters(spec),
         "responses": responses,
@@ -335,6 +203,7 @@ def build_openapi(app: Flask) -> dict:
     paths: dict[str, dict] = {}
     types: set[str] = set()
     operation_ids: set[str] = set()
+    documents: dict[str, dict] = {}
     for rule in described_rules(app):
         view = app.view_functions[rule.endpoint]
         for method in _methods(rule):
@@ -343,7 +212,7 @@ def build_openapi(app: Flask) -> dict:
                 continue
             if spec.schema is not None:
                 types.add(spec.schema.type_name())
-            described = operation(spec, method, rule.rule, rate_limited(view, method))
+            described = operation(spec, method, rule.rule, rate_limited(view, method), documents)
             if described["operationId"] in operation_ids:
                 raise ValueError(f"two operations would be {described['operationId']}")
             operation_ids.add(described["operationId"])
@@ -351,6 +220,7 @@ def build_openapi(app: Flask) -> dict:
     schemas = dict(COMMON_COMPONENTS)
     for type_ in sorted(types | _related_types(types)):
         schemas[type_] = resource_schema(schema_for(type_))
+    schemas.update(sorted(documents.items()))
     return {
         "openapi": "3.1.0",
         "info": {

@@ -21,6 +21,12 @@ $(VENV)/.installed-test: setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
+# Node tools the tests run (Redocly CLI lints the OpenAPI document), as package-lock.json pins.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm is not installed: the OpenAPI lint test will be skipped"; fi
+
 # scripts/run: migrations, then gunicorn and one outbox worker, which stop together when make
 # is stopped (make passes SIGTERM on to its child).
 # (One plain command, which make starts itself, not through a shell that would keep the signal.)
@@ -29,7 +35,7 @@ run: export PORT := $(PORT)
 run: $(VENV)/.installed-run
 	scripts/run $(BIN)
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test node_modules/.installed
 	scripts/ensure-nginx
 	TEST_DATABASE_URL="$$(scripts/ensure-postgres)" $(BIN)/pytest $(PYTEST_ARGS)
 
@@ -42,7 +48,7 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) node_modules instance .pytest_cache .ruff_cache *.egg-info
 
 bench: $(VENV)/.installed-test
 	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk curl)

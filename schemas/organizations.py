@@ -19,7 +19,8 @@ class VersionedSchema(ResourceSchema):
 
     created_at = Timestamp(dump_only=True)
     updated_at = Timestamp(dump_only=True)
-    updated_in_db_at = Timestamp(allow_none=True)
+    # null is accepted (no base), never answered
+    updated_in_db_at = Timestamp(allow_none=True, metadata={"answered_null": False})
 
     class Meta:
         type_ = "resources"
@@ -49,7 +50,7 @@ class OrganizationSchema(VersionedSchema):
 class MembershipSchema(VersionedSchema):
     id = fields.Str(dump_only=True)
     role = fields.Str(validate=validate.OneOf(ROLE_CHOICES))
-    removed_at = Timestamp(dump_only=True)
+    removed_at = Timestamp(dump_only=True, allow_none=True)  # allow_none: may be answered null
     user = Relationship("users", dump_only=False)
     organization = Relationship("organizations", dump_only=False)
 
@@ -63,7 +64,7 @@ class ChannelSchema(VersionedSchema):
     name = fields.Str(required=True, validate=validate.Length(min=1, max=80))
     description = fields.Str(allow_none=True, validate=validate.Length(max=2000))
     archived = fields.Bool()
-    archived_at = Timestamp(dump_only=True)
+    archived_at = Timestamp(dump_only=True, allow_none=True)
     members_count = fields.Int(dump_only=True)
     organization = Relationship("organizations", dump_only=False)
     owner = Relationship("users")

@@ -17,11 +17,13 @@ from aiosmtpd.controller import Controller
 from flask.testing import FlaskClient
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
 
 from jsonapi_server import create_app
 from jsonapi_server.config import normalize_database_url
 from jsonapi_server.extensions import db
 from jsonapi_server.jsonapi import JSONAPI_MEDIA_TYPE
+from jsonapi_server.jsonapi.openapi import build_openapi, dasherized, openapi_path
 from jsonapi_server.prepared import prepare_repeated_reads
 from jsonapi_server.services import tokens
 
@@ -68,6 +70,7 @@ class JsonApiClient(FlaskClient):
     def open(self, *args, **kwargs):
         response = super().open(*args, **kwargs)
         check_response(response)
+        check_status_documented(self.application, response)
         return response
 
     def send(self, method: str, url: str, document=None, *, headers=None, **kwargs):
@@ -101,6 +104,36 @@ def check_response(response) -> None:
         assert "errors" in document and "data" not in document
         assert all(e["status"] == str(response.status_code) for e in document["errors"])
         assert all(e.get("code") for e in document["errors"])
+
+
+# What any operation may answer under its `default` response, beside the statuses it lists.
+ANSWERED_AS_DEFAULT = {405, 406, 413, 500}
+
+
+def check_status_documented(app, response) -> None:
+    """Every status a test meets is one the OpenAPI document lists for that operation."""
+    request = response.request
+    try:
+        rule, _ = app.url_map.bind("localhost").match(
+            request.path, method=request.method, return_rule=True
+        )
+    except HTTPException:
+        return  # no operation answered (no such URL, or not this method)
+    if "openapi" not in app.extensions:
+        app.extensions["openapi"] = build_openapi(app)
+    paths = app.extensions["openapi"]["paths"]
+    path = next(
+        (p for p in (openapi_path(r)[0] for r in (rule.rule, dasherized(rule.rule))) if p in paths),
+        None,
+    )
+    method = "get" if request.method == "HEAD" else request.method.lower()
+    if path is None or method not in paths[path]:
+        return
+    responses = paths[path][method]["responses"]
+    status = response.status_code
+    assert str(status) in responses or (status in ANSWERED_AS_DEFAULT and "default" in responses), (
+        f"{request.method} {path} answered {status}, which the OpenAPI document does not list"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -7,18 +7,34 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from jsonapi_server.extensions import db
-from jsonapi_server.jsonapi.openapi import build_openapi
+from jsonapi_server.jsonapi.openapi import build_openapi, describe
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("health", __name__)
 
+_STATUS = {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
+_READINESS = {
+    **_STATUS,
+    "required": ["status", "database"],
+    "properties": {**_STATUS["properties"], "database": {"type": "string"}},
+}
+
 
 @blueprint.get("/healthz")
+@describe("show", None, public=True, answer=_STATUS, summary="The process is up")
 def healthz():
     return jsonify(status="ok")
 
 
 @blueprint.get("/api/v2/openapi.json")
+@describe(
+    "show",
+    None,
+    public=True,
+    answer={"type": "object"},
+    statuses=(406,),  # negotiated as every API URL is
+    summary="This OpenAPI 3.1 document",
+)
 def openapi_document():
     """The OpenAPI 3.1 description of the API, generated from the routes and schemas."""
     if "openapi" not in current_app.extensions:
@@ -27,6 +43,14 @@ def openapi_document():
 
 
 @blueprint.get("/readyz")
+@describe(
+    "show",
+    None,
+    public=True,
+    answer=_READINESS,
+    statuses=(503,),
+    summary="The database answers (503 when it does not)",
+)
 def readyz():
     try:
         db.session.execute(text("SELECT 1"))

@@ -48,6 +48,7 @@ def create_invite_batch(organization_id):
     request=InviteVerificationSchema,
     status=201,
     public=True,
+    statuses=(404, 410),  # an unknown code; an expired or cancelled invite
     summary="What an invite code is for (public)",
 )
 @verification_limit

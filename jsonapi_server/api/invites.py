@@ -36,7 +36,11 @@ register_nested(
 
 @api.route(f"{ITEM}/accept", methods=["PUT", "POST"])
 @describe(
-    "action", OrganizationInviteSchema, request=InviteAcceptSchema, summary="Accept an invite"
+    "action",
+    OrganizationInviteSchema,
+    request=InviteAcceptSchema,
+    statuses=(410,),  # expired or cancelled
+    summary="Accept an invite",
 )
 @accept_limit
 @authenticated
@@ -55,7 +59,12 @@ def accept_invite(organization_id, id):
 
 
 @api.route(f"{ITEM}/resend", methods=["PUT", "POST"])
-@describe("action", OrganizationInviteSchema, summary="Send an invite again, with a new code")
+@describe(
+    "action",
+    OrganizationInviteSchema,
+    statuses=(429,),  # once a minute per invite: a rule of the invite, not a rate limit
+    summary="Send an invite again, with a new code",
+)
 @authenticated
 def resend_invite(organization_id, id):
     params = query_params(OrganizationInviteSchema)

@@ -9,6 +9,7 @@ from flask import Flask, current_app, request
 from flask_limiter import RateLimitExceeded
 
 from jsonapi_server.extensions import limiter
+from jsonapi_server.jsonapi.openapi import mark_rate_limited
 from jsonapi_server.jsonapi.protocol import handle_http_exception
 
 from .auth import current_user
@@ -37,8 +38,13 @@ def _addresses_in_batch() -> int:
     return min(max(count, 1), 100)
 
 
+def _marked(limit):
+    """The limit, with the mark the OpenAPI document reads (429)."""
+    return lambda view: mark_rate_limited(limit(view))
+
+
 def _limit(setting: str, scope: str, **options):
-    return limiter.limit(_setting(setting), scope=scope, exempt_when=_disabled, **options)
+    return _marked(limiter.limit(_setting(setting), scope=scope, exempt_when=_disabled, **options))
 
 
 sign_in_limit = _limit("RATELIMIT_SIGN_IN", "sign_in")
@@ -47,18 +53,22 @@ verification_limit = _limit("RATELIMIT_INVITE_VERIFICATION", "invite_verificatio
 accept_limit = _limit("RATELIMIT_INVITE_ACCEPT", "invite_accept")
 # Per signed-in user, one count shared by both routes (a batch costs one per address):
 # apply them beneath @authenticated.
-invite_creation_limit = limiter.shared_limit(
-    _setting("RATELIMIT_INVITE_CREATION"),
-    "invite_creation",
-    key_func=_caller,
-    exempt_when=_disabled,
+invite_creation_limit = _marked(
+    limiter.shared_limit(
+        _setting("RATELIMIT_INVITE_CREATION"),
+        "invite_creation",
+        key_func=_caller,
+        exempt_when=_disabled,
+    )
 )
-batch_creation_limit = limiter.shared_limit(
-    _setting("RATELIMIT_INVITE_CREATION"),
-    "invite_creation",
-    key_func=_caller,
-    exempt_when=_disabled,
-    cost=_addresses_in_batch,
+batch_creation_limit = _marked(
+    limiter.shared_limit(
+        _setting("RATELIMIT_INVITE_CREATION"),
+        "invite_creation",
+        key_func=_caller,
+        exempt_when=_disabled,
+        cost=_addresses_in_batch,
+    )
 )
 
 

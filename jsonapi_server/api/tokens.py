@@ -12,7 +12,15 @@ from .rate_limits import sign_in_limit
 
 
 @api.post("/auth/tokens")
-@describe("create", TokenSchema, request=TokenSchema, status=201, public=True, summary="Sign in")
+@describe(
+    "create",
+    TokenSchema,
+    request=TokenSchema,
+    status=201,
+    public=True,
+    statuses=(401,),  # a wrong email or password
+    summary="Sign in",
+)
 @sign_in_limit
 def sign_in():
     params = query_params(TokenSchema)

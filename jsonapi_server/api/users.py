@@ -1,5 +1,6 @@
 """`users`: registration (public), and the accounts a caller may see."""
 
+from jsonapi_server.jsonapi.openapi import describe
 from jsonapi_server.jsonapi.request import load_resource
 from jsonapi_server.jsonapi.responses import collection_response, query_params, resource_response
 from jsonapi_server.jsonapi.routing import register_resource
@@ -11,6 +12,15 @@ from .blueprint import api
 from .rate_limits import registration_limit
 
 
+@describe(
+    "create",
+    UserSchema,
+    request=RegistrationSchema,
+    status=201,
+    public=True,
+    statuses=(403, 410),  # an invite_code for another address; an expired or cancelled one
+    summary="Register (public)",
+)
 @registration_limit
 def register():
     params = query_params(UserSchema)
@@ -46,7 +56,6 @@ register_resource(
     UserSchema,
     listing=accounts.USER_LISTING,
     create_schema=RegistrationSchema,
-    public_create=True,
     item_path="/users/<uuid:id>",
     item_views={"GET": show_user},
     collection_path="/users",

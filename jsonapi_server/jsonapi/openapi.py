@@ -1,45 +1,68 @@
 """The OpenAPI 3.1 document, generated from what the code declares: the routes in the URL map,
 the operation each view is described as (`describe`, set by the routing helpers for resource
-routes), the marshmallow schemas and the collections' sorts and filters."""
+routes), the marshmallow schemas, the collections' sorts and filters and the rate limits.
+Each operation's id, security and error answers are derived from those, never listed per
+route."""
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import marshmallow as ma
 from flask import Flask
+from werkzeug.routing import Rule
 
-from schemas.base import Relationship, ResourceSchema, Timestamp, schema_for
+from schemas.base import ResourceSchema, schema_for
 
-from . import API_PREFIX, JSONAPI_MEDIA_TYPE, JSONAPI_VERSION
+from . import API_PREFIX, JSONAPI_MEDIA_TYPE
+from .openapi_answers import (
+    error_response,
+    error_statuses,
+    query_parameters,
+    success_response,
+    summary,
+)
+from .openapi_schemas import (
+    COMMON_COMPONENTS,
+    ERROR_DOCUMENT,
+    linkage_document,
+    request_schema,
+    resource_schema,
+)
 
-KINDS = {
-    "list": "List {type}",
-    "create": "Create a {type} resource",
-    "show": "Read a {type} resource",
-    "update": "Change a {type} resource (PUT is PATCH)",
-    "delete": "Delete a {type} resource",
-    "relationship": "Linkage of a relationship of a {type} resource",
-    "related": "The resources a relationship of a {type} resource points at",
-    "action": "An action on a {type} resource",
-    "change_members": "Add or remove members of a to-many relationship",
+# The method each kind is served by first; another method's operation id says its method.
+USUAL_METHOD = {
+    "list": "GET",
+    "show": "GET",
+    "relationship": "GET",
+    "related": "GET",
+    "create": "POST",
+    "update": "PATCH",
+    "delete": "DELETE",
+    "action": "POST",
+    "change_members": "POST",
 }
+BEARER = "bearer"
+_RATE_LIMITED = "openapi_rate_limited"
 
 
 @dataclass(frozen=True)
 class OperationSpec:
     kind: str
-    schema: type[ResourceSchema]  # what the answer holds
+    schema: type[ResourceSchema] | None  # what the answer holds (None: plain JSON)
     request: type[ResourceSchema] | str | None = None  # a create/update schema, or "identifiers"
     collection: Any = None  # the listing whose sorts and filters the query may use
     public: bool = False
     status: int = 200
     many: bool = False
     summary: str | None = None
+    # What the service answers besides what the kind, body and route imply (410 for an
+    # expired invite, say); for plain JSON, the other statuses its answer comes with.
+    statuses: tuple[int, ...] = ()
+    answer: dict | None = None  # the JSON Schema of a plain JSON answer
 
 
-def describe(kind: str, schema: type[ResourceSchema], **options) -> Callable:
+def describe(kind: str, schema: type[ResourceSchema] | None, **options) -> Callable:
     """Attach the operation a view serves (read by the OpenAPI generator)."""
 
     def mark(view):
@@ -49,186 +72,28 @@ def describe(kind: str, schema: type[ResourceSchema], **options) -> Callable:
     return mark
 
 
-def spec_of(view, method: str) -> OperationSpec | None:
+def mark_rate_limited(view: Callable) -> Callable:
+    """Say that a view is rate-limited (429), for the document."""
+    setattr(view, _RATE_LIMITED, True)
+    return view
+
+
+def _chain(view, method: str) -> Iterator:
+    """The view serving `method` and every function it wraps."""
     views = getattr(view, "views", None)
     if views is not None:
         view = views.get(method)
-    while view is not None and not hasattr(view, "openapi") and hasattr(view, "__wrapped__"):
-        view = view.__wrapped__
-    return getattr(view, "openapi", None)
+    while view is not None:
+        yield view
+        view = getattr(view, "__wrapped__", None)
 
 
-# -- schemas ---------------------------------------------------------------------------------
+def spec_of(view, method: str) -> OperationSpec | None:
+    return next((f.openapi for f in _chain(view, method) if hasattr(f, "openapi")), None)
 
 
-def field_schema(field: ma.fields.Field) -> dict:
-    if isinstance(field, Timestamp):
-        schema: dict = {"type": "string", "format": "date-time"}
-    elif isinstance(field, ma.fields.Email):
-        schema = {"type": "string", "format": "email"}
-    elif isinstance(field, ma.fields.String):
-        schema = {"type": "string"}
-    elif isinstance(field, ma.fields.Integer):
-        schema = {"type": "integer"}
-    elif isinstance(field, ma.fields.Boolean):
-        schema = {"type": "boolean"}
-    elif isinstance(field, ma.fields.List):
-        schema = {"type": "array", "items": field_schema(field.inner)}
-    elif isinstance(field, ma.fields.Dict):
-        schema = {"type": "object"}
-    else:
-        schema = {}
-    for validator in field.validators:
-        if isinstance(validator, ma.validate.Length):
-            low, high = (
-                ("minItems", "maxItems")
-                if schema.get("type") == "array"
-                else ("minLength", "maxLength")
-            )
-            if validator.min is not None:
-                schema[low] = validator.min
-            if validator.max is not None:
-                schema[high] = validator.max
-        elif isinstance(validator, ma.validate.OneOf):
-            schema["enum"] = list(validator.choices)
-    return schema
-
-
-def nullable(schema: dict) -> dict:
-    if "type" in schema:
-        return {**schema, "type": [schema["type"], "null"]}
-    return schema
-
-
-def resource_schema(schema_class: type[ResourceSchema]) -> dict:
-    """A resource object as answered."""
-    attributes, relationships = {}, {}
-    for name, field in schema_class._declared_fields.items():
-        if name == "id" or field.load_only:
-            continue
-        if isinstance(field, Relationship):
-            linkage = {"$ref": "#/components/schemas/identifier"}
-            data = (
-                {"type": "array", "items": linkage}
-                if field.many
-                else {"oneOf": [linkage, {"type": "null"}]}
-            )
-            relationships[name] = {
-                "type": "object",
-                "properties": {"links": {"type": "object"}, "data": data},
-            }
-        else:
-            attributes[name] = nullable(field_schema(field))
-    properties = {
-        "type": {"const": schema_class.type_name()},
-        "id": {"type": "string"},
-        "attributes": {"type": "object", "properties": attributes},
-        "links": {"type": "object"},
-    }
-    if relationships:
-        properties["relationships"] = {"type": "object", "properties": relationships}
-    return {"type": "object", "required": ["type", "id"], "properties": properties}
-
-
-def request_schema(schema_class: type[ResourceSchema], *, partial: bool) -> dict:
-    """A create or update document."""
-    attributes, required, relationships = {}, [], {}
-    for name, field in schema_class._declared_fields.items():
-        if name == "id" or field.dump_only:
-            continue
-        if isinstance(field, Relationship):
-            relationships[name] = {
-                "type": "object",
-                "required": ["data"],
-                "properties": {"data": {"$ref": "#/components/schemas/identifier"}},
-            }
-            continue
-        attributes[name] = (
-            nullable(field_schema(field)) if field.allow_none else field_schema(field)
-        )
-        if field.required and not partial:
-            required.append(name)
-    data = {
-        "type": "object",
-        "required": ["type"],
-        "properties": {
-            "type": {"const": schema_class.type_name()},
-            "id": {"type": ["string", "null"], "format": "uuid"},
-            "attributes": {"type": "object", "properties": attributes, "required": required},
-        },
-    }
-    if relationships:
-        data["properties"]["relationships"] = {"type": "object", "properties": relationships}
-    if required:
-        data["required"].append("attributes")
-    return {"type": "object", "required": ["data"], "properties": {"data": data}}
-
-
-def document_schema(schema_class: type[ResourceSchema], *, many: bool) -> dict:
-    resource = {"$ref": f"#/components/schemas/{schema_class.type_name()}"}
-    return {
-        "type": "object",
-        "required": ["data", "jsonapi", "links"],
-        "properties": {
-            "jsonapi": {"$ref": "#/components/schemas/jsonapi"},
-            "links": {"type": "object"},
-            "data": {"type": "array", "items": resource} if many else resource,
-            "included": {"type": "array", "items": {"type": "object"}},
-            "meta": {"type": "object"},
-        },
-    }
-
-
-def linkage_document(many: bool) -> dict:
-    identifier = {"$ref": "#/components/schemas/identifier"}
-    data = (
-        {"type": "array", "items": identifier}
-        if many
-        else {"oneOf": [identifier, {"type": "null"}]}
-    )
-    return {
-        "type": "object",
-        "required": ["data"],
-        "properties": {"jsonapi": {"type": "object"}, "links": {"type": "object"}, "data": data},
-    }
-
-
-COMMON_COMPONENTS = {
-    "jsonapi": {
-        "type": "object",
-        "properties": {"version": {"const": JSONAPI_VERSION}},
-    },
-    "identifier": {
-        "type": "object",
-        "required": ["type", "id"],
-        "properties": {"type": {"type": "string"}, "id": {"type": "string"}},
-    },
-    "error_document": {
-        "type": "object",
-        "required": ["errors"],
-        "properties": {
-            "jsonapi": {"type": "object"},
-            "links": {"type": "object"},
-            "meta": {"type": "object"},
-            "errors": {
-                "type": "array",
-                "minItems": 1,
-                "items": {
-                    "type": "object",
-                    "required": ["status", "code", "title", "detail"],
-                    "properties": {
-                        "status": {"type": "string"},
-                        "code": {"type": "string"},
-                        "title": {"type": "string"},
-                        "detail": {"type": "string"},
-                        "source": {"type": "object"},
-                        "meta": {"type": "object"},
-                    },
-                },
-            },
-        },
-    },
-}
+def rate_limited(view, method: str) -> bool:
+    return any(getattr(f, _RATE_LIMITED, False) for f in _chain(view, method))
 
 
 # -- operations ------------------------------------------------------------------------------
@@ -246,62 +111,51 @@ def openapi_path(rule: str) -> tuple[str, list[dict]]:
     return _ARGUMENT.sub(lambda m: "{" + m["name"] + "}", rule), parameters
 
 
-def query_parameters(spec: OperationSpec) -> list[dict]:
-    text = {"type": "string"}
-    parameters = [
-        {"name": "include", "in": "query", "schema": text},
-        {"name": f"fields[{spec.schema.type_name()}]", "in": "query", "schema": text},
+def dasherized(rule: str) -> str:
+    """A rule with its literal segments dasherized (its arguments kept as they are)."""
+    pieces = re.split(r"(<[^>]+>)", rule)
+    return "".join(p if p.startswith("<") else p.replace("_", "-") for p in pieces)
+
+
+def operation_id(spec: OperationSpec, method: str, path: str) -> str:
+    """`{kind}_{the path's literal segments}`, and the method when it is not the kind's
+    usual one: `list_organizations_invites`, `update_organizations_put`. It depends on the
+    operation alone, so it stays the same whatever else is registered, in whatever order."""
+    words = [
+        re.sub(r"[^a-z0-9]+", "_", segment.lower())
+        for segment in path.removeprefix(API_PREFIX).split("/")
+        if segment and not segment.startswith("{") and segment != "relationships"
     ]
-    if spec.kind == "list" and spec.collection is not None:
-        collection = spec.collection
-        parameters += [
-            {"name": "sort", "in": "query", "schema": text},
-            {"name": "page[number]", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-            {
-                "name": "page[size]",
-                "in": "query",
-                "schema": {"type": "integer", "minimum": 1, "maximum": collection.max_page_size},
-            },
-        ]
-        parameters += [
-            {"name": f"filter[{name}]", "in": "query", "schema": text}
-            for name in sorted(collection.filters)
-        ]
-    return parameters
+    name = "_".join([spec.kind, *words])
+    if method != USUAL_METHOD.get(spec.kind, "GET"):
+        name += "_" + method.lower()
+    return name
 
 
-def success_response(spec: OperationSpec) -> tuple[str, dict]:
-    if spec.status == 204:
-        return "204", {"description": "Done; no body."}
-    content: dict
-    if spec.kind == "relationship" or spec.kind == "change_members":
-        content = linkage_document(spec.many)
-    else:
-        content = document_schema(spec.schema, many=spec.many or spec.kind == "list")
-    return str(spec.status), {
-        "description": KINDS[spec.kind].format(type=spec.schema.type_name()),
-        "content": {JSONAPI_MEDIA_TYPE: {"schema": content}},
-    }
-
-
-def operation(spec: OperationSpec, method: str, path_parameters: list[dict]) -> dict:
-    status, success = success_response(spec)
-    responses = {
-        status: success,
-        "default": {
-            "description": "A JSON:API error document.",
-            "content": {
-                JSONAPI_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/error_document"}}
-            },
-        },
-    }
-    if method == "GET" and spec.kind == "show" and spec.schema.is_versioned():
+def operation(
+    spec: OperationSpec, method: str, path: str, limited: bool, documents: dict[str, dict]
+) -> dict:
+    path, parameters = openapi_path(path)
+    status, success = success_response(spec, documents)
+    responses = {status: success}
+    if method == "GET" and spec.kind == "show" and spec.schema and spec.schema.is_versioned():
         responses["304"] = {"description": "Not modified (If-None-Match)."}
+    for error in sorted(error_statuses(spec, path, limited)):
+        responses[str(error)] = error_response(spec, error)
+    if spec.schema is not None:
+        responses["default"] = {
+            "description": "Any other failure (405, 406, 413, 500): a JSON:API error document.",
+            "content": {JSONAPI_MEDIA_TYPE: {"schema": ERROR_DOCUMENT}},
+        }
     result: dict = {
-        "summary": spec.summary or KINDS[spec.kind].format(type=spec.schema.type_name()),
-        "parameters": path_parameters + query_parameters(spec),
+        "operationId": operation_id(spec, method, path),
+        "summary": summary(spec),
+        "tags": [spec.schema.type_name() if spec.schema else "service"],
+        "parameters": parameters + query_parameters(spec),
         "responses": responses,
     }
+    if not result["parameters"]:
+        del result["parameters"]
     if spec.request is not None:
         body = (
             linkage_document(True)
@@ -312,40 +166,79 @@ def operation(spec: OperationSpec, method: str, path_parameters: list[dict]) -> 
             "required": True,
             "content": {JSONAPI_MEDIA_TYPE: {"schema": body}},
         }
-    if not spec.public:
-        result["security"] = [{"bearer": []}]
+    if spec.public:
+        result["security"] = []
     return result
+
+
+def _methods(rule: Rule) -> list[str]:
+    return sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+
+
+def described_rules(app: Flask) -> list[Rule]:
+    """The rules the document lists: described ones, each alias left out (a rule whose
+    literal segments dasherize to another rule's, serving the same operations): the
+    dasherized form is the canonical one."""
+    groups: dict[str, list[Rule]] = {}
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        if any(spec_of(view, method) for method in _methods(rule)):
+            groups.setdefault(dasherized(rule.rule), []).append(rule)
+    listed = []
+    for rules in groups.values():
+        canonical = min(rules, key=lambda rule: (rule.rule.count("_"), rule.rule))
+        listed.append(canonical)
+        listed += [rule for rule in rules if not _same_operations(app, rule, canonical)]
+    return sorted(listed, key=lambda rule: rule.rule)
+
+
+def _same_operations(app: Flask, rule: Rule, other: Rule) -> bool:
+    view, other_view = app.view_functions[rule.endpoint], app.view_functions[other.endpoint]
+    return _methods(rule) == _methods(other) and all(
+        spec_of(view, method) == spec_of(other_view, method) for method in _methods(rule)
+    )
 
 
 def build_openapi(app: Flask) -> dict:
     paths: dict[str, dict] = {}
     types: set[str] = set()
-    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if not rule.rule.startswith(API_PREFIX + "/"):
-            continue
-        path, parameters = openapi_path(rule.rule)
+    operation_ids: set[str] = set()
+    documents: dict[str, dict] = {}
+    for rule in described_rules(app):
         view = app.view_functions[rule.endpoint]
-        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+        for method in _methods(rule):
             spec = spec_of(view, method)
             if spec is None:
                 continue
-            types.add(spec.schema.type_name())
-            paths.setdefault(path, {})[method.lower()] = operation(spec, method, parameters)
+            if spec.schema is not None:
+                types.add(spec.schema.type_name())
+            described = operation(spec, method, rule.rule, rate_limited(view, method), documents)
+            if described["operationId"] in operation_ids:
+                raise ValueError(f"two operations would be {described['operationId']}")
+            operation_ids.add(described["operationId"])
+            paths.setdefault(openapi_path(rule.rule)[0], {})[method.lower()] = described
     schemas = dict(COMMON_COMPONENTS)
     for type_ in sorted(types | _related_types(types)):
         schemas[type_] = resource_schema(schema_for(type_))
+    schemas.update(sorted(documents.items()))
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "jsonapi_server",
             "version": "2",
             "description": "JSON:API 1.1: organizations, memberships, channels and invites.",
+            "license": {"name": "Proprietary", "identifier": "LicenseRef-Proprietary"},
         },
+        # Relative: the document is served by the API it describes, on whatever host.
+        "servers": [{"url": "/"}],
+        "security": [{BEARER: []}],
+        "tags": [{"name": tag, "description": f"The `{tag}` resources."} for tag in sorted(types)]
+        + [{"name": "service", "description": "Liveness, readiness and this document."}],
         "paths": paths,
         "components": {
             "schemas": schemas,
             "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                BEARER: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },
         },
     }

@@ -45,7 +45,6 @@ def register_resource(
     listing: object = None,
     create_schema: type[ResourceSchema] | None = None,
     update_schema: type[ResourceSchema] | None = None,
-    public_create: bool = False,
 ) -> None:
     """Register `item_views` (GET/PATCH/DELETE; PUT answers as PATCH) at `item_path` and
     `collection_views` (GET/POST) at `collection_path`, plus the flat aliases: item views at
@@ -71,7 +70,6 @@ def register_resource(
                     schema,
                     request=create_schema or schema,
                     status=201,
-                    public=public_create,
                 ),
             )
     item_views = dict(item_views)

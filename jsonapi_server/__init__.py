@@ -13,6 +13,7 @@ from .config import (
     check_production_settings,
     check_sync_settings,
     development_jwt_secret,
+    instance_path,
     load_settings,
     normalize_database_url,
     postgresql_engine_options,
@@ -31,7 +32,7 @@ MIGRATIONS_DIRECTORY = os.path.join(os.path.dirname(os.path.dirname(__file__)), 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application: settings, extensions, protocol, blueprints, commands."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path())
     app.config.update(load_settings(overrides=config))
     check_production_settings(app.config)
     os.makedirs(app.instance_path, exist_ok=True)

@@ -14,6 +14,7 @@ from .config import (
     check_settings,
     check_sync_settings,
     development_jwt_secret,
+    instance_path,
     load_settings,
     normalize_database_url,
     postgresql_engine_options,
@@ -34,13 +35,7 @@ MIGRATIONS_DIRECTORY = str(resources.files(f"{__name__}.migrations"))
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application: settings, extensions, protocol, blueprints, commands."""
-    # Flask's default is instance/ beside the checkout, or <prefix>/var/ for an installed wheel.
-    instance_path = os.environ.get("JSONAPI_SERVER_INSTANCE_PATH") or None
-    app = Flask(
-        __name__,
-        instance_relative_config=True,
-        instance_path=os.path.abspath(instance_path) if instance_path else None,
-    )
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path())
     app.config.update(load_settings(overrides=config))
     check_settings(app.config)
     os.makedirs(app.instance_path, exist_ok=True)

@@ -1,11 +1,12 @@
 """Command-line tasks: `flask users create-superadmin`, `flask tokens purge-revoked`,
-`flask outbox run`."""
+`flask outbox run`, `flask outbox show`."""
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from marshmallow import ValidationError, validate
 
+from .jsonapi.timestamps import format_timestamp
 from .services import accounts, outbox, tokens
 
 users_cli = AppGroup("users", help="Manage accounts.")
@@ -45,6 +46,37 @@ def purge_revoked() -> None:
 def run_outbox(once: bool, poll: float | None) -> None:
     """Deliver queued email, in a loop (several workers may run at once)."""
     outbox.run_worker(once=once, poll_seconds=poll)
+
+
+def _delivery(message) -> str:
+    if message.sent_at is not None:
+        return f"sent {format_timestamp(message.sent_at)}"
+    state = f"not sent yet, next attempt {format_timestamp(message.next_attempt_at)}"
+    if message.last_error:
+        state += f" (attempt {message.attempts} failed: {message.last_error})"
+    return state
+
+
+@outbox_cli.command("show")
+@click.option("--last", type=click.IntRange(min=1), default=10, show_default=True, help="How many.")
+def show_outbox(last: int) -> None:
+    """Print the newest queued and sent emails, oldest first: recipient, subject, delivery
+    and text body (in production the body is withheld: it may hold a live invite code)."""
+    production = current_app.config["JSONAPI_SERVER_ENV"] == "production"
+    messages = outbox.recent(last)
+    if not messages:
+        click.echo("The outbox is empty.")
+    for message in messages:
+        click.echo(f"--- {message.id}")
+        click.echo(f"To: {message.recipient}")
+        click.echo(f"Subject: {message.subject}")
+        click.echo(f"Queued: {format_timestamp(message.created_at)}; {_delivery(message)}")
+        click.echo("")
+        if production:
+            click.echo("(body withheld in production)")
+        else:
+            click.echo(message.text_body.rstrip("\n"))
+        click.echo("")
 
 
 def init_app(app: Flask) -> None:

@@ -123,6 +123,18 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+INSTANCE_PATH_VARIABLE = "JSONAPI_SERVER_INSTANCE_PATH"
+
+
+def instance_path(environ=None) -> str | None:
+    """The instance folder (development's SQLite database, JWT key and mail) when
+    JSONAPI_SERVER_INSTANCE_PATH names one, made absolute as Flask requires; None: Flask's
+    own, `instance/` beside the package."""
+    environ = os.environ if environ is None else environ
+    path = environ.get(INSTANCE_PATH_VARIABLE)
+    return os.path.abspath(path) if path else None
+
+
 def development_jwt_secret(instance_path: str) -> str:
     """A key kept in the instance folder, so every worker of one install signs alike."""
     path = Path(instance_path) / "jwt-secret"

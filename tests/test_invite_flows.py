@@ -357,38 +357,6 @@ def test_two_workers_never_send_one_email_twice(app, api, client, login, session
     )
 
 
-def test_without_a_mail_server_development_shows_the_mail_in_the_log(tmp_path, caplog):
-    import logging
-
-    import flask_migrate
-
-    from jsonapi_server import create_app
-    from jsonapi_server.extensions import db
-    from jsonapi_server.services import outbox
-
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'dev.sqlite3'}",
-            "JWT_SECRET_KEY": "k" * 40,
-        }
-    )
-    with app.app_context():
-        flask_migrate.upgrade()
-        db.session.add(
-            OutboxMessage(
-                recipient="dev@example.com",
-                subject="Hello",
-                text_body="body text",
-                html_body="<p>x</p>",
-            )
-        )
-        db.session.commit()
-        with caplog.at_level(logging.INFO, logger="jsonapi_server.services.outbox"):
-            assert outbox.deliver_due() == 1
-        db.engine.dispose()
-    assert "dev@example.com" in caplog.text and "body text" in caplog.text
-
-
 def test_flask_outbox_run_once_delivers(app, client, login, user, org, inbox):
     create_invite(client, login, user, org)
     result = app.test_cli_runner().invoke(args=["outbox", "run", "--once"])

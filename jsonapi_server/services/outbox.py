@@ -1,12 +1,15 @@
 """The mail outbox: emails are written in the transaction of the change that causes them and
-delivered by workers (`flask outbox run`); failures are retried with exponential backoff, and
+delivered by workers (`flask outbox run`; in development without MAIL_SERVER, kept as .eml
+files in the instance folder's mail/); failures are retried with exponential backoff, and
 several workers never send one email twice (rows are claimed with FOR UPDATE SKIP LOCKED)."""
 
 import logging
+import os
 import time
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -53,26 +56,52 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def _mail(message: OutboxMessage) -> Message:
+    return Message(
+        subject=message.subject,
+        recipients=[message.recipient],
+        body=message.text_body,
+        html=message.html_body,
+    )
+
+
+def mail_folder() -> Path:
+    """Where development without MAIL_SERVER keeps the mail it would have sent."""
+    return Path(current_app.instance_path) / "mail"
+
+
+def _keep_in_mail_folder(message: OutboxMessage) -> Path:
+    """Development without SMTP: the message as it would have gone out, one .eml file each
+    (named by time, so a listing is in order), written whole or not at all."""
+    folder = mail_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{message.created_at:%Y%m%dT%H%M%S.%f}-{message.id}.eml"
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(_mail(message).as_bytes())
+    os.replace(partial, path)
+    return path
+
+
 def _send(message: OutboxMessage) -> None:
     if not current_app.config.get("MAIL_SERVER"):
         if current_app.config["JSONAPI_SERVER_ENV"] == "production":
             raise RuntimeError("MAIL_SERVER is not set")
-        # Development without SMTP: the mail is shown in the log instead of sent.
-        log.info(
-            "mail (not sent: no MAIL_SERVER) to=%s subject=%s\n%s",
-            message.recipient,
-            message.subject,
-            message.text_body,
-        )
+        path = _keep_in_mail_folder(message)
+        # The file, not the body: an invitation's body holds its code, and codes never
+        # reach the log.
+        log.info("mail to %s not sent (no MAIL_SERVER): written to %s", message.recipient, path)
         return
-    mail.send(
-        Message(
-            subject=message.subject,
-            recipients=[message.recipient],
-            body=message.text_body,
-            html=message.html_body,
-        )
-    )
+    mail.send(_mail(message))
+
+
+def recent(last: int) -> list[OutboxMessage]:
+    """The newest `last` messages, sent or not, oldest first (`flask outbox show`)."""
+    newest = db.session.scalars(
+        select(OutboxMessage)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .limit(last)
+    ).all()
+    return list(reversed(newest))
 
 
 def deliver_due(now: datetime | None = None) -> int:

@@ -92,7 +92,7 @@ def served(directory: Path, *, workers: int = 4, prefix: str = "jsonapi_server_s
             timeout=120,
         )
         gunicorn = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
+            [str(BIN / "gunicorn"), "wsgi:app"],
             env=environment,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,

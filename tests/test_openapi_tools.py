@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import TEST_SETTINGS, scratch_database
-from .test_deploy import free_port, wait_for_port
+from .served import served as serve
 
 ROOT = Path(__file__).resolve().parents[1]
 REDOCLY = ROOT / "node_modules" / ".bin" / "redocly"
@@ -57,42 +56,11 @@ def test_redocly_lint_finds_no_error(client, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def served():
+def served(tmp_path_factory):
     """The application under gunicorn on a loopback port, on a database of its own."""
-    port = free_port()
-    with scratch_database("jsonapi_server_client") as database_url:
-        environment = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "JWT_SECRET_KEY": TEST_SETTINGS["JWT_SECRET_KEY"],
-            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-            "WEB_CONCURRENCY": "1",
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-        }
-        subprocess.run(
-            [str(BIN / "flask"), "--app", "jsonapi_server", "db", "upgrade"],
-            env=environment,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        gunicorn = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
-            env=environment,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_for_port(port, gunicorn)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            gunicorn.terminate()
-            try:
-                gunicorn.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                gunicorn.kill()
+    directory = tmp_path_factory.mktemp("client")
+    with serve(directory, workers=1, prefix="jsonapi_server_client") as server:
+        yield f"http://127.0.0.1:{server.port}"
 
 
 @pytest.fixture(scope="module")

@@ -402,3 +402,57 @@ def test_an_accept_against_a_cancel_of_one_invite_one_wins(port, client, login, 
             assert answers["accept"][0] == 410, answers
             assert error_of(answers["accept"][1])["code"] == "invite_cancelled"
             assert stored == "cancelled"
+
+
+def test_the_same_writes_on_sqlite_one_writer_in_development(tmp_path):
+    """SQLite ignores FOR UPDATE (one writer) and takes the same ON CONFLICT DO NOTHING."""
+    import flask_migrate
+
+    from jsonapi_server import create_app
+    from jsonapi_server.models import User
+    from jsonapi_server.services import tokens
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'dev.sqlite3'}",
+            "JWT_SECRET_KEY": "k" * 40,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    with app.app_context():
+        flask_migrate.upgrade()
+        owner = User(email="owner@example.com", password_hash="x", first_name="O")
+        db.session.add(owner)
+        db.session.commit()
+        owner_id = str(owner.id)
+        headers = {"Authorization": f"Bearer {tokens.open_session(owner).access_token}"}
+    client = app.test_client()
+    media = {**headers, "Content-Type": "application/vnd.api+json"}
+    client_id = str(uuid.uuid4())
+    body = {"data": {"type": "organizations", "id": client_id, "attributes": {"name": "Dev"}}}
+    created = client.post("/api/v2/organizations", json=body, headers=media)
+    assert created.status_code == 201, created.json
+    assert client.post("/api/v2/organizations", json=body, headers=media).status_code == 201
+    path = f"/api/v2/organizations/{client_id}"
+    base = created.json["data"]["attributes"]["updated_in_db_at"]
+    changes = {"data": {"type": "organizations", "id": client_id, "attributes": {}}}
+    for name, status in [("First", 200), ("Second", 409), ("First", 200)]:
+        changes["data"]["attributes"] = {"name": name, "updated_in_db_at": base}
+        assert client.patch(path, json=changes, headers=media).status_code == status
+    channel = client.post(
+        f"{path}/channels",
+        json={"data": {"type": "channels", "attributes": {"name": "dev"}}},
+        headers=media,
+    ).json["data"]
+    members = f"{path}/channels/{channel['id']}/relationships/members"
+    identifiers = {"data": [{"type": "users", "id": owner_id}]}
+    for method in ("POST", "POST", "DELETE", "DELETE", "POST"):
+        response = client.open(members, method=method, json=identifiers, headers=media)
+        assert response.status_code == 200, response.json
+    assert [m["id"] for m in response.json["data"]] == [owner_id]
+    channel_path = f"{path}/channels/{channel['id']}"
+    assert client.delete(channel_path, headers=headers).status_code == 204
+    assert client.delete(channel_path, headers=headers).status_code == 404
+    assert client.delete("/api/v2/auth/tokens/current", headers=headers).status_code == 204
+    with app.app_context():
+        db.engine.dispose()

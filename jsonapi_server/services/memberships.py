@@ -223,6 +223,7 @@ def remove_membership(
             Channel.organization_id == membership.organization_id,
             ChannelMember.user_id == membership.user_id,
         )
+        .with_for_update(of=Channel)  # their versions are replaced (after the membership's)
     ).all()
     for channel in channels:
         sync.stamp(channel, now)  # its members_count changes

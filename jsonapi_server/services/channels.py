@@ -74,13 +74,18 @@ def list_channels(user: User, organization_id, *, filters, sort, offset, size, i
 
 
 def channel_access(
-    user: User, channel_id: uuid.UUID, organization_id: uuid.UUID | None
+    user: User, channel_id: uuid.UUID, organization_id: uuid.UUID | None, *, lock: bool = False
 ) -> tuple[Access, Channel]:
-    channel = db.session.get(Channel, channel_id)
+    """`lock`: the channel is read FOR UPDATE (a write will replace it)."""
+    channel = _channel(channel_id, lock=lock)
     if channel is None or organization_id not in (None, channel.organization_id):
         raise NotFound("No such channel.")
     access = organization_access(user, channel.organization_id).require("channel.read")
     return access, channel
+
+
+def _channel(channel_id: uuid.UUID, *, lock: bool) -> Channel | None:
+    return db.session.get(Channel, channel_id, with_for_update=lock or None, populate_existing=lock)
 
 
 def get_channel(user, channel_id, organization_id=None, include: Sequence[str] = ()):
@@ -98,14 +103,13 @@ def _clean(values: Mapping[str, Any]) -> dict:
     return cleaned
 
 
-def _ensure_name_free(organization_id, name: str, except_id=None) -> None:
+def _name_free(organization_id, name: str, except_id=None) -> bool:
     statement = select(Channel.id).where(
         Channel.organization_id == organization_id, func.lower(Channel.name) == name.lower()
     )
     if except_id is not None:
         statement = statement.where(Channel.id != except_id)
-    if db.session.scalar(statement) is not None:
-        raise _name_taken()
+    return db.session.scalar(statement) is None
 
 
 def create_channel(
@@ -120,31 +124,29 @@ def create_channel(
     require_right(user, organization_id, "channel.create")
     attributes = _clean(values)
     channel_id = sync.parse_client_id(client_id)
-    replay = sync.replayed_create(
-        Channel,
-        channel_id,
-        lambda stored: (
+
+    def same(stored: Channel) -> bool:
+        return (
             stored.owner_id == user.id
             and stored.organization_id == organization_id
             and all(getattr(stored, name) == value for name, value in attributes.items())
-        ),
-    )
+        )
+
+    replay = sync.replayed_create(Channel, channel_id, same)
     if replay is not None:
         return fetch_one(Channel, replay.id, include)
-    _ensure_name_free(organization_id, attributes["name"])
+    if not _name_free(organization_id, attributes["name"]):
+        replay = sync.replay_or(_name_taken(), Channel, channel_id, same)
+        return fetch_one(Channel, replay.id, include)
     now = sync.database_now()
-    channel = Channel(
-        id=channel_id or uuid.uuid4(),
-        organization_id=organization_id,
-        owner_id=user.id,
-        **attributes,
-    )
+    new_id = channel_id or uuid.uuid4()
+    channel = Channel(id=new_id, organization_id=organization_id, owner_id=user.id, **attributes)
     if channel.archived:
         channel.archived_at = now
     sync.stamp(channel, now)
-    with sync.committing(_name_taken(), model=Channel, row_id=channel.id):
+    with sync.committing(_name_taken(), model=Channel, row_id=channel_id, same=same):
         add_with_creator(channel, user.id, now)
-    return fetch_again(channel, include)
+    return fetch_one(Channel, new_id, include)
 
 
 def add_with_creator(channel: Channel, creator_id: uuid.UUID, now) -> None:
@@ -165,13 +167,14 @@ def update_channel(
     include=(),
 ) -> Channel:
     """Rename, describe, archive or restore: the channel's owner, or the org's owner/admins."""
-    access, channel = channel_access(user, channel_id, organization_id)
+    access, channel = channel_access(user, channel_id, organization_id, lock=True)
     if not (access.can("channel.update") or channel.owner_id == user.id):
         raise Forbidden("Only the channel's owner or the organization's admins may change it.")
     attributes = _clean(changes)
     if sync.write_needed(channel, base, attributes, precondition=precondition):
-        if "name" in attributes and attributes["name"] != channel.name:
-            _ensure_name_free(channel.organization_id, attributes["name"], except_id=channel.id)
+        renamed = "name" in attributes and attributes["name"] != channel.name
+        if renamed and not _name_free(channel.organization_id, attributes["name"], channel.id):
+            raise _name_taken()
         now = sync.database_now()
         if attributes.get("archived") is True and not channel.archived:
             channel.archived_at = now
@@ -183,7 +186,9 @@ def update_channel(
 
 
 def delete_channel(user: User, channel_id: uuid.UUID, *, organization_id=None, base=None):
-    access, channel = channel_access(user, channel_id, organization_id)
+    """The channel is locked first: of concurrent deletes one deletes, the others find
+    nothing (404), and one tombstone is left."""
+    access, channel = channel_access(user, channel_id, organization_id, lock=True)
     access.require("channel.delete")
     sync.check_precondition(channel, base)
     viewers = db.session.scalars(
@@ -209,43 +214,55 @@ def _check_member_changes(
 
 def add_channel_members(user, channel_id, user_ids, *, organization_id=None) -> Channel:
     """Join (oneself: any member) or add others (owner/admins); members of the organization
-    only; archived channels cannot be joined."""
+    only; archived channels cannot be joined. Joining again changes nothing.
+
+    Locks, in the order every write takes them (memberships, then channels): the joining
+    memberships FOR SHARE, so a concurrent removal waits (or has removed them: 404) and
+    cannot miss the new channel member; then the channel FOR UPDATE, read again, so an
+    archive cannot slip in and versions stay in order. A row that exists already is skipped
+    by its primary key (ON CONFLICT DO NOTHING), not by a check of our own."""
     access, channel = channel_access(user, channel_id, organization_id)
     wanted = _check_member_changes(user, access, user_ids)
-    if channel.archived:
-        raise Conflict("Archived channels cannot be joined.", code="channel_archived")
     members_of_org = set(
         db.session.scalars(
-            select(Membership.user_id).where(
+            select(Membership.user_id)
+            .where(
                 Membership.organization_id == channel.organization_id,
                 Membership.removed_at.is_(None),
                 Membership.user_id.in_(wanted),
             )
+            .with_for_update(read=True)
         )
     )
     if wanted - members_of_org:
         raise NotFound("Only members of the organization can join its channels.", pointer="/data")
-    present = set(
-        db.session.scalars(
-            select(ChannelMember.user_id).where(
-                ChannelMember.channel_id == channel.id, ChannelMember.user_id.in_(wanted)
-            )
-        )
-    )
+    channel = _channel(channel_id, lock=True)
+    if channel is None:
+        raise NotFound("No such channel.")
+    if channel.archived:
+        raise Conflict("Archived channels cannot be joined.", code="channel_archived")
     now = sync.database_now()
-    if wanted - present:
-        db.session.add_all(
-            ChannelMember(channel_id=channel.id, user_id=member_id, joined_at=now)
-            for member_id in wanted - present
-        )
+    rows = [
+        {"channel_id": channel.id, "user_id": member_id, "joined_at": now} for member_id in wanted
+    ]
+    joined = (
+        rows
+        and db.session.execute(
+            sync.insert_or_nothing(ChannelMember.__table__)
+            .values(rows)
+            .returning(ChannelMember.user_id)
+        ).all()
+    )
+    if joined:
         sync.stamp(channel, now)
-        db.session.commit()
+    db.session.commit()
     return fetch_again(channel, ["members"])
 
 
 def remove_channel_members(user, channel_id, user_ids, *, organization_id=None) -> Channel:
-    """Leave (oneself) or remove others (owner/admins); absent members are no error."""
-    access, channel = channel_access(user, channel_id, organization_id)
+    """Leave (oneself) or remove others (owner/admins); absent members are no error. The
+    channel is locked: its version is replaced."""
+    access, channel = channel_access(user, channel_id, organization_id, lock=True)
     wanted = _check_member_changes(user, access, user_ids)
     result = db.session.execute(
         delete(ChannelMember).where(

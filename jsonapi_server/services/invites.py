@@ -218,7 +218,13 @@ _OPEN_TO_ADDRESS = and_(
     OrganizationInvite.accepted_at.is_(None),
     OrganizationInvite.cancelled_at.is_(None),
 )
-_OPEN_INVITE_TO_ADDRESS = select(OrganizationInvite).where(_OPEN_TO_ADDRESS)
+# Locked: a batch re-sends it (its resend interval checked on the row it replaces).
+_OPEN_INVITE_TO_ADDRESS = (
+    select(OrganizationInvite)
+    .where(_OPEN_TO_ADDRESS)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
 _OPEN_INVITE_EXPIRY = select(OrganizationInvite.id, OrganizationInvite.expires_at).where(
     _OPEN_TO_ADDRESS
 )
@@ -322,16 +328,16 @@ def create_invite(
     email = normalize_email(values["recipient_email"])
     role = values.get("invite_user_as", "member")
     invite_id = sync.parse_client_id(client_id)
-    replay = sync.replayed_create(
-        OrganizationInvite,
-        invite_id,
-        lambda stored: (
+
+    def same(stored: OrganizationInvite) -> bool:
+        return (
             stored.invited_by_user_id == user.id
             and stored.organization_id == organization_id
             and stored.recipient_email == email
             and stored.invite_user_as == role
-        ),
-    )
+        )
+
+    replay = sync.replayed_create(OrganizationInvite, invite_id, same)
     if replay is not None:
         return fetch_one(OrganizationInvite, replay.id, include)
     state = _address_state(organization_id, email)
@@ -346,12 +352,15 @@ def create_invite(
     now = state.now
     if state.open_invite_id is not None:
         if state.open_invite_expires_at > now:
-            raise pending
-        expired = db.session.get(OrganizationInvite, state.open_invite_id)
-        if expired is not None:  # (gone meanwhile: nothing stands in the way)
-            _retire_expired(expired, user, now)
-    with sync.committing(pending, model=OrganizationInvite, row_id=invite_id):
-        invite = _new_invite(organization_id, user, email, role, now, invite_id)
+            replay = sync.replay_or(pending, OrganizationInvite, invite_id, same)
+            return fetch_one(OrganizationInvite, replay.id, include)
+        expired = db.session.get(
+            OrganizationInvite, state.open_invite_id, with_for_update=True, populate_existing=True
+        )
+        if expired is not None and expired.status_at(now) == "expired":  # (else: gone or
+            _retire_expired(expired, user, now)  # closed meanwhile, nothing stands in the way)
+    invite = _new_invite(organization_id, user, email, role, now, invite_id)
+    with sync.committing(pending, model=OrganizationInvite, row_id=invite_id, same=same):
         _write_invites([invite], [_invitation(invite, state.organization_name, user)])
     return fetch_one(OrganizationInvite, invite["id"], include)
 
@@ -423,7 +432,7 @@ def invite_batch(
 def update_invite(
     user, invite_id, changes, *, organization_id=None, base=None, precondition=False, include=()
 ):
-    invite = _invite_for(user, invite_id, organization_id, "invite.manage")
+    invite = _invite_for(user, invite_id, organization_id, "invite.manage", lock=True)
     attributes = (
         {"invite_user_as": changes["invite_user_as"]} if "invite_user_as" in changes else {}
     )
@@ -505,11 +514,14 @@ def _codes_match(invite: OrganizationInvite, code: str) -> bool:
 
 
 def _join(invite: OrganizationInvite, user: User, now: datetime) -> None:
-    """Make `user` a member with the invite's role and put them in the default channel."""
+    """Make `user` a member with the invite's role and put them in the default channel.
+    A former member's tombstone and the channel are locked (memberships, then channels: the
+    order every write takes them); a concurrent add of a new member is decided by the unique
+    (organization, user) index (the caller maps it)."""
     membership = db.session.scalar(
-        select(Membership).where(
-            Membership.organization_id == invite.organization_id, Membership.user_id == user.id
-        )
+        select(Membership)
+        .where(Membership.organization_id == invite.organization_id, Membership.user_id == user.id)
+        .with_for_update()
     )
     if membership is None:
         membership = Membership(
@@ -525,11 +537,13 @@ def _join(invite: OrganizationInvite, user: User, now: datetime) -> None:
         membership.role = invite.invite_user_as
         sync.stamp(membership, now)
     general = db.session.scalar(
-        select(Channel).where(
+        select(Channel)
+        .where(
             Channel.organization_id == invite.organization_id,
             Channel.name == DEFAULT_CHANNEL,
             Channel.archived.is_(False),
         )
+        .with_for_update()
     )
     if general is not None and db.session.get(ChannelMember, (general.id, user.id)) is None:
         db.session.add(ChannelMember(channel_id=general.id, user_id=user.id, joined_at=now))
@@ -561,8 +575,8 @@ def accept_invite(user, invite_id, code, *, organization_id=None, base=None, inc
     sync.check_precondition(invite, base)
     now = sync.database_now()
     _check_open(invite, now)
-    _join(invite, user, now)
-    db.session.commit()
+    with sync.committing(Conflict("You are a member already.", code="already_member")):
+        _join(invite, user, now)
     return fetch_one(OrganizationInvite, invite_id, include)
 
 

@@ -13,7 +13,7 @@ from jsonapi_server.models import ROLES, Channel, ChannelMember, Membership, Use
 from . import sync
 from .accounts import USER_LISTING
 from .errors import Conflict, Invalid, NotFound
-from .listing import Filter, Listing, Scope, fetch_again, fetch_one, parse_choice
+from .listing import Filter, Listing, Scope, fetch_one, parse_choice
 from .permissions import Access, check_includes, organization_access, require_right
 
 ASSIGNABLE_ROLES = ("admin", "member")
@@ -80,11 +80,19 @@ def list_member_users(user: User, organization_id, *, filters, sort, offset, siz
 
 
 def membership_access(
-    user: User, membership_id: uuid.UUID, organization_id: uuid.UUID | None, action: str
+    user: User,
+    membership_id: uuid.UUID,
+    organization_id: uuid.UUID | None,
+    action: str,
+    *,
+    lock: bool = False,
 ) -> tuple[Access, Membership]:
     """The membership and the caller's access to its organization; when the URL names the
-    organization, the membership must be in it. Anything the caller may not see is 404."""
-    membership = db.session.get(Membership, membership_id)
+    organization, the membership must be in it. Anything the caller may not see is 404.
+    `lock`: the membership is read FOR UPDATE (a write will replace it)."""
+    membership = db.session.get(
+        Membership, membership_id, with_for_update=lock or None, populate_existing=lock
+    )
     if membership is None or organization_id not in (None, membership.organization_id):
         raise NotFound("No such membership.")
     access = organization_access(user, membership.organization_id)
@@ -117,29 +125,33 @@ def add_member(
             "Name the user to add in relationships.user.", pointer="/data/relationships/user"
         ) from error
     membership_id = sync.parse_client_id(client_id)
-    replay = sync.replayed_create(
-        Membership,
-        membership_id,
-        lambda stored: (
+
+    def same(stored: Membership) -> bool:
+        return (
             stored.created_by_id == user.id
             and stored.organization_id == organization_id
             and stored.user_id == member_id
             and stored.role == role
             and stored.removed_at is None
-        ),
-    )
+        )
+
+    replay = sync.replayed_create(Membership, membership_id, same)
     if replay is not None:
         return fetch_one(Membership, replay.id, include)
     if db.session.get(User, member_id) is None:
         raise NotFound("No such user.", pointer="/data/relationships/user")
     already = Conflict("This user is already a member.", code="already_member")
+    # A former member's tombstone is locked, so one of concurrent adds brings it back; a new
+    # member's row is decided by the unique (organization, user) index.
     existing = db.session.scalar(
-        select(Membership).where(
-            Membership.organization_id == organization_id, Membership.user_id == member_id
-        )
+        select(Membership)
+        .where(Membership.organization_id == organization_id, Membership.user_id == member_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if existing is not None and existing.removed_at is None:
-        raise already
+        replay = sync.replay_or(already, Membership, membership_id, same)
+        return fetch_one(Membership, replay.id, include)
     now = sync.database_now()
     if existing is not None:  # a former member comes back: the tombstone comes alive
         existing.removed_at = None
@@ -155,9 +167,10 @@ def add_member(
             created_by_id=user.id,
         )
         db.session.add(membership)
-    with sync.committing(already, model=Membership, row_id=membership.id):
+    stored_id = membership.id
+    with sync.committing(already, model=Membership, row_id=membership_id, same=same):
         sync.stamp(membership, now)
-    return fetch_again(membership, include)
+    return fetch_one(Membership, stored_id, include)
 
 
 def change_role(
@@ -170,7 +183,9 @@ def change_role(
     precondition: bool = False,
     include=(),
 ) -> Membership:
-    _, membership = membership_access(user, membership_id, organization_id, "membership.update")
+    _, membership = membership_access(
+        user, membership_id, organization_id, "membership.update", lock=True
+    )
     if membership.removed_at is not None:
         raise Conflict("This membership was removed.", code="membership_removed")
     attributes = {"role": _assignable(changes["role"])} if "role" in changes else {}
@@ -187,7 +202,7 @@ def remove_membership(
 ) -> None:
     """Remove a member (owner/admin), or leave (oneself); the owner can do neither."""
     access, membership = membership_access(
-        user, membership_id, organization_id, "membership.remove"
+        user, membership_id, organization_id, "membership.remove", lock=True
     )
     leaving = membership.user_id == user.id
     if not leaving:
@@ -208,6 +223,7 @@ def remove_membership(
             Channel.organization_id == membership.organization_id,
             ChannelMember.user_id == membership.user_id,
         )
+        .with_for_update(of=Channel)  # their versions are replaced (after the membership's)
     ).all()
     for channel in channels:
         sync.stamp(channel, now)  # its members_count changes

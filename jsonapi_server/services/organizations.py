@@ -90,29 +90,29 @@ def create_organization(
     joins. A replayed create returns the stored one."""
     attributes = _clean(values)
     organization_id = sync.parse_client_id(client_id)
-    replay = sync.replayed_create(
-        Organization,
-        organization_id,
-        lambda stored: (
-            stored.owner_id == user.id
-            and all(getattr(stored, name) == value for name, value in attributes.items())
-        ),
-    )
+
+    def same(stored: Organization) -> bool:
+        return stored.owner_id == user.id and all(
+            getattr(stored, name) == value for name, value in attributes.items()
+        )
+
+    replay = sync.replayed_create(Organization, organization_id, same)
     if replay is not None:
         return fetch_one(Organization, replay.id, include)
     now = sync.database_now()
-    organization = Organization(id=organization_id or uuid.uuid4(), owner_id=user.id, **attributes)
+    new_id = organization_id or uuid.uuid4()
+    organization = Organization(id=new_id, owner_id=user.id, **attributes)
     sync.stamp(organization, now)
     membership = Membership(
-        organization_id=organization.id, user_id=user.id, role="owner", created_by_id=user.id
+        organization_id=new_id, user_id=user.id, role="owner", created_by_id=user.id
     )
     sync.stamp(membership, now)
-    channel = Channel(organization_id=organization.id, name=DEFAULT_CHANNEL, owner_id=user.id)
+    channel = Channel(organization_id=new_id, name=DEFAULT_CHANNEL, owner_id=user.id)
     sync.stamp(channel, now)
-    with sync.committing(model=Organization, row_id=organization.id):
+    with sync.committing(model=Organization, row_id=organization_id, same=same):
         db.session.add_all([organization, membership])
         channels.add_with_creator(channel, user.id, now)
-    return fetch_again(organization, include)
+    return fetch_one(Organization, new_id, include)
 
 
 def update_organization(
@@ -124,7 +124,8 @@ def update_organization(
     precondition: bool = False,
     include=(),
 ) -> Organization:
-    organization = authorize(user, organization_id, "organization.update").organization
+    # Locked (FOR UPDATE) until the commit: the base is compared with the version replaced.
+    organization = authorize(user, organization_id, "organization.update", lock=True).organization
     attributes = _clean(changes)
     if sync.write_needed(organization, base, attributes, precondition=precondition):
         sync.apply_changes(organization, attributes)
@@ -134,8 +135,9 @@ def update_organization(
 
 def delete_organization(user: User, organization_id: uuid.UUID, *, base=None) -> None:
     """Delete it with its memberships, channels and invites (database cascades), leaving one
-    tombstone for everyone who was a member."""
-    organization = authorize(user, organization_id, "organization.delete").organization
+    tombstone for everyone who was a member. The row is locked first: of concurrent deletes
+    one deletes, the others find nothing (404), and one tombstone is left."""
+    organization = authorize(user, organization_id, "organization.delete", lock=True).organization
     sync.check_precondition(organization, base)
     member_ids = db.session.scalars(
         select(Membership.user_id).where(

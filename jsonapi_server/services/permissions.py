@@ -95,6 +95,11 @@ _ORGANIZATION_WITH_ROLE = (
     .outerjoin(Membership, _CALLERS_MEMBERSHIP)
     .where(Organization.id == bindparam("organization_id"))
 )
+# The same, the organization locked (FOR UPDATE OF organizations: the caller's membership is
+# the outer join's nullable side) until the transaction ends, for writes that replace it.
+_ORGANIZATION_WITH_ROLE_LOCKED = _ORGANIZATION_WITH_ROLE.with_for_update(
+    of=Organization
+).execution_options(populate_existing=True)
 # The role alone, for checks that need no organization loaded (its counts cost subqueries).
 _ROLE_IN_ORGANIZATION = (
     select(Organization.id, Membership.role)
@@ -131,9 +136,13 @@ def _caller_row(statement, user: User, organization_id: uuid.UUID):
     return row
 
 
-def organization_access(user: User, organization_id: uuid.UUID, *options) -> Access:
-    """The organization and the caller's role in it, in one statement; 404 for strangers."""
-    statement = _ORGANIZATION_WITH_ROLE.options(*options) if options else _ORGANIZATION_WITH_ROLE
+def organization_access(
+    user: User, organization_id: uuid.UUID, *options, lock: bool = False
+) -> Access:
+    """The organization and the caller's role in it, in one statement; 404 for strangers.
+    `lock`: the organization row is locked until the commit (a write will replace it)."""
+    statement = _ORGANIZATION_WITH_ROLE_LOCKED if lock else _ORGANIZATION_WITH_ROLE
+    statement = statement.options(*options) if options else statement
     row = _caller_row(statement, user, organization_id)
     return Access(user=user, organization=row[0], role=row.role)
 
@@ -152,9 +161,14 @@ def check_includes(access: Access, include: Sequence[str]) -> Access:
 
 
 def authorize(
-    user: User, organization_id: uuid.UUID, action: str, *options, include: Sequence[str] = ()
+    user: User,
+    organization_id: uuid.UUID,
+    action: str,
+    *options,
+    include: Sequence[str] = (),
+    lock: bool = False,
 ) -> Access:
-    access = organization_access(user, organization_id, *options).require(action)
+    access = organization_access(user, organization_id, *options, lock=lock).require(action)
     return check_includes(access, include)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, and_, bindparam, func, or_, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from jsonapi_server.connections import read_connection
@@ -71,7 +72,9 @@ def stamp(row: Any, now: datetime) -> None:
 def write_needed(
     row: Any, base: datetime | None, requested: Mapping[str, Any], *, precondition: bool
 ) -> bool:
-    """Check a write against the client's base version.
+    """Check a write against the client's base version. `row` must have been read with a
+    lock (FOR UPDATE) in this transaction, so that the version compared is the one the write
+    replaces: of concurrent writers on one base, one writes and the others see its version.
 
     True: go ahead. False: the base is stale but what was asked for is already stored (a retry
     whose first answer was lost), so answer with the stored row and write nothing. A stale base
@@ -84,7 +87,8 @@ def write_needed(
 
 
 def check_precondition(row: Any, base: datetime | None) -> None:
-    """If-Match on a delete or a state change: a stale base is 412."""
+    """If-Match on a delete or a state change: a stale base is 412 (`row` read with a lock,
+    as for write_needed)."""
     if base is not None and base != row.updated_in_db_at:
         raise StaleUpdate(row, precondition=True)
 
@@ -109,6 +113,10 @@ def parse_client_id(client_id: str | None) -> uuid.UUID | None:
         raise Invalid("A client-generated id must be a UUID.", pointer="/data/id") from error
 
 
+def _duplicate_id() -> Conflict:
+    return Conflict("A resource with this id exists.", code="duplicate_id", pointer="/data/id")
+
+
 def replayed_create(model: type, client_id: uuid.UUID | None, same: Callable[[Any], bool]):
     """The stored row when a create with this client id is a replay; None when the id is new.
     Any other existing row with the id is 409 duplicate_id."""
@@ -119,28 +127,53 @@ def replayed_create(model: type, client_id: uuid.UUID | None, same: Callable[[An
         return None
     if same(existing):
         return existing
-    raise Conflict("A resource with this id exists.", code="duplicate_id", pointer="/data/id")
+    raise _duplicate_id()
+
+
+def replay_or(conflict: Conflict, model: type, client_id: uuid.UUID | None, same):
+    """A create's own check found `conflict` after replayed_create found no row: when a
+    concurrent create of the same client id committed in between (its row is what the check
+    found), this create is a replay like any other; else the conflict stands."""
+    replay = replayed_create(model, client_id, same)
+    if replay is None:
+        raise conflict
+    return replay
 
 
 @contextmanager
 def committing(
-    conflict: Conflict | None = None, *, model: type | None = None, row_id=None
+    conflict: Conflict | None = None,
+    *,
+    model: type | None = None,
+    row_id=None,
+    same: Callable[[Any], bool] | None = None,
 ) -> Iterator[None]:
     """Run a write and commit it. A unique index that fires (a race no check could see) is
     `conflict`; when the row `model`/`row_id` exists by then, a concurrent create of the same
-    client id won: 409 duplicate_id."""
+    client id won: a replay (`same(stored)`, the check replayed_create makes) ends here
+    without an error, the stored row being the create's answer; anything else is 409
+    duplicate_id."""
     try:
         yield
         db.session.commit()
     except IntegrityError as error:
         db.session.rollback()
-        if model is not None and row_id is not None and db.session.get(model, row_id):
-            raise Conflict(
-                "A resource with this id exists.", code="duplicate_id", pointer="/data/id"
-            ) from error
+        stored = db.session.get(model, row_id) if model is not None and row_id else None
+        if stored is not None:
+            if same is not None and same(stored):
+                return
+            raise _duplicate_id() from error
         if conflict is not None:
             raise conflict from error
         raise
+
+
+def insert_or_nothing(table):
+    """An INSERT of `table` that skips rows whose key exists (ON CONFLICT DO NOTHING), on
+    PostgreSQL and on SQLite: a relationship written twice, at once or not, is written once."""
+    dialect = db.session.get_bind().dialect.name
+    module = sqlite if dialect == "sqlite" else postgresql
+    return module.insert(table).on_conflict_do_nothing()
 
 
 # -- pulls ----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from jsonapi_server.models import Organization, RevokedSession, User
 
 from .permissions import caller_role, remember_role
 from .records import record_reader
+from .sync import insert_or_nothing
 
 SESSION_CLAIM = "sid"
 
@@ -69,17 +70,17 @@ def refresh_session(user: User, session_id: uuid.UUID, refresh_token: str) -> To
 
 
 def close_session(user: User, session_id: uuid.UUID, issued_at: datetime) -> None:
-    """Revoke the session: its access token and its refresh token stop working everywhere."""
-    if db.session.get(RevokedSession, session_id) is None:
-        refresh_expiry = issued_at + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
-        db.session.add(
-            RevokedSession(
-                id=session_id,
-                user_id=user.id,
-                revoked_at=utc_now(),
-                expires_at=max(refresh_expiry, utc_now()),
-            )
+    """Revoke the session: its access and refresh tokens stop working everywhere. Revoking
+    it again (concurrent sign-outs) changes nothing: the row is written once."""
+    refresh_expiry = issued_at + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+    db.session.execute(
+        insert_or_nothing(RevokedSession.__table__).values(
+            id=session_id,
+            user_id=user.id,
+            revoked_at=utc_now(),
+            expires_at=max(refresh_expiry, utc_now()),
         )
+    )
     db.session.commit()
 
 

@@ -67,31 +67,24 @@ class Server:
 
 
 @contextmanager
-def served(directory: Path, *, workers: int = 4, prefix: str = "jsonapi_server_served"):
-    """gunicorn with `workers` processes over a fresh migrated database."""
+def gunicorn(directory: Path, database_url: str, *, workers: int = 4, environment=None):
+    """gunicorn from the project root (reading ./gunicorn.conf.py, as production does) with
+    `workers` processes over the migrated database at `database_url`. Nothing it logged may be
+    a traceback: a 500 no answer showed fails the test that served it."""
     port = free_port()
-    with (
-        scratch_database(prefix) as database_url,
-        open(directory / "gunicorn.log", "w") as log,
-    ):
-        environment = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "JWT_SECRET_KEY": TEST_SETTINGS["JWT_SECRET_KEY"],
-            "PASSWORD_HASH_METHOD": TEST_SETTINGS["PASSWORD_HASH_METHOD"],
-            "RATELIMIT_ENABLED": "false",
-            "WEB_CONCURRENCY": str(workers),
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-        }
-        subprocess.run(
-            [str(BIN / "flask"), "--app", "jsonapi_server", "db", "upgrade"],
-            env=environment,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        gunicorn = subprocess.Popen(
+    log_path = directory / "gunicorn.log"
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "JWT_SECRET_KEY": TEST_SETTINGS["JWT_SECRET_KEY"],
+        "PASSWORD_HASH_METHOD": TEST_SETTINGS["PASSWORD_HASH_METHOD"],
+        "RATELIMIT_ENABLED": "false",
+        "WEB_CONCURRENCY": str(workers),
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        **(environment or {}),
+    }
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
             [str(BIN / "gunicorn"), "wsgi:app"],
             env=environment,
             cwd=ROOT,
@@ -99,11 +92,35 @@ def served(directory: Path, *, workers: int = 4, prefix: str = "jsonapi_server_s
             stderr=log,
         )
         try:
-            wait_for_port(port, gunicorn)
+            wait_for_port(port, process)
             yield Server(port, database_url)
         finally:
-            gunicorn.terminate()
+            process.terminate()
             try:
-                gunicorn.wait(timeout=15)
+                process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                gunicorn.kill()
+                process.kill()
+    logged = log_path.read_text()
+    assert "Traceback" not in logged, logged[logged.find("Traceback") :][:4000]
+
+
+def migrate(database_url: str) -> None:
+    subprocess.run(
+        [str(BIN / "flask"), "--app", "jsonapi_server", "db", "upgrade"],
+        env={**os.environ, "DATABASE_URL": database_url},
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+@contextmanager
+def served(
+    directory: Path, *, workers: int = 4, prefix: str = "jsonapi_server_served", environment=None
+):
+    """gunicorn with `workers` processes over a fresh database built by the migrations."""
+    with scratch_database(prefix) as database_url:
+        migrate(database_url)
+        with gunicorn(directory, database_url, workers=workers, environment=environment) as server:
+            yield server

@@ -7,16 +7,14 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from .conftest import TEST_SETTINGS, scratch_database
 from .jsonapi_validation import validation_errors
+from .served import free_port, wait_for_port
+from .served import served as serve
 
 ROOT = Path(__file__).resolve().parents[1]
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
@@ -24,25 +22,6 @@ NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin
 pytestmark = pytest.mark.skipif(
     NGINX is None, reason="nginx is not installed (make test installs it where apt-get can)"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"process exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on {port}")
 
 
 def nginx_main_config(directory: Path, nginx_port: int, app_port: int) -> Path:
@@ -73,59 +52,27 @@ http {{
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     directory = tmp_path_factory.mktemp("deploy")
-    app_port, nginx_port = free_port(), free_port()
+    nginx_port = free_port()
+    proxied = {"PROXY_FIX_X_FOR": "1", "PROXY_FIX_X_PROTO": "1", "PROXY_FIX_X_HOST": "1"}
     with (
-        scratch_database("jsonapi_server_deploy") as database_url,
-        open(directory / "gunicorn.log", "w") as gunicorn_log,
+        serve(directory, workers=2, prefix="jsonapi_server_deploy", environment=proxied) as app,
         open(directory / "nginx.stderr", "w") as nginx_log,
     ):
-        environment = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "JWT_SECRET_KEY": TEST_SETTINGS["JWT_SECRET_KEY"],
-            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-            "PROXY_FIX_X_FOR": "1",
-            "PROXY_FIX_X_PROTO": "1",
-            "PROXY_FIX_X_HOST": "1",
-            "RATELIMIT_ENABLED": "false",
-            "WEB_CONCURRENCY": "2",
-            "GUNICORN_BIND": f"127.0.0.1:{app_port}",
-        }
-        bin_dir = Path(sys.executable).parent
-        subprocess.run(
-            [str(bin_dir / "flask"), "--app", "jsonapi_server", "db", "upgrade"],
-            env=environment,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        gunicorn = subprocess.Popen(
-            # in the project root, gunicorn reads ./gunicorn.conf.py by itself
-            [str(bin_dir / "gunicorn"), "wsgi:app"],
-            env=environment,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=gunicorn_log,
-        )
-        config = nginx_main_config(directory, nginx_port, app_port)
+        config = nginx_main_config(directory, nginx_port, app.port)
         nginx = subprocess.Popen(
             [NGINX, "-c", str(config), "-p", str(directory), "-g", "daemon off;"],
             stdout=subprocess.DEVNULL,
             stderr=nginx_log,
         )
         try:
-            wait_for_port(app_port, gunicorn)
             wait_for_port(nginx_port, nginx)
             yield nginx_port
         finally:
-            for process in (nginx, gunicorn):
-                process.terminate()
-            for process in (nginx, gunicorn):
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            nginx.terminate()
+            try:
+                nginx.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                nginx.kill()
 
 
 def call(port, method, path, body=None, headers=None):

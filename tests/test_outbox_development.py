@@ -19,7 +19,7 @@ from jsonapi_server.models import OutboxMessage
 from jsonapi_server.services import outbox
 
 from .conftest import TEST_SETTINGS
-from .test_deploy import free_port
+from .served import free_port
 
 JSONAPI = {"Content-Type": "application/vnd.api+json"}
 LINK = re.compile(r"/invites/([0-9a-f-]{36})/accept\?code=([0-9a-f]{64})")

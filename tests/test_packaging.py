@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import site
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import TEST_SETTINGS, scratch_database
+from .served import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 NOT_SOURCE = shutil.ignore_patterns(
@@ -92,12 +92,6 @@ def test_the_wheel_holds_every_module_migration_and_template(wheel):
     } <= expected
     assert expected - names == set()
     assert not [n for n in names if n.startswith(("tests/", "bench/", "migrations/"))]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def readyz(port: int, process: subprocess.Popen, seconds: float = 60) -> bytes:

@@ -6,9 +6,6 @@ relationship writes are idempotent and a resource deleted at once leaves one tom
 
 import http.client
 import json
-import os
-import subprocess
-import sys
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -19,9 +16,8 @@ import sqlalchemy as sa
 
 from jsonapi_server.extensions import db
 
-from .conftest import TEST_SETTINGS
 from .factories import UserFactory
-from .test_deploy import free_port, wait_for_port
+from .served import gunicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKERS = 4
@@ -33,38 +29,9 @@ pytestmark = pytest.mark.committed
 @pytest.fixture(scope="module")
 def port(app, database_url, tmp_path_factory):
     """gunicorn with WORKERS processes on the session's database (`app` has migrated it)."""
-    log = tmp_path_factory.mktemp("races") / "gunicorn.log"
-    app_port = free_port()
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "JWT_SECRET_KEY": TEST_SETTINGS["JWT_SECRET_KEY"],
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        "RATELIMIT_ENABLED": "false",
-        "WEB_CONCURRENCY": str(WORKERS),
-        "GUNICORN_BIND": f"127.0.0.1:{app_port}",
-        "GUNICORN_LOG_LEVEL": "warning",
-    }
-    gunicorn_bin = str(Path(sys.executable).parent / "gunicorn")
-    with open(log, "w") as output:
-        gunicorn = subprocess.Popen(
-            [gunicorn_bin, "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
-            env=environment,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=output,
-        )
-        try:
-            wait_for_port(app_port, gunicorn)
-            yield app_port
-        finally:
-            gunicorn.terminate()
-            try:
-                gunicorn.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                gunicorn.kill()
-    text = log.read_text()
-    assert "Traceback" not in text, text[text.find("Traceback") :][:4000]  # no 500 unseen
+    directory = tmp_path_factory.mktemp("races")
+    with gunicorn(directory, database_url, workers=WORKERS) as server:
+        yield server.port
 
 
 def race(port, requests):

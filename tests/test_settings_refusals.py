@@ -3,7 +3,6 @@ production without what it cannot run safely without. One line per problem on st
 non-zero, no traceback: from `flask` and from gunicorn, with its config or without."""
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from jsonapi_server.config import ENVIRONMENT, load_settings, settings_problems
+
+from .served import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -67,12 +68,6 @@ def clean_environment(**settings) -> dict:
     """This process's environment without any setting the app reads, plus `settings`."""
     environment = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT}
     return {**environment, **settings}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def run(command, environment, tmp_path) -> subprocess.CompletedProcess:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_deploy import free_port, wait_for_port
+from .served import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Trying it"

@@ -30,13 +30,14 @@ KINDS = {
 @dataclass(frozen=True)
 class OperationSpec:
     kind: str
-    schema: type[ResourceSchema]  # what the answer holds
+    schema: type[ResourceSchema] | None  # what the answer holds (None: no resource)
     request: type[ResourceSchema] | str | None = None  # a create/update schema, or "identifiers"
     collection: Any = None  # the listing whose sorts and filters the query may use
     public: bool = False
     status: int = 200
     many: bool = False
     summary: str | None = None
+    document: dict | None = None  # the answer's schema, for a document holding no resource
 
 
 def describe(kind: str, schema: type[ResourceSchema], **options) -> Callable:
@@ -247,6 +248,8 @@ def openapi_path(rule: str) -> tuple[str, list[dict]]:
 
 
 def query_parameters(spec: OperationSpec) -> list[dict]:
+    if spec.schema is None:
+        return []
     text = {"type": "string"}
     parameters = [
         {"name": "include", "in": "query", "schema": text},
@@ -273,6 +276,9 @@ def query_parameters(spec: OperationSpec) -> list[dict]:
 def success_response(spec: OperationSpec) -> tuple[str, dict]:
     if spec.status == 204:
         return "204", {"description": "Done; no body."}
+    if spec.document is not None:
+        media = {JSONAPI_MEDIA_TYPE: {"schema": spec.document}}
+        return str(spec.status), {"description": spec.summary, "content": media}
     content: dict
     if spec.kind == "relationship" or spec.kind == "change_members":
         content = linkage_document(spec.many)
@@ -329,7 +335,8 @@ def build_openapi(app: Flask) -> dict:
             spec = spec_of(view, method)
             if spec is None:
                 continue
-            types.add(spec.schema.type_name())
+            if spec.schema is not None:
+                types.add(spec.schema.type_name())
             paths.setdefault(path, {})[method.lower()] = operation(spec, method, parameters)
     schemas = dict(COMMON_COMPONENTS)
     for type_ in sorted(types | _related_types(types)):

@@ -30,6 +30,7 @@ run: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-test
 	scripts/ensure-nginx
+	scripts/ensure-chromium
 	TEST_DATABASE_URL="$$(scripts/ensure-postgres)" $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test

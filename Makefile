@@ -39,6 +39,7 @@ test: $(VENV)/.installed-test node_modules/.installed
 	scripts/ensure-nginx
 	@# tests/test_walkthrough.py runs the README's curl commands.
 	@command -v curl >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl)
+	scripts/ensure-chromium
 	TEST_DATABASE_URL="$$(scripts/ensure-postgres)" $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test

@@ -1,200 +1,68 @@
-"""docs/ kept honest: every resource type and member the schemas declare is in docs/api.md, and
-docs/errors.md lists exactly the error codes the code can answer with, found in the source."""
+"""The docs page at /api/v2/docs: Swagger UI from the swagger-ui-bundle-v2 package's own files,
+HTML whatever the JSON:API negotiation says, under a same-origin Content-Security-Policy, and
+no operation of the OpenAPI document. (test_docs_browser.py drives it in Chromium.)"""
 
-import ast
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
-import schemas
-from jsonapi_server.services.errors import DomainError
-from jsonapi_server.services.sync import StaleUpdate
-from schemas.base import ResourceSchema
+import pytest
+from swagger_ui_bundle import swagger_ui_path
 
-ROOT = Path(__file__).resolve().parents[1]
-SOURCES = sorted([*(ROOT / "jsonapi_server").rglob("*.py"), *(ROOT / "schemas").glob("*.py")])
-# Calls whose argument at this position (or keyword `code`) is an error code.
-CODE_ARGUMENT = {
-    "JsonApiError": 1,
-    "error_object": 1,
-    "bad_parameter": 2,
-    "bad_document": 2,
-    "_unauthorized": 0,
-    "refuse": 0,
-}
+HOSTILE_ACCEPT = {"Accept": "application/vnd.api+json; ext=unknown"}
 
 
-def schema_classes() -> Iterator[type[ResourceSchema]]:
-    """Every schema of a real type, variants (create, accept, update shapes) too."""
-    assert schemas.__all__  # importing the package registered every type
-    pending = list(ResourceSchema.__subclasses__())
-    while pending:
-        schema = pending.pop()
-        pending.extend(schema.__subclasses__())
-        # (tests declare schemas of their own: only the project's count)
-        if schema.__module__.startswith("schemas.") and schema.type_name() != "resources":
-            yield schema
+def test_the_page_is_html_whatever_the_accept_header(client):
+    for headers in ({}, HOSTILE_ACCEPT, {"Accept": "application/vnd.api+json"}):
+        response = client.get("/api/v2/docs", headers=headers)
+        assert response.status_code == 200
+        assert response.mimetype == "text/html"
+        page = response.get_data(as_text=True)
+        assert '<div id="swagger-ui">' in page
+        assert "/api/v2/docs/swagger-ui-bundle.js" in page
+        assert "<script>" not in page  # no inline script: the policy would refuse it
+        loaded = re.findall(r'(?:src|href)="([^"]*)"', page)
+        assert loaded and all(url.startswith("/api/v2/docs/") for url in loaded), loaded
 
 
-def sections(markdown: str) -> dict[str, str]:
-    """`### \\`type\\`` headings of docs/api.md and the text under each."""
-    found = {}
-    for match in re.finditer(r"^### `(\w+)`[^\n]*\n(.*?)(?=^#{2,3} |\Z)", markdown, re.M | re.S):
-        found[match.group(1)] = match.group(2)
-    return found
+def test_the_policy_allows_only_this_origin_and_no_framing(client):
+    policy = client.get("/api/v2/docs").headers["Content-Security-Policy"]
+    directives = {part.split()[0]: part.split()[1:] for part in policy.split(";") if part.strip()}
+    assert directives["default-src"] == ["'self'"]
+    assert directives["frame-ancestors"] == ["'none'"]
+    # Swagger UI's stylesheet draws its icons as data: images (the browser test sees them).
+    assert directives["img-src"] == ["'self'", "data:"]
+    assert not [s for sources in directives.values() for s in sources if "unsafe" in s]
 
 
-def test_every_resource_type_and_member_is_in_the_api_document():
-    documented = sections((ROOT / "docs" / "api.md").read_text())
-    missing = []
-    types = set()
-    for schema in schema_classes():
-        type_ = schema.type_name()
-        types.add(type_)
-        text = documented.get(type_)
-        if text is None:
-            missing.append(type_)
-            continue
-        missing += [
-            f"{type_}.{name}" for name in schema._declared_fields if f"`{name}`" not in text
-        ]
-    assert not missing, f"docs/api.md does not describe: {missing}"
-    assert types >= {"users", "organizations", "organization_invites", "deleted_records"}
-    assert set(documented) == types, "docs/api.md describes a type no schema declares"
+@pytest.mark.parametrize(
+    ("name", "mimetype"),
+    [
+        ("swagger-ui-bundle.js", "text/javascript"),
+        ("swagger-ui.css", "text/css"),
+        ("favicon-32x32.png", "image/png"),
+    ],
+)
+def test_assets_are_the_packages_own_files(client, name, mimetype):
+    with client.get(f"/api/v2/docs/{name}", headers=HOSTILE_ACCEPT) as response:
+        assert response.status_code == 200
+        assert response.mimetype == mimetype
+        assert response.get_data() == (swagger_ui_path / name).read_bytes()
+        assert "Content-Security-Policy" in response.headers
 
 
-def test_every_route_is_in_the_api_document(app):
-    text = (ROOT / "docs" / "api.md").read_text()
-    missing = []
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static":
-            continue
-        # /organizations/<uuid:id>/invites -> /organizations/{id}/invites
-        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule).removeprefix("/api/v2")
-        path = path.replace("{organization_id}", "{org}")
-        if f"`{path}`" not in text and f"{path}`" not in text:
-            missing.append(path)
-    assert not missing, f"docs/api.md names no endpoint {sorted(set(missing))}"
+def test_the_initializer_reads_this_apis_openapi_document(client):
+    response = client.get("/api/v2/docs/swagger-initializer.js")
+    assert response.mimetype == "text/javascript"
+    script = response.get_data(as_text=True)
+    assert 'url: "/api/v2/openapi.json"' in script
+    assert "validatorUrl: null" in script  # the badge would call another site
 
 
-def _strings(node: ast.AST) -> set[str]:
-    return {
-        n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)
-    }
+@pytest.mark.parametrize("name", ["index.html", "swagger-initializer.js.map", "..%2Fsetup.cfg"])
+def test_other_files_are_a_jsonapi_404(client, name):
+    response = client.get(f"/api/v2/docs/{name}")
+    assert response.status_code == 404  # conftest checks the error document
 
 
-def _call_name(call: ast.Call) -> str | None:
-    function = call.func
-    if isinstance(function, ast.Name):
-        return function.id
-    if isinstance(function, ast.Attribute):
-        return function.attr
-    return None
-
-
-def _domain_errors() -> dict[str, type[DomainError]]:
-    found, pending = {}, [DomainError]
-    while pending:
-        error = pending.pop()
-        found[error.__name__] = error
-        pending.extend(error.__subclasses__())
-    assert StaleUpdate.__name__ in found
-    return found
-
-
-def codes_in_source() -> set[str]:
-    """Every error code the source can answer with, wherever one is written:
-    - any call's `code="..."`; a DomainError made without one has its class's code;
-    - JsonApiError / error_object / _unauthorized / refuse (batch errors) with a literal code;
-    - defaults of parameters named `code` (bad_parameter, bad_document);
-    - strings assigned to a variable `code`, and tuples unpacked into `code, detail`;
-    - the values of the *_CODES tables (HTTP statuses, marshmallow messages) and the
-      fallback of their lookups."""
-    errors = _domain_errors()
-    codes: set[str] = set()
-    for path in SOURCES:
-        tree = ast.parse(path.read_text())
-        constants = {
-            target.id: node.value
-            for node in tree.body
-            if isinstance(node, ast.Assign)
-            for target in node.targets
-            if isinstance(target, ast.Name)
-        }
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                name = _call_name(node)
-                keyword = next((k.value for k in node.keywords if k.arg == "code"), None)
-                if isinstance(keyword, ast.Constant):
-                    codes.add(keyword.value)  # any call's code="..." (bad_parameter's too)
-                if name in errors and keyword is None:
-                    codes.add(errors[name].code)
-                elif name in CODE_ARGUMENT:
-                    position = CODE_ARGUMENT[name]
-                    if len(node.args) > position:
-                        codes |= _strings(node.args[position])
-                    if keyword is not None:
-                        codes |= _strings(keyword)
-                elif name == "get" and isinstance(node.func, ast.Attribute):
-                    table = node.func.value
-                    if isinstance(table, ast.Name) and table.id.endswith("_CODES"):
-                        codes |= _strings(node.args[1]) if len(node.args) > 1 else set()
-            elif isinstance(node, ast.FunctionDef):
-                arguments = node.args.args + node.args.kwonlyargs
-                defaults = [None] * (len(node.args.args) - len(node.args.defaults))
-                defaults += node.args.defaults + node.args.kw_defaults
-                for argument, default in zip(arguments, defaults, strict=True):
-                    if argument.arg == "code" and default is not None:
-                        codes |= _strings(default)
-                # A variable `code` in a function (a class's `code = ...` is only a default).
-                for inner in ast.walk(node):
-                    if isinstance(inner, ast.Assign) and any(
-                        isinstance(target, ast.Name) and target.id == "code"
-                        for target in inner.targets
-                    ):
-                        codes |= _strings(inner.value)
-            elif isinstance(node, ast.Assign):
-                for target in node.targets:
-                    if isinstance(target, ast.Name) and target.id.endswith("_CODES"):
-                        codes |= {v.value for v in node.value.values}
-                    elif (
-                        isinstance(target, ast.Tuple)
-                        and isinstance(target.elts[0], ast.Name)
-                        and target.elts[0].id == "code"
-                        and isinstance(node.value, ast.Name)
-                    ):
-                        codes.add(constants[node.value.id].elts[0].value)
-    return codes
-
-
-def documented_codes() -> list[str]:
-    text = (ROOT / "docs" / "errors.md").read_text()
-    return re.findall(r"^\| `([a-z_]+)` \|", text, re.M)
-
-
-def test_the_collector_finds_codes_of_every_kind():
-    codes = codes_in_source()
-    # One of each way a code is written, so the collector cannot go blind unnoticed.
-    assert {
-        "stale_update",  # a DomainError subclass raised without code=
-        "not_found",  # NotFound without code=
-        "duplicate_id",  # code= literal
-        "owner_cannot_leave",  # assigned to `code`
-        "already_member",  # a tuple unpacked into code, detail
-        "missing_token",  # _unauthorized
-        "invalid_email",  # a batch's per-address error
-        "malformed_json",  # JsonApiError
-        "type_mismatch",  # error_object
-        "invalid_parameter",  # bad_parameter's default
-        "method_not_allowed",  # HTTP_ERROR_CODES
-        "unknown_field",  # marshmallow's messages
-    } <= codes
-    assert "domain_error" not in codes and "too_soon" not in codes  # defaults never raised
-
-
-def test_the_error_document_lists_exactly_the_codes_of_the_source():
-    listed = documented_codes()
-    assert len(listed) == len(set(listed)), "a code is listed twice"
-    source = codes_in_source()
-    assert sorted(source - set(listed)) == [], "codes the service answers with, not in docs"
-    assert sorted(set(listed) - source) == [], "codes in docs/errors.md the service never uses"
+def test_the_docs_are_no_operation_of_the_openapi_document(client):
+    paths = client.get("/api/v2/openapi.json").json["paths"]
+    assert not [path for path in paths if path.startswith("/api/v2/docs")]

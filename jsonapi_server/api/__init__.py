@@ -44,6 +44,8 @@ def register_blueprints(app: Flask) -> None:
     from . import (
         channels,
         deleted_records,
+        docs,
+        entry,
         health,
         invite_batches,
         invites,
@@ -61,7 +63,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     rate_limits.init_app(app)
     app.register_blueprint(health.blueprint)
+    app.register_blueprint(docs.blueprint)
+    app.register_blueprint(entry.root)
     # Importing the view modules registered their routes on the shared API blueprint.
     assert users and profile and tokens and organizations and memberships and channels
-    assert deleted_records and invites and invite_batches
+    assert deleted_records and invites and invite_batches and entry
     app.register_blueprint(api)

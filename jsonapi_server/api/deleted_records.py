@@ -9,8 +9,9 @@ from .auth import authenticated, current_user
 from .blueprint import api
 
 
-@api.get("/deleted-records")
+# The hyphenated spelling is registered first (the lower decorator): url_for builds it.
 @api.get("/deleted_records")
+@api.get("/deleted-records")
 @describe(
     "list",
     DeletedRecordSchema,

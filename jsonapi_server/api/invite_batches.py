@@ -40,8 +40,9 @@ def create_invite_batch(organization_id):
     return resource_response(InviteBatchSchema, outcome, params, status=201)
 
 
-@api.post("/invite-verifications")
+# The hyphenated spelling is registered first (the lower decorator): url_for builds it.
 @api.post("/invite_verifications")
+@api.post("/invite-verifications")
 @describe(
     "create",
     InviteVerificationSchema,

@@ -60,6 +60,7 @@ class OperationSpec:
     # expired invite, say); for plain JSON, the other statuses its answer comes with.
     statuses: tuple[int, ...] = ()
     answer: dict | None = None  # the JSON Schema of a plain JSON answer
+    document: dict | None = None  # the schema of a JSON:API document holding no resource
 
 
 def describe(kind: str, schema: type[ResourceSchema] | None, **options) -> Callable:
@@ -142,7 +143,7 @@ def operation(
         responses["304"] = {"description": "Not modified (If-None-Match)."}
     for error in sorted(error_statuses(spec, path, limited)):
         responses[str(error)] = error_response(spec, error)
-    if spec.schema is not None:
+    if spec.schema is not None or spec.document is not None:
         responses["default"] = {
             "description": "Any other failure (405, 406, 413, 500): a JSON:API error document.",
             "content": {JSONAPI_MEDIA_TYPE: {"schema": ERROR_DOCUMENT}},
@@ -183,13 +184,15 @@ def described_rules(app: Flask) -> list[Rule]:
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]
         if any(spec_of(view, method) for method in _methods(rule)):
-            groups.setdefault(dasherized(rule.rule), []).append(rule)
+            groups.setdefault(dasherized(rule.rule).rstrip("/"), []).append(rule)
     listed = []
     for rules in groups.values():
         canonical = min(rules, key=lambda rule: (rule.rule.count("_"), rule.rule))
         listed.append(canonical)
         listed += [rule for rule in rules if not _same_operations(app, rule, canonical)]
-    return sorted(listed, key=lambda rule: rule.rule)
+    # The API's own rules first: an operation served outside it too (the entry document at /)
+    # is listed once, under the API's rule.
+    return sorted(listed, key=lambda rule: (not rule.rule.startswith(API_PREFIX), rule.rule))
 
 
 def _same_operations(app: Flask, rule: Rule, other: Rule) -> bool:
@@ -202,7 +205,7 @@ def _same_operations(app: Flask, rule: Rule, other: Rule) -> bool:
 def build_openapi(app: Flask) -> dict:
     paths: dict[str, dict] = {}
     types: set[str] = set()
-    operation_ids: set[str] = set()
+    operation_ids: dict[str, OperationSpec] = {}
     documents: dict[str, dict] = {}
     for rule in described_rules(app):
         view = app.view_functions[rule.endpoint]
@@ -213,9 +216,12 @@ def build_openapi(app: Flask) -> dict:
             if spec.schema is not None:
                 types.add(spec.schema.type_name())
             described = operation(spec, method, rule.rule, rate_limited(view, method), documents)
-            if described["operationId"] in operation_ids:
+            known = operation_ids.get(described["operationId"])
+            if known is spec:
+                continue  # the same operation under another rule
+            if known is not None:
                 raise ValueError(f"two operations would be {described['operationId']}")
-            operation_ids.add(described["operationId"])
+            operation_ids[described["operationId"]] = spec
             paths.setdefault(openapi_path(rule.rule)[0], {})[method.lower()] = described
     schemas = dict(COMMON_COMPONENTS)
     for type_ in sorted(types | _related_types(types)):

@@ -123,9 +123,14 @@ def success_response(spec: OperationSpec, documents: dict[str, dict]) -> tuple[s
     if spec.status == 204:
         return "204", {"description": "Done; no body."}
     if spec.schema is None:
+        media, schema = (
+            (JSONAPI_MEDIA_TYPE, spec.document)
+            if spec.document is not None
+            else ("application/json", spec.answer)
+        )
         return str(spec.status), {
             "description": summary(spec),
-            "content": {"application/json": {"schema": spec.answer}},
+            "content": {media: {"schema": schema}},
         }
     if spec.kind == "relationship" or spec.kind == "change_members":
         name = "to_many_linkage" if spec.many else "to_one_linkage"

@@ -3,7 +3,7 @@ after it, and one error handler that answers every failure with a JSON:API error
 
 import logging
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from marshmallow import ValidationError
 from marshmallow_jsonapi.exceptions import IncorrectTypeError
 from werkzeug.exceptions import HTTPException
@@ -45,9 +45,17 @@ HTTP_ERROR_DETAILS = {
 }
 
 
+def outside_jsonapi(view):
+    """Mark a view whose answers are not JSON:API (the HTML docs page and its assets): no
+    negotiation applies to it, whatever its URL."""
+    view.outside_jsonapi = True
+    return view
+
+
 def is_api_request() -> bool:
     path = current_request().path
-    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+    # "/" answers the entry document, as /api/v2 does.
+    return path == "/" or path == API_PREFIX or path.startswith(API_PREFIX + "/")
 
 
 def negotiate() -> None:
@@ -55,6 +63,8 @@ def negotiate() -> None:
     if not is_api_request():
         return
     request = current_request()
+    if getattr(current_app.view_functions.get(request.endpoint), "outside_jsonapi", False):
+        return
     check_accept(request.headers.get("Accept"))
     has_body = bool(request.content_length) or "chunked" in request.headers.get(
         "Transfer-Encoding", ""

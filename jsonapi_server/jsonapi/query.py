@@ -149,6 +149,21 @@ def parse_query(
     return QueryParams(**values)
 
 
+def check_no_query(args: MultiDict) -> None:
+    """For a document that holds no resources (the entry document): no JSON:API query
+    parameter applies, so each is a 400, as is a malformed or unknown name; legal
+    implementation-specific names are ignored, as everywhere."""
+    for key in args:
+        match = _FAMILY.match(key)
+        if not match:
+            raise bad_parameter(key, f"{key!r} is not a valid query parameter name.")
+        base = match["base"]
+        if base in SPEC_FAMILIES:
+            raise bad_parameter(key, f"This document holds no resources: {key!r} does not apply.")
+        if _ALL_LOWERCASE.match(base) or not _MEMBER_NAME.match(base):
+            raise bad_parameter(key, f"Unknown query parameter {key!r}.", code="unknown_parameter")
+
+
 def _check_pull(values: dict, page_parts: dict[str, tuple[str, str]]) -> None:
     """Pulls are ordered by version and paged by their cursor alone."""
     if "sort" in values:

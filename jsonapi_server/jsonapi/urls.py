@@ -5,6 +5,7 @@ brackets are not valid in a URI query even though clients may send them."""
 from functools import lru_cache
 from urllib.parse import quote, urlencode
 
+from flask import url_for
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.urls import iri_to_uri
 
@@ -54,3 +55,9 @@ def _host_uri(scheme: str, host: str) -> str:
 def current_url() -> str:
     """The request URL as the client addressed it."""
     return with_query(current_base_url(), list(current_request().args.items(multi=True)))
+
+
+def endpoint_url(endpoint: str, **values) -> str:
+    """The URI of a route, named by its endpoint, on the host the client addressed (url_for
+    percent-encodes the path and prefixes the script root, as the request's own URL has)."""
+    return current_host_url() + url_for(endpoint, **values)

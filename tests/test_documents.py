@@ -1,5 +1,5 @@
-"""Compound documents and the marshmallow-jsonapi 0.24 defects our base neutralizes
-(shared/marshmallow_jsonapi_defects.py reproduces each on the bare library)."""
+"""Compound documents and the marshmallow-jsonapi 0.24 defects our base neutralizes (README's
+"marshmallow-jsonapi 0.24, neutralized" names each), one regression test per defect."""
 
 import threading
 from types import SimpleNamespace

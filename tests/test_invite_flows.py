@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from jsonapi_server.models import Membership, OrganizationInvite, OutboxMessage, User
 
+from .development import sqlite_app_with_owner
 from .factories import UserFactory
 
 
@@ -387,28 +388,8 @@ def test_a_stale_if_match_on_accept_is_412_and_accepts_nothing(client, login, us
 
 def test_inviting_on_sqlite_checks_and_lists_as_on_postgresql(tmp_path):
     # SQLite (development) has no clock_timestamp(): the address's checks run one by one.
-    import flask_migrate
-
-    from jsonapi_server import create_app
-    from jsonapi_server.extensions import db
-    from jsonapi_server.services import tokens
-
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'dev.sqlite3'}",
-            "JWT_SECRET_KEY": "k" * 40,
-            "RATELIMIT_ENABLED": False,
-        }
-    )
-    with app.app_context():
-        flask_migrate.upgrade()
-        owner = User(email="owner@example.com", password_hash="x", first_name="O")
-        db.session.add(owner)
-        db.session.commit()
-        owner_id = str(owner.id)
-        headers = {"Authorization": f"Bearer {tokens.open_session(owner).access_token}"}
-    client = app.test_client()
-    media = {**headers, "Content-Type": "application/vnd.api+json"}
+    development = sqlite_app_with_owner(tmp_path)
+    client, media, owner_id = development.client, development.headers, development.owner_id
     organization = {"data": {"type": "organizations", "attributes": {"name": "Dev"}}}
     created = client.post("/api/v2/organizations", json=organization, headers=media)
     assert created.status_code == 201, created.json
@@ -425,7 +406,7 @@ def test_inviting_on_sqlite_checks_and_lists_as_on_postgresql(tmp_path):
     member = invite("owner@example.com")
     assert (member.status_code, member.json["errors"][0]["code"]) == (409, "already_member")
     # and reading them back: a listing's statement goes SQLAlchemy's way on SQLite
-    listed = client.get(url + "?include=invited_by_user", headers=headers)
+    listed = client.get(url + "?include=invited_by_user", headers=media)
     assert listed.status_code == 200, listed.json
     assert [i["attributes"]["recipient_email"] for i in listed.json["data"]] == [
         "guest@example.com"
@@ -437,5 +418,4 @@ def test_inviting_on_sqlite_checks_and_lists_as_on_postgresql(tmp_path):
     assert re.fullmatch(
         r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", listed_invite["attributes"]["created_at"]
     )
-    with app.app_context():
-        db.engine.dispose()
+    development.dispose()

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from jsonapi_server.extensions import db
 
+from .development import sqlite_app_with_owner
 from .factories import UserFactory
 from .served import gunicorn
 
@@ -373,28 +374,8 @@ def test_an_accept_against_a_cancel_of_one_invite_one_wins(port, client, login, 
 
 def test_the_same_writes_on_sqlite_one_writer_in_development(tmp_path):
     """SQLite ignores FOR UPDATE (one writer) and takes the same ON CONFLICT DO NOTHING."""
-    import flask_migrate
-
-    from jsonapi_server import create_app
-    from jsonapi_server.models import User
-    from jsonapi_server.services import tokens
-
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'dev.sqlite3'}",
-            "JWT_SECRET_KEY": "k" * 40,
-            "RATELIMIT_ENABLED": False,
-        }
-    )
-    with app.app_context():
-        flask_migrate.upgrade()
-        owner = User(email="owner@example.com", password_hash="x", first_name="O")
-        db.session.add(owner)
-        db.session.commit()
-        owner_id = str(owner.id)
-        headers = {"Authorization": f"Bearer {tokens.open_session(owner).access_token}"}
-    client = app.test_client()
-    media = {**headers, "Content-Type": "application/vnd.api+json"}
+    development = sqlite_app_with_owner(tmp_path)
+    client, media, owner_id = development.client, development.headers, development.owner_id
     client_id = str(uuid.uuid4())
     body = {"data": {"type": "organizations", "id": client_id, "attributes": {"name": "Dev"}}}
     created = client.post("/api/v2/organizations", json=body, headers=media)
@@ -418,8 +399,7 @@ def test_the_same_writes_on_sqlite_one_writer_in_development(tmp_path):
         assert response.status_code == 200, response.json
     assert [m["id"] for m in response.json["data"]] == [owner_id]
     channel_path = f"{path}/channels/{channel['id']}"
-    assert client.delete(channel_path, headers=headers).status_code == 204
-    assert client.delete(channel_path, headers=headers).status_code == 404
-    assert client.delete("/api/v2/auth/tokens/current", headers=headers).status_code == 204
-    with app.app_context():
-        db.engine.dispose()
+    assert client.delete(channel_path, headers=media).status_code == 204
+    assert client.delete(channel_path, headers=media).status_code == 404
+    assert client.delete("/api/v2/auth/tokens/current", headers=media).status_code == 204
+    development.dispose()

@@ -1,5 +1,5 @@
 """Command-line tasks: `flask users create-superadmin`, `flask tokens purge-revoked`,
-`flask outbox run`, `flask outbox show`."""
+`flask outbox run`, `flask outbox show`, `flask outbox status`."""
 
 import click
 from flask import Flask, current_app
@@ -51,6 +51,8 @@ def run_outbox(once: bool, poll: float | None) -> None:
 def _delivery(message) -> str:
     if message.sent_at is not None:
         return f"sent {format_timestamp(message.sent_at)}"
+    if message.dead_at is not None:
+        return f"dead {format_timestamp(message.dead_at)} after {message.attempts} attempts"
     state = f"not sent yet, next attempt {format_timestamp(message.next_attempt_at)}"
     if message.last_error:
         state += f" (attempt {message.attempts} failed: {message.last_error})"
@@ -77,6 +79,22 @@ def show_outbox(last: int) -> None:
         else:
             click.echo(message.text_body.rstrip("\n"))
         click.echo("")
+
+
+@outbox_cli.command("status")
+@click.option(
+    "--last", type=click.IntRange(min=1), default=20, show_default=True, help="Dead ones shown."
+)
+def outbox_status(last: int) -> None:
+    """Print how many emails are queued, sent and dead, and the newest dead ones: recipient,
+    subject and last error (never the body: it may hold a live invite code)."""
+    counts = outbox.status_counts()
+    click.echo(f"queued {counts['queued']}, sent {counts['sent']}, dead {counts['dead']}")
+    for message in outbox.dead(last):
+        click.echo(f"--- {message.id} dead {format_timestamp(message.dead_at)}")
+        click.echo(f"To: {message.recipient}")
+        click.echo(f"Subject: {message.subject}")
+        click.echo(f"Attempts: {message.attempts}; last error: {message.last_error}")
 
 
 def init_app(app: Flask) -> None:

@@ -25,6 +25,12 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "1000"))
+# Long request lines (an include of many paths, a filter of many ids) and headers reach the app:
+# gunicorn's most for a request line (8190: larger values are cut to it, 0 lifts the bound), the
+# exact line deploy/nginx.conf's 8k large_client_header_buffers hold, so nginx alone refuses
+# longer ones, with JSON:API; headers get room beyond nginx's for the X-Forwarded-For it extends.
+limit_request_line = 8190
+limit_request_field_size = 16384
 # Only the local nginx may tell gunicorn about the original client (the app's ProxyFix decides
 # what it trusts for links and rate limits).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -1,12 +1,14 @@
 """The real path: gunicorn (./gunicorn.conf.py) behind nginx (deploy/nginx.conf), on
-loopback ports. Links follow the client-facing scheme, gzip works, and an oversize body gets a
-JSON:API 413 from nginx itself."""
+loopback ports. Links follow the client-facing scheme, gzip works, an oversize body gets a
+JSON:API 413 from nginx itself, and long request lines reach the app up to the one limit both
+share (longer lines and headers get JSON:API 414/431 from nginx)."""
 
 import gzip
 import http.client
 import json
 import os
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -50,7 +52,8 @@ http {{
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
+def stack(tmp_path_factory):
+    """(nginx's port, gunicorn's port)."""
     directory = tmp_path_factory.mktemp("deploy")
     nginx_port = free_port()
     proxied = {"PROXY_FIX_X_FOR": "1", "PROXY_FIX_X_PROTO": "1", "PROXY_FIX_X_HOST": "1"}
@@ -66,13 +69,18 @@ def served(tmp_path_factory):
         )
         try:
             wait_for_port(nginx_port, nginx)
-            yield nginx_port
+            yield nginx_port, app.port
         finally:
             nginx.terminate()
             try:
                 nginx.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 nginx.kill()
+
+
+@pytest.fixture(scope="module")
+def served(stack):
+    return stack[0]
 
 
 def call(port, method, path, body=None, headers=None):
@@ -141,3 +149,71 @@ def test_health_through_nginx(served):
     response, raw = call(served, "GET", "/readyz")
     assert response.status == 200
     assert json.loads(raw)["database"] == "ok"
+
+
+@pytest.fixture(scope="module")
+def token(served):
+    body = json.dumps(
+        {
+            "data": {
+                "type": "users",
+                "attributes": {"email": "long-lines@example.com", "password": "long enough"},
+            }
+        }
+    )
+    response, raw = call(served, "POST", "/api/v2/users", body)
+    assert response.status == 201
+    return json.loads(raw)["meta"]["access_token"]
+
+
+def profile_with_line_of(length: int) -> str:
+    """A profile path whose request line (`GET <path> HTTP/1.1`) is `length` bytes: an include
+    of many unknown paths."""
+    prefix = "/api/v2/profile?include="
+    paths = ",".join(f"p{number:04d}" for number in range(length // 6 + 1))
+    path = (prefix + paths)[: length - len("GET  HTTP/1.1")]
+    return path.rstrip(",")
+
+
+@pytest.mark.parametrize("length", [6000, 8190])
+@pytest.mark.parametrize("through", ["gunicorn", "nginx"])
+def test_a_long_request_line_gets_a_jsonapi_answer_from_the_app(stack, token, through, length):
+    port = stack[1] if through == "gunicorn" else stack[0]
+    path = profile_with_line_of(length)
+    assert len(f"GET {path} HTTP/1.1") in (length, length - 1)
+    response, raw = call(port, "GET", path, headers={"Authorization": f"Bearer {token}"})
+    assert response.status == 400
+    assert response.getheader("Content-Type") == "application/vnd.api+json"
+    error = document(response, raw)["errors"][0]
+    assert error["source"] == {"parameter": "include"}
+
+
+@pytest.mark.parametrize("length", [8300, 40_000])
+def test_a_request_line_past_the_limit_gets_a_jsonapi_414_from_nginx(served, length):
+    response, raw = call(served, "GET", "/api/v2/profile?include=" + "x" * length)
+    assert response.status == 414
+    assert response.getheader("Content-Type") == "application/vnd.api+json"
+    error = document(response, raw)["errors"][0]
+    assert (error["status"], error["code"]) == ("414", "uri_too_long")
+    assert "x" * 100 not in raw.decode()  # the URI is not echoed
+
+
+def test_a_huge_header_gets_a_jsonapi_431_from_nginx(served):
+    response, raw = call(served, "GET", "/api/v2/profile", headers={"X-Padding": "y" * 20_000})
+    assert response.status == 431
+    assert response.getheader("Content-Type") == "application/vnd.api+json"
+    error = document(response, raw)["errors"][0]
+    assert (error["status"], error["code"]) == ("431", "request_headers_too_large")
+
+
+def test_a_request_nginx_cannot_parse_gets_a_jsonapi_400(served):
+    with socket.create_connection(("127.0.0.1", served), timeout=30) as connection:
+        connection.sendall(b"GET /api/v2/profile HTTP/1.1\r\nHost: a\r\nbroken header\r\n\r\n")
+        raw = b""
+        while chunk := connection.recv(65536):
+            raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400")
+    assert b"Content-Type: application/vnd.api+json" in head
+    error = json.loads(body)["errors"][0]
+    assert (error["status"], error["code"]) == ("400", "bad_request")

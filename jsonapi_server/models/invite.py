@@ -115,12 +115,14 @@ class OutboxMessage(UUIDPrimaryKey, db.Model):
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when a message cannot be delivered (a permanent error, or too many attempts).
+    dead_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         Index(
             "ix_outbox_messages_due",
             "next_attempt_at",
-            postgresql_where=text("sent_at IS NULL"),
-            sqlite_where=text("sent_at IS NULL"),
+            postgresql_where=text("sent_at IS NULL AND dead_at IS NULL"),
+            sqlite_where=text("sent_at IS NULL AND dead_at IS NULL"),
         ),
     )

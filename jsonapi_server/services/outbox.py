@@ -1,10 +1,14 @@
 """The mail outbox: emails are written in the transaction of the change that causes them and
 delivered by workers (`flask outbox run`; in development without MAIL_SERVER, kept as .eml
 files in the instance folder's mail/); failures are retried with exponential backoff, and
-several workers never send one email twice (rows are claimed with FOR UPDATE SKIP LOCKED)."""
+several workers never send one email twice (rows are claimed with FOR UPDATE SKIP LOCKED).
+A message that cannot succeed (SMTP 5xx, a bad header) or has failed OUTBOX_MAX_ATTEMPTS
+times is dead: kept with its last error, never claimed again (`flask outbox status`)."""
 
 import logging
 import os
+import re
+import smtplib
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -13,14 +17,23 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from flask_mail import Message
-from sqlalchemy import insert, select
+from flask_mail import BadHeaderError, Message
+from sqlalchemy import func, insert, select
 
 from jsonapi_server.extensions import db, mail
 from jsonapi_server.jsonapi.timestamps import utc_now
 from jsonapi_server.models import OutboxMessage
 
 log = logging.getLogger(__name__)
+
+# Control characters (CR and LF among them) and Unicode line breaks: a header value is one line.
+_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def one_line(value: str) -> str:
+    """A header value as one line: each run of control characters becomes one space (a name
+    with CR/LF in it would otherwise make every attempt a BadHeaderError, or add headers)."""
+    return " ".join(_NOT_ONE_LINE.sub(" ", value).split())
 
 
 def email(recipient: str, subject: str, template: str, **context) -> dict[str, Any]:
@@ -29,8 +42,8 @@ def email(recipient: str, subject: str, template: str, **context) -> dict[str, A
     now = utc_now()
     return {
         "id": uuid.uuid4(),
-        "recipient": recipient,
-        "subject": subject,
+        "recipient": one_line(recipient),
+        "subject": one_line(subject)[:255],
         # The app's template environment (its loader, and autoescaping for .html) renders
         # the context alone: emails read no request, session or g, which Flask's
         # render_template gathers for every render, and sends its signals (W3 -1.4 %).
@@ -104,13 +117,74 @@ def recent(last: int) -> list[OutboxMessage]:
     return list(reversed(newest))
 
 
+def is_permanent(error: Exception) -> bool:
+    """Whether retrying cannot help: a header the mail library refuses, or an SMTP 5xx (for
+    the sender, the data or every recipient). Connection errors and 4xx are worth a retry."""
+    if isinstance(error, BadHeaderError | UnicodeError):
+        return True
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        return bool(codes) and all(code >= 500 for code in codes)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 500 <= error.smtp_code < 600
+    return False
+
+
+def status_counts() -> dict[str, int]:
+    """How many messages are queued (to be tried), sent and dead."""
+    rows = db.session.execute(
+        select(
+            func.count().filter(OutboxMessage.sent_at.is_not(None)),
+            func.count().filter(OutboxMessage.dead_at.is_not(None)),
+            func.count().filter(OutboxMessage.sent_at.is_(None), OutboxMessage.dead_at.is_(None)),
+        )
+    ).one()
+    return {"queued": rows[2], "sent": rows[0], "dead": rows[1]}
+
+
+def dead(last: int) -> list[OutboxMessage]:
+    """The `last` messages most recently marked dead, newest first."""
+    return list(
+        db.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.dead_at.is_not(None))
+            .order_by(OutboxMessage.dead_at.desc(), OutboxMessage.id)
+            .limit(last)
+        )
+    )
+
+
+def _failed(message: OutboxMessage, error: Exception) -> None:
+    message.last_error = f"{type(error).__name__}: {error}"[:2000]
+    if is_permanent(error) or message.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+        message.dead_at = utc_now()
+        log.error(
+            "mail to outbox message %s is dead after %s attempts: %s",
+            message.id,
+            message.attempts,
+            type(error).__name__,
+        )
+        return
+    message.next_attempt_at = utc_now() + backoff(message.attempts)
+    log.warning(
+        "mail to outbox message %s failed (attempt %s): %s",
+        message.id,
+        message.attempts,
+        type(error).__name__,
+    )
+
+
 def deliver_due(now: datetime | None = None) -> int:
     """One pass: claim due messages (skipping those another worker holds), send each, record
     the outcome. Returns how many were sent."""
     now = now or utc_now()
     statement = (
         select(OutboxMessage)
-        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= now)
+        .where(
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.dead_at.is_(None),
+            OutboxMessage.next_attempt_at <= now,
+        )
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(current_app.config["OUTBOX_BATCH_SIZE"])
     )
@@ -122,14 +196,7 @@ def deliver_due(now: datetime | None = None) -> int:
         try:
             _send(message)
         except Exception as error:
-            message.last_error = f"{type(error).__name__}: {error}"[:2000]
-            message.next_attempt_at = utc_now() + backoff(message.attempts)
-            log.warning(
-                "mail to outbox message %s failed (attempt %s): %s",
-                message.id,
-                message.attempts,
-                type(error).__name__,
-            )
+            _failed(message, error)
         else:
             message.sent_at = utc_now()
             message.last_error = None

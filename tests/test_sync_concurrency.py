@@ -85,10 +85,10 @@ class Run:
         with self.lock:
             return self.random.uniform(0.01, 0.15)
 
-    def write(self, number: int) -> None:
+    def write(self, number: int, *, create: bool = False) -> None:
         roll, channel = self.pick()
         base = f"/api/v2/organizations/{self.organization}/channels"
-        if channel is None or roll < 0.3:
+        if create or channel is None or roll < 0.3:
             document = {"data": {"type": "channels", "attributes": {"name": f"c{uuid.uuid4()}"}}}
             status, _headers, body = self.server.call("POST", base, document, self.token)
             if status != 201:
@@ -183,6 +183,8 @@ def run_randomized(server, engine, writes: int, seed: int) -> Run:
     status, _headers, body = server.call("POST", "/api/v2/organizations", document, token)
     assert status == 201, body
     run = Run(server, engine, token, body["data"]["id"], seed)
+    for number in range(25):  # a burst before the puller starts: its first pulls have more
+        run.write(-1 - number, create=True)
 
     def writer(numbers):
         for number in numbers:

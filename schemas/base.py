@@ -2,6 +2,7 @@
 neutralized (see the README's list) and the pieces it lacks (links from path templates,
 linkage from foreign-key columns, timestamps in the API's one wire form)."""
 
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -44,6 +45,32 @@ class Timestamp(ma.fields.Field):
             return parse_timestamp(value)
         except ValueError as error:
             raise self.make_error("invalid") from error
+
+
+class Boolean(ma.fields.Boolean):
+    """JSON `true` or `false` only: marshmallow's takes "yes", 1, "on" and "true" as true."""
+
+    default_error_messages: ClassVar[dict] = {"invalid": "Not a boolean (true or false)."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def validate_single_line(value: str) -> None:
+    """A name is one line without control characters: an organization's name is put in the
+    Subject of its invite mails, where a line break would refuse the mail (or forge a header)."""
+    if _CONTROL.search(value):
+        raise ma.ValidationError("One line of text, without line breaks or control characters.")
+
+
+def single_line(*, max_length: int, min_length: int | None = None) -> list:
+    """The validators of a name: its length, and one line."""
+    return [ma.validate.Length(min=min_length, max=max_length), validate_single_line]
 
 
 def validate_web_url(value: str) -> None:

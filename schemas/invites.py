@@ -4,7 +4,7 @@ Attribute and relationship names follow the v2 seed to the letter."""
 from marshmallow import validate
 from marshmallow_jsonapi import fields
 
-from .base import Relationship, ResourceSchema, Timestamp
+from .base import Boolean, Relationship, ResourceSchema, Timestamp
 
 CODE = validate.Regexp(r"^[0-9a-f]{64}$", error="An invite code is 64 hexadecimal characters.")
 INVITE_ROLES = validate.OneOf(("admin", "member"))
@@ -57,7 +57,7 @@ class InviteBatchSchema(ResourceSchema):
         fields.Raw(), required=True, validate=validate.Length(min=1, max=100)
     )
     invite_user_as = fields.Str(load_default="member", validate=INVITE_ROLES)
-    resend_pending = fields.Bool(load_default=False, load_only=True)
+    resend_pending = Boolean(load_default=False, load_only=True)
     created_count = fields.Int(dump_only=True)
     resent_count = fields.Int(dump_only=True)
     errors = fields.List(fields.Dict(), dump_only=True)
@@ -74,7 +74,7 @@ class InviteVerificationSchema(ResourceSchema):
     invite_user_as = fields.Str(dump_only=True)
     status = fields.Str(dump_only=True)
     expires_at = Timestamp(dump_only=True)
-    recipient_has_account = fields.Bool(dump_only=True)
+    recipient_has_account = Boolean(dump_only=True)
     invite = Relationship("organization_invites", id_attribute="invite_id", links=False)
     organization = Relationship("organizations", links=False)
 

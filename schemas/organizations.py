@@ -4,9 +4,11 @@ from marshmallow import validate
 from marshmallow_jsonapi import fields
 
 from .base import (
+    Boolean,
     Relationship,
     ResourceSchema,
     Timestamp,
+    single_line,
     validate_optional_email,
     validate_web_url,
 )
@@ -28,12 +30,12 @@ class VersionedSchema(ResourceSchema):
 
 class OrganizationSchema(VersionedSchema):
     id = fields.Str(dump_only=True)
-    name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    name = fields.Str(required=True, validate=single_line(min_length=1, max_length=100))
     description = fields.Str(allow_none=True, validate=validate.Length(max=2000))
     email = fields.Str(allow_none=True, validate=validate_optional_email)
-    industry = fields.Str(allow_none=True, validate=validate.Length(max=100))
-    location = fields.Str(allow_none=True, validate=validate.Length(max=100))
-    country = fields.Str(allow_none=True, validate=validate.Length(max=100))
+    industry = fields.Str(allow_none=True, validate=single_line(max_length=100))
+    location = fields.Str(allow_none=True, validate=single_line(max_length=100))
+    country = fields.Str(allow_none=True, validate=single_line(max_length=100))
     logo_url = fields.Str(allow_none=True, validate=validate_web_url)
     members_count = fields.Int(dump_only=True)
     channels_count = fields.Int(dump_only=True)
@@ -61,9 +63,9 @@ class MembershipSchema(VersionedSchema):
 
 class ChannelSchema(VersionedSchema):
     id = fields.Str(dump_only=True)
-    name = fields.Str(required=True, validate=validate.Length(min=1, max=80))
+    name = fields.Str(required=True, validate=single_line(min_length=1, max_length=80))
     description = fields.Str(allow_none=True, validate=validate.Length(max=2000))
-    archived = fields.Bool()
+    archived = Boolean()
     archived_at = Timestamp(dump_only=True, allow_none=True)
     members_count = fields.Int(dump_only=True)
     organization = Relationship("organizations", dump_only=False)

@@ -5,7 +5,7 @@ import re
 from marshmallow import validate
 from marshmallow_jsonapi import fields
 
-from .base import ResourceSchema, Timestamp, validate_web_url
+from .base import Boolean, ResourceSchema, Timestamp, single_line, validate_web_url
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 PHONE = re.compile(r"^\+?[0-9][0-9 ().-]*$")
@@ -14,8 +14,8 @@ PHONE = re.compile(r"^\+?[0-9][0-9 ().-]*$")
 class UserSchema(ResourceSchema):
     id = fields.Str(dump_only=True)
     email = fields.Email(required=True, validate=validate.Length(max=254))
-    first_name = fields.Str(allow_none=True, validate=validate.Length(max=100))
-    last_name = fields.Str(allow_none=True, validate=validate.Length(max=100))
+    first_name = fields.Str(allow_none=True, validate=single_line(max_length=100))
+    last_name = fields.Str(allow_none=True, validate=single_line(max_length=100))
     full_name = fields.Str(dump_only=True)
     username = fields.Str(
         allow_none=True,
@@ -32,8 +32,8 @@ class UserSchema(ResourceSchema):
         ],
     )
     avatar_url = fields.Str(allow_none=True, validate=validate_web_url)
-    is_verified = fields.Bool(dump_only=True)
-    is_superadmin = fields.Bool(dump_only=True)
+    is_verified = Boolean(dump_only=True)
+    is_superadmin = Boolean(dump_only=True)
     created_at = Timestamp(dump_only=True)
     updated_at = Timestamp(dump_only=True)
 

@@ -34,6 +34,8 @@ def handle_domain_error(error: DomainError):
             error.detail,
             pointer=error.pointer,
             parameter=error.parameter,
+            # A precondition that failed is If-Match's: the one precondition writes honour.
+            header="If-Match" if error.status == 412 else None,
             meta=meta,
             headers=headers,
         )

@@ -2,6 +2,7 @@
 (`updated_in_db_at`), If-None-Match -> 304, and the write base a client sends either as
 `data.attributes.updated_in_db_at` or as If-Match."""
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,9 @@ from .media import split_outside_quotes
 from .timestamps import truncate_to_millisecond
 
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # the version of an ETag we did not write: stale
+# RFC 9110 8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE; If-Match is "*" or a list of them.
+_ENTITY_TAG = r'(?:W/)?"[\x21\x23-\x7e\x80-\xff]*"'
+_IF_MATCH = re.compile(rf"[ \t]*(?:\*|{_ENTITY_TAG}(?:[ \t]*,[ \t]*{_ENTITY_TAG})*)[ \t]*")
 
 
 def etag_for(version: datetime, extra: str = "") -> str:
@@ -25,9 +29,12 @@ def version_of(etag: str) -> datetime:
     if tag.startswith("W/"):
         tag = tag[2:]
     tag = tag.strip('"').split("-", 1)[0]
-    if not tag.isdigit() or len(tag) > 15:
+    if not tag.isascii() or not tag.isdigit() or len(tag) > 15:
         return NEVER
-    return datetime.fromtimestamp(int(tag) / 1000, UTC)
+    try:
+        return datetime.fromtimestamp(int(tag) / 1000, UTC)
+    except (ValueError, OverflowError, OSError):  # past the year 9999: not a version of ours
+        return NEVER
 
 
 def _tags(header: str) -> list[str]:
@@ -52,8 +59,18 @@ class WriteBase:
 
 
 def if_match_base() -> WriteBase:
+    """The base If-Match names; a header that is not `*` or entity tags is 400."""
     header = current_request().headers.get("If-Match")
-    if not header or header.strip() == "*":
+    if not header or not header.strip():
+        return WriteBase(None)
+    if not _IF_MATCH.fullmatch(header):
+        raise JsonApiError(
+            400,
+            "invalid_header",
+            'If-Match must be "*" or entity tags, such as the ETag a read of the resource gave.',
+            header="If-Match",
+        )
+    if header.strip() == "*":
         return WriteBase(None)
     return WriteBase(version_of(_tags(header)[0]), precondition=True)
 

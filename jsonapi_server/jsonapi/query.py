@@ -11,6 +11,7 @@ from werkzeug.datastructures import MultiDict
 from .errors import bad_parameter
 
 SPEC_FAMILIES = {"include", "fields", "sort", "page", "filter"}
+PAGE_MEMBERS = ("number", "size", "offset", "limit")
 MAX_INCLUDE_DEPTH = 2  # a relationship, and one more level through it
 _FAMILY = re.compile(r"^(?P<base>[^\[\]]+)(?P<members>(?:\[[^\[\]]*\])*)$")
 _ALL_LOWERCASE = re.compile(r"^[a-z]+$")
@@ -103,6 +104,9 @@ def parse_query(
     page_parts: dict[str, tuple[str, str]] = {}
     for key in args:
         raw_values = args.getlist(key)
+        if "\x00" in key or any("\x00" in raw for raw in raw_values):
+            # No value of ours holds one, and PostgreSQL refuses them in text.
+            raise bad_parameter(key, f"{key!r} holds a NUL character.")
         match = _FAMILY.match(key)
         if not match:
             raise bad_parameter(key, f"{key!r} is not a valid query parameter name.")
@@ -135,7 +139,7 @@ def parse_query(
         elif base == "page":
             if collection is None:
                 raise bad_parameter(key, "This endpoint is not paginated.")
-            if len(members) != 1 or members[0] not in ("number", "size", "offset", "limit"):
+            if len(members) != 1 or members[0] not in PAGE_MEMBERS:
                 raise bad_parameter(
                     key, "Pagination uses page[number]/page[size] or page[offset]/page[limit]."
                 )

@@ -2,6 +2,7 @@
 and load one resource object (tolerating what real clients send)."""
 
 import json
+import re
 import threading
 import uuid
 from dataclasses import dataclass
@@ -25,17 +26,63 @@ class LoadedResource:
     client_id: str | None = None
 
 
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
+
+
 def read_document() -> Any:
-    """The parsed JSON body: 400 when missing or not JSON (413 comes from the size limit)."""
+    """The parsed JSON body: 400 when missing or not JSON in UTF-8, 422 when a string in it
+    cannot be stored (413 comes from the size limit). Errors of the whole document point at
+    it: `source.pointer` "" (JSON:API 1.1)."""
     body = request.get_data(cache=True)
     if not body.strip():
-        raise JsonApiError(400, "missing_body", "This request needs a JSON:API document.")
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError) as error:
         raise JsonApiError(
-            400, "malformed_json", "The request body is not valid JSON (UTF-8)."
+            400, "missing_body", "This request needs a JSON:API document.", pointer=""
+        )
+    try:
+        document = json.loads(body.decode("utf-8-sig"), parse_constant=_not_json)
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
+        raise JsonApiError(
+            400, "malformed_json", "The request body is not valid JSON (UTF-8).", pointer=""
         ) from error
+    if _ESCAPED_UNSTORABLE.search(body):
+        refuse_unstorable_text(document)
+    return document
+
+
+# NUL and surrogates reach a UTF-8 JSON text only as escapes (raw, they are invalid): a body
+# without such an escape needs no walk.
+_ESCAPED_UNSTORABLE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def refuse_unstorable_text(document: Any) -> None:
+    """422 naming the first string (or, for a member name, the object holding it) with NUL or
+    an unpaired surrogate: PostgreSQL stores neither, a password hash would ignore a trailing
+    NUL, and neither can be written back as UTF-8. Walked without recursion: a document may be
+    nested as deep as the JSON parser allows."""
+    pending: list[tuple[tuple, Any]] = [((), document)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            if _UNSTORABLE.search(value):
+                raise _unstorable(path)
+        elif isinstance(value, dict):
+            for name, member in value.items():
+                if _UNSTORABLE.search(name):
+                    raise _unstorable(path)
+                pending.append(((*path, name), member))
+        elif isinstance(value, list):
+            pending.extend(((*path, index), item) for index, item in enumerate(value))
+
+
+def _unstorable(path: tuple) -> JsonApiError:
+    return JsonApiError(
+        422,
+        "invalid_text",
+        "Text may not hold NUL (U+0000) or an unpaired surrogate (U+D800 to U+DFFF).",
+        pointer=json_pointer(*path),
+    )
 
 
 def resource_object(document: Any) -> dict:

@@ -15,8 +15,13 @@ View = Callable[..., object]
 
 
 def _dispatcher(views: Mapping[str, View]) -> View:
+    # Flask adds HEAD to every GET rule; it answers as GET does (werkzeug drops the body).
+    table = dict(views)
+    if "GET" in table:
+        table.setdefault("HEAD", table["GET"])
+
     def dispatch(**kwargs):
-        return views[current_request().method](**kwargs)
+        return table[current_request().method](**kwargs)
 
     dispatch.views = dict(views)  # read by the OpenAPI generator
     return dispatch

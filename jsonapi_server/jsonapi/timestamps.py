@@ -73,7 +73,10 @@ def parse_timestamp(text: str) -> datetime:
         if hours > 23 or minutes > 59:
             raise ValueError("Not a valid RFC 3339 timestamp.")
         offset = sign * timedelta(hours=hours, minutes=minutes)
-    value = base.replace(microsecond=int(fraction), tzinfo=UTC) - offset
+    try:
+        value = base.replace(microsecond=int(fraction), tzinfo=UTC) - offset
+    except OverflowError as error:  # 0001-01-01T00:00:00+14:00 is before the year 1
+        raise ValueError("The timestamp is outside the years 1 to 9999 in UTC.") from error
     return truncate_to_millisecond(value)
 
 

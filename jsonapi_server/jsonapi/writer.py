@@ -18,7 +18,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow_jsonapi import fields as library_fields
 
-from schemas.base import Relationship, ResourceSchema, Timestamp
+from schemas.base import Boolean, Relationship, ResourceSchema, Timestamp
 
 from .timestamps import format_timestamp, format_timestamp_text
 
@@ -65,7 +65,7 @@ def _direct_writer(field: ma.fields.Field) -> Callable[[Any], Any] | None:
         return _text
     if kind is Timestamp:
         return format_timestamp
-    if kind is ma.fields.Boolean:
+    if kind in (ma.fields.Boolean, Boolean):  # ours differs in loading only
         return _boolean(field)
     if kind is ma.fields.Integer and not field.as_string and not field.strict:
         return _integer

@@ -1,5 +1,6 @@
 """Accounts: registration, sign-in, profiles and who may see whom."""
 
+import re
 import uuid
 from functools import cache
 
@@ -10,10 +11,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from jsonapi_server.extensions import db
 from jsonapi_server.models import Membership, User
 
-from .errors import Conflict, NotFound, Unauthenticated
-from .listing import Filter, Listing, parse_text, parse_uuid_list
+from .errors import Conflict, Invalid, NotFound, Unauthenticated
+from .listing import Filter, Listing, parse_text
 from .sync import committing
 
+_UNHASHABLE = re.compile("[\x00\ud800-\udfff]")
 PROFILE_FIELDS = ("email", "first_name", "last_name", "username", "phone", "avatar_url")
 
 USER_LISTING = Listing(
@@ -26,7 +28,6 @@ USER_LISTING = Listing(
     },
     id_column=User.id,
     filters_by_name={
-        "id": Filter(parse_uuid_list, lambda statement, ids: statement.where(User.id.in_(ids))),
         "email": Filter(
             lambda raw: parse_text(raw).lower(),
             lambda statement, email: statement.where(User.email == email),
@@ -39,7 +40,18 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+def hashable_password(password: str) -> bool:
+    """HMAC pads a key with NUL bytes, so "pw" and "pw" + NUL would hash alike; an unpaired
+    surrogate has no UTF-8 to hash. A password holding either opens nothing."""
+    return _UNHASHABLE.search(password) is None
+
+
 def hash_password(password: str) -> str:
+    if not hashable_password(password):
+        raise Invalid(
+            "A password may not hold NUL or unpaired surrogates.",
+            pointer="/data/attributes/password",
+        )
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
@@ -101,6 +113,9 @@ def register_user(*, email: str, password: str, **profile: str | None) -> User:
 def authenticate(email: str, password: str) -> User:
     """The account these credentials open; the same refusal for a wrong email or password."""
     user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
+    if not hashable_password(password):
+        password = ""  # checked against the decoy below: never matches, costs the same time
+        user = None
     if user is None:
         # Spend the same time as a real check, so timing does not reveal which accounts exist.
         check_password_hash(_decoy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)

@@ -61,7 +61,7 @@ def list_channels(user: User, organization_id, *, filters, sort, offset, size, i
     statement = select(Channel).where(Channel.organization_id == organization_id)
     if "archived" in filters:
         statement = statement.where(Channel.archived.is_(filters["archived"]))
-    elif "updated_since" not in filters:  # pulls carry archived channels too
+    elif not {"updated_since", "id"} & set(filters):  # pulls and finds by id: archived too
         statement = statement.where(Channel.archived.is_(False))
     if "membership" in filters:
         joined = exists().where(

@@ -45,6 +45,15 @@ class Listing:
     default_page_size: int = 25
     max_page_size: int = 100
 
+    def __post_init__(self):
+        # Every collection takes filter[id]=a,b,c (Ember's coalesced finds), unless it
+        # declares an `id` filter of its own.
+        if "id" not in self.filters_by_name:
+            by_id = Filter(
+                parse_uuid_list, lambda statement, ids: statement.where(self.id_column.in_(ids))
+            )
+            object.__setattr__(self, "filters_by_name", {"id": by_id, **self.filters_by_name})
+
     @property
     def sort_fields(self) -> frozenset[str]:
         return frozenset(self.sorts)

@@ -3,6 +3,7 @@ one-line subject; permanent failures and too many attempts mark a message dead, 
 claimed again; `flask outbox status` counts and lists them without their bodies."""
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from jsonapi_server.models import OutboxMessage
@@ -24,7 +25,13 @@ def _due_now(session):
 def test_a_name_with_cr_lf_still_delivers_with_a_one_line_subject(
     api, client, login, user, session, inbox, deliver
 ):
-    org = api.create_organization(user, name="Acme\r\nBcc: evil@example.com")
+    # Names are refused with line breaks now; one stored before that still delivers.
+    org = api.create_organization(user, name="Acme")
+    session.execute(
+        sa.text("UPDATE organizations SET name = :name WHERE id = :id"),
+        {"name": "Acme\r\nBcc: evil@example.com", "id": org["id"]},
+    )
+    session.commit()
     create_invite(client, login, user, org)
     assert deliver() == 1
     [message] = inbox

@@ -72,6 +72,8 @@ def error_statuses(spec: OperationSpec, path: str, limited: bool) -> set[int]:
     if spec.schema.is_versioned() and spec.kind in ("update", "delete", "action"):
         # A write to a syncable resource: its state may forbid it, If-Match is honoured.
         statuses |= {409, 412}
+    if 412 in statuses:
+        statuses.add(400)  # an If-Match that is not entity tags
     if limited:
         statuses.add(429)
     return statuses

@@ -9,6 +9,7 @@ from .base import ResourceSchema, Timestamp, validate_web_url
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 PHONE = re.compile(r"^\+?[0-9][0-9 ().-]*$")
+PASSWORD_LENGTH = validate.Length(min=8, max=128)  # every password an account is given
 
 
 class UserSchema(ResourceSchema):
@@ -45,5 +46,5 @@ class UserSchema(ResourceSchema):
 class RegistrationSchema(UserSchema):
     """A `users` create document: the profile plus the password, which is never written out."""
 
-    password = fields.Str(required=True, load_only=True, validate=validate.Length(min=8, max=128))
+    password = fields.Str(required=True, load_only=True, validate=PASSWORD_LENGTH)
     invite_code = fields.Str(load_only=True)  # sign-up through an invitation

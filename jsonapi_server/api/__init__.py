@@ -44,11 +44,13 @@ def register_blueprints(app: Flask) -> None:
     from . import (
         channels,
         deleted_records,
+        email_changes,
         health,
         invite_batches,
         invites,
         memberships,
         organizations,
+        passwords,
         profile,
         tokens,
         users,
@@ -61,5 +63,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health.blueprint)
     # Importing the view modules registered their routes on the shared API blueprint.
     assert users and profile and tokens and organizations and memberships and channels
-    assert deleted_records and invites and invite_batches
+    assert deleted_records and invites and invite_batches and email_changes and passwords
     app.register_blueprint(api)

@@ -41,6 +41,8 @@ class UserSchema(ResourceSchema):
     class Meta:
         type_ = "users"
         self_path = "/users/{id}"
+        # Shown to the user themself and to superadmins only.
+        private_fields = ("is_superadmin",)
 
 
 class RegistrationSchema(UserSchema):

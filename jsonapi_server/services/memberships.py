@@ -14,6 +14,7 @@ from . import sync
 from .accounts import USER_LISTING
 from .errors import Conflict, Invalid, NotFound
 from .listing import Filter, Listing, Scope, fetch_again, fetch_one, parse_choice
+from .organizations import DEFAULT_CHANNEL
 from .permissions import Access, check_includes, organization_access, require_right
 
 ASSIGNABLE_ROLES = ("admin", "member")
@@ -99,6 +100,20 @@ def get_membership(user, membership_id, organization_id=None, include: Sequence[
     return fetch_one(Membership, membership_id, include)
 
 
+def join_default_channel(organization_id: uuid.UUID, user_id: uuid.UUID, now) -> None:
+    """Put a new member in the organization's default channel (every way of joining does)."""
+    general = db.session.scalar(
+        select(Channel).where(
+            Channel.organization_id == organization_id,
+            Channel.name == DEFAULT_CHANNEL,
+            Channel.archived.is_(False),
+        )
+    )
+    if general is not None and db.session.get(ChannelMember, (general.id, user_id)) is None:
+        db.session.add(ChannelMember(channel_id=general.id, user_id=user_id, joined_at=now))
+        sync.stamp(general, now)  # its members_count changes
+
+
 def add_member(
     user: User,
     organization_id: uuid.UUID,
@@ -155,6 +170,7 @@ def add_member(
             created_by_id=user.id,
         )
         db.session.add(membership)
+    join_default_channel(organization_id, member_id, now)
     with sync.committing(already, model=Membership, row_id=membership.id):
         sync.stamp(membership, now)
     return fetch_again(membership, include)

@@ -95,6 +95,8 @@ def test_the_code_is_stored_as_its_hash_only(client, login, user, inbox, deliver
     assert stored.code_hash == hashlib.sha256(code.encode()).hexdigest()
     row = session.execute(text("SELECT * FROM email_changes")).one()
     assert code not in " ".join(str(value) for value in row)
+    [mail] = session.execute(text("SELECT text_body, html_body, sent_at FROM outbox_messages"))
+    assert mail.sent_at is not None and code not in mail.text_body + mail.html_body
 
 
 def test_a_wrong_current_password_is_403_and_mails_nothing(client, login, user, session):

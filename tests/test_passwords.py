@@ -167,6 +167,9 @@ class TestResetRequest:
         assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest()
         row = session.execute(text("SELECT * FROM password_resets")).one()
         assert token not in " ".join(str(value) for value in row)
+        # Nor is the sent email kept with it.
+        [mail] = session.execute(text("SELECT text_body, html_body, sent_at FROM outbox_messages"))
+        assert mail.sent_at is not None and token not in mail.text_body + mail.html_body
 
     def test_a_malformed_address_is_422(self, client):
         refused = request_reset(client, "not an address")

@@ -39,6 +39,13 @@ DEFAULTS = {
     "INVITE_TTL_SECONDS": 172800,
     "INVITE_RESEND_INTERVAL_SECONDS": 60,
     "INVITE_URL_TEMPLATE": "http://localhost:4200/invites/{invite_id}/accept?code={code}",
+    # One-time codes that confirm a new email address and reset a password.
+    "EMAIL_CHANGE_TTL_SECONDS": 86400,
+    "EMAIL_CHANGE_URL_TEMPLATE": (
+        "http://localhost:4200/email-changes/{email_change_id}/confirm?code={code}"
+    ),
+    "PASSWORD_RESET_TTL_SECONDS": 3600,
+    "PASSWORD_RESET_URL_TEMPLATE": "http://localhost:4200/password-resets/confirm?token={token}",
     "OUTBOX_POLL_SECONDS": 2.0,
     "OUTBOX_BATCH_SIZE": 20,
     "OUTBOX_MAX_BACKOFF_SECONDS": 3600,
@@ -65,6 +72,9 @@ DEFAULTS = {
     "RATELIMIT_INVITE_ACCEPT": "20/minute",
     "RATELIMIT_INVITE_CREATION": "500/hour",
     **dict.fromkeys(UNSAFE_ALLOWANCES, False),
+    # Per client address and, apart, per address asked for (a mailbox is not flooded).
+    "RATELIMIT_PASSWORD_RESET": "5/hour",
+    "RATELIMIT_EMAIL_CHANGE": "10/hour",  # per user: each one mails an address they name
 }
 
 
@@ -88,6 +98,10 @@ ENVIRONMENT = {
     "INVITE_TTL_SECONDS": ("INVITE_TTL_SECONDS", int),
     "INVITE_RESEND_INTERVAL_SECONDS": ("INVITE_RESEND_INTERVAL_SECONDS", int),
     "INVITE_URL_TEMPLATE": ("INVITE_URL_TEMPLATE", str),
+    "EMAIL_CHANGE_TTL_SECONDS": ("EMAIL_CHANGE_TTL_SECONDS", int),
+    "EMAIL_CHANGE_URL_TEMPLATE": ("EMAIL_CHANGE_URL_TEMPLATE", str),
+    "PASSWORD_RESET_TTL_SECONDS": ("PASSWORD_RESET_TTL_SECONDS", int),
+    "PASSWORD_RESET_URL_TEMPLATE": ("PASSWORD_RESET_URL_TEMPLATE", str),
     "OUTBOX_POLL_SECONDS": ("OUTBOX_POLL_SECONDS", float),
     "OUTBOX_MAX_ATTEMPTS": ("OUTBOX_MAX_ATTEMPTS", int),
     "DATABASE_PING_AFTER_IDLE_SECONDS": ("DATABASE_PING_AFTER_IDLE_SECONDS", float),

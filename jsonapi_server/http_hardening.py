@@ -1,4 +1,5 @@
-"""What every response carries for safety, the proxy headers the app trusts, and CORS work
+"""What every response carries for safety (no sniffing, referrer or framing; no caching of
+anything that holds a secret), the proxy headers the app trusts, and CORS work
 only for the requests that ask for it."""
 
 from functools import wraps
@@ -6,15 +7,38 @@ from functools import wraps
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .jsonapi.current import current_request
+from .jsonapi.current import current_request, request_globals
+
+# RFC 6749 §5.1: what answers carrying tokens send, so that no cache keeps them.
+NO_STORE = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
+_NO_STORE_FLAG = "answer_holds_secrets"
+# An API answer is never to be framed; a page with a CSP of its own (the docs) keeps it.
+FRAMING = (("Content-Security-Policy", "frame-ancestors 'none'"), ("X-Frame-Options", "DENY"))
+
+
+def no_store(view):
+    """Decorator: the view's answer (whatever it is) carries a token or a secret, or answers
+    a request that carried one in its body: no cache may keep it."""
+
+    @wraps(view)
+    def marked(*args, **kwargs):
+        setattr(request_globals(), _NO_STORE_FLAG, True)
+        return view(*args, **kwargs)
+
+    return marked
 
 
 def add_security_headers(response):
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
     # Invite links carry their code: never hand it to another site as a referrer.
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    if current_request().headers.get("Authorization"):
-        response.headers["Cache-Control"] = "no-store"
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    if "Content-Security-Policy" not in headers:
+        for name, value in FRAMING:
+            headers[name] = value
+    if current_request().headers.get("Authorization") or request_globals().get(_NO_STORE_FLAG):
+        for name, value in NO_STORE:
+            headers[name] = value
     return response
 
 

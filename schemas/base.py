@@ -143,6 +143,8 @@ class ResourceSchemaOpts(_LibrarySchemaOpts):
         # A template of the resource's canonical path below the API prefix: "/users/{id}".
         path = getattr(meta, "self_path", None)
         self.self_path = API_PREFIX + path if path else None
+        # Attributes written only for callers the view says may see them (jsonapi.document).
+        self.private_fields = frozenset(getattr(meta, "private_fields", ()))
 
 
 class ResourceSchema(_LibrarySchema):

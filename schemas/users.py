@@ -9,6 +9,7 @@ from .base import Boolean, ResourceSchema, Timestamp, single_line, validate_web_
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 PHONE = re.compile(r"^\+?[0-9][0-9 ().-]*$")
+PASSWORD_LENGTH = validate.Length(min=8, max=128)  # every password an account is given
 
 
 class UserSchema(ResourceSchema):
@@ -40,10 +41,12 @@ class UserSchema(ResourceSchema):
     class Meta:
         type_ = "users"
         self_path = "/users/{id}"
+        # Shown to the user themself and to superadmins only.
+        private_fields = ("is_superadmin",)
 
 
 class RegistrationSchema(UserSchema):
     """A `users` create document: the profile plus the password, which is never written out."""
 
-    password = fields.Str(required=True, load_only=True, validate=validate.Length(min=8, max=128))
+    password = fields.Str(required=True, load_only=True, validate=PASSWORD_LENGTH)
     invite_code = fields.Str(load_only=True)  # sign-up through an invitation

@@ -189,14 +189,23 @@ class TestProfile:
         session.refresh(user)
         assert user.first_name != "X"
 
-    def test_email_change_is_lower_cased_and_must_be_free(self, client, login, user):
-        other = UserFactory()
-        body = {"data": {"type": "users", "attributes": {"email": other.email}}}
-        taken = client.send("PATCH", "/api/v2/profile", body, headers=login(user))
-        assert taken.status_code == 409
-        body["data"]["attributes"]["email"] = "New.Address@Example.com"
-        changed = client.send("PATCH", "/api/v2/profile", body, headers=login(user))
-        assert changed.json["data"]["attributes"]["email"] == "new.address@example.com"
+    def test_the_email_is_not_changed_through_the_profile(self, client, login, user, session):
+        body = {"data": {"type": "users", "attributes": {"email": "new.address@example.com"}}}
+        refused = client.send("PATCH", "/api/v2/profile", body, headers=login(user))
+        assert refused.status_code == 422
+        [error] = refused.json["errors"]
+        assert error["code"] == "email_change_required"
+        assert error["source"]["pointer"] == "/data/attributes/email"
+        assert "/api/v2/email-changes" in error["detail"]
+        email = user.email
+        session.refresh(user)
+        assert user.email == email
+
+    def test_the_address_sent_back_as_it_is_changes_nothing(self, client, login, user):
+        body = {"data": {"type": "users", "attributes": {"email": user.email.upper()}}}
+        response = client.send("PATCH", "/api/v2/profile", body, headers=login(user))
+        assert response.status_code == 200
+        assert response.json["data"]["attributes"]["email"] == user.email
 
     def test_username_is_unique_whatever_its_case(self, client, login, user):
         UserFactory(username="Taken")

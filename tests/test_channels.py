@@ -105,15 +105,16 @@ def test_archived_channels_are_hidden_unless_asked_for(api, client, login, user,
 
 def test_membership_filters(api, client, login, user, org):
     member = UserFactory()
-    api.add_member(org["id"], user, member)
+    api.add_member(org["id"], user, member)  # which puts them in general
     api.create_channel(org["id"], member, name="mine")
+    api.create_channel(org["id"], user, name="theirs")
     as_member = login(member)
     joined = client.get(channels_url(org) + "?filter[membership]=member", headers=as_member).json
-    assert names(joined) == ["mine"]
+    assert names(joined) == ["general", "mine"]
     others = client.get(
         channels_url(org) + "?filter[membership]=non_member", headers=as_member
     ).json
-    assert names(others) == ["general"]
+    assert names(others) == ["theirs"]
     bad = client.get(channels_url(org) + "?filter[membership]=maybe", headers=as_member)
     assert bad.status_code == 400
 

@@ -123,6 +123,7 @@ def test_a_read_holds_one_pooled_connection_shared_with_the_session(
     app = make_app(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_timeout": 2})
     with app.app_context():
         engine = db.engine
+    headers = login(user)  # signing in writes its session: before anything is counted
     checkouts, begun = [], []
     event.listen(engine, "checkout", lambda *_args: checkouts.append(1))
     listener = lambda _session, _transaction, connection: begun.append(connection)  # noqa: E731
@@ -138,14 +139,14 @@ def test_a_read_holds_one_pooled_connection_shared_with_the_session(
     client = app.test_client()
     base = f"/api/v2/organizations/{organization['id']}"
     try:
-        records_only = client.get(f"{base}/invites?include=invited_by_user", headers=login(user))
+        records_only = client.get(f"{base}/invites?include=invited_by_user", headers=headers)
         assert records_only.status_code == 200, records_only.json
         assert (len(checkouts), begun, made) == (1, [], [])  # no session at all
         since = "2000-01-01T00:00:00.000Z"
-        pull = client.get(f"{base}/invites?filter[updated_since]={since}", headers=login(user))
+        pull = client.get(f"{base}/invites?filter[updated_since]={since}", headers=headers)
         assert pull.status_code == 200, pull.json
         assert (len(checkouts), begun, made) == (2, [], [])
-        with_orm = client.get(f"{base}/channels?include=members", headers=login(user))
+        with_orm = client.get(f"{base}/channels?include=members", headers=headers)
         assert with_orm.status_code == 200, with_orm.json
         assert with_orm.json["included"]  # the members, loaded by the ORM
         assert len(checkouts) == 3 and len(begun) == 1  # one connection for the request

@@ -47,6 +47,34 @@ def test_add_defaults_to_member_and_can_include_the_user(client, login, user, or
     assert response.headers["Location"] == response.json["data"]["links"]["self"]
 
 
+def general_channel(client, login, user, org) -> dict:
+    channels = client.get(f"/api/v2/organizations/{org['id']}/channels", headers=login(user))
+    [general] = [c for c in channels.json["data"] if c["attributes"]["name"] == "general"]
+    return general
+
+
+def test_an_added_member_joins_the_general_channel_as_an_invited_one_does(
+    api, client, login, user, org, session
+):
+    before = general_channel(client, login, user, org)
+    newcomer = UserFactory()
+    api.add_member(org["id"], user, newcomer)
+    after = general_channel(client, login, newcomer, org)
+    assert after["attributes"]["members_count"] == before["attributes"]["members_count"] + 1
+    assert after["attributes"]["updated_in_db_at"] > before["attributes"]["updated_in_db_at"]
+    joined = session.scalar(
+        select(ChannelMember).where(
+            ChannelMember.channel_id == after["id"], ChannelMember.user_id == newcomer.id
+        )
+    )
+    assert joined is not None
+    members = client.get(
+        f"/api/v2/organizations/{org['id']}/channels?filter[membership]=member",
+        headers=login(newcomer),
+    ).json["data"]
+    assert [c["id"] for c in members] == [after["id"]]
+
+
 @pytest.mark.parametrize(
     ("body_for", "status", "code"),
     [

@@ -47,12 +47,14 @@ def register_blueprints(app: Flask) -> None:
         channels,
         deleted_records,
         docs,
+        email_changes,
         entry,
         health,
         invite_batches,
         invites,
         memberships,
         organizations,
+        passwords,
         profile,
         rate_limits,
         tokens,
@@ -69,5 +71,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(entry.root)
     # Importing the view modules registered their routes on the shared API blueprint.
     assert users and profile and tokens and organizations and memberships and channels
-    assert deleted_records and invites and invite_batches and entry
+    assert deleted_records and invites and invite_batches and entry and docs
+    assert email_changes and passwords
     app.register_blueprint(api)

@@ -28,7 +28,9 @@ from jsonapi_server.extensions import jwt
 from jsonapi_server.jsonapi.current import current_request, request_globals
 from jsonapi_server.jsonapi.errors import JsonApiError
 from jsonapi_server.jsonapi.protocol import handle_jsonapi_error
+from jsonapi_server.jsonapi.responses import reveal_private_fields
 from jsonapi_server.models import User
+from jsonapi_server.services.accounts import private_fields_visible
 from jsonapi_server.services.tokens import SESSION_CLAIM, session_holder
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="jsonapi_server"'}
@@ -132,6 +134,12 @@ def _authenticate(refresh: bool, caller_record: bool = False) -> None:
     # The id apart: after a write's commit, reading `user.id` would load the whole row again.
     globals_ = request_globals()
     globals_.caller, globals_.caller_id, globals_.token_claims = user, ids[0], claims
+    reveal_private_fields_to(ids[0], user.is_superadmin)
+
+
+def reveal_private_fields_to(user_id: uuid.UUID, is_superadmin: bool) -> None:
+    """This request's documents show private attributes as this caller may see them."""
+    reveal_private_fields(private_fields_visible(user_id, is_superadmin))
 
 
 def authenticated(view=None, *, refresh: bool = False, caller_record: bool = False):

@@ -1,7 +1,7 @@
-"""The rate limits of API.md §1, as decorators for the views they guard, and their 429 with
-`Retry-After` (the only answer that carries it: flask-limiter's headers are off, or every
-answer it counted would). Limits come from the settings (RATELIMIT_*); RATELIMIT_ENABLED=false
-turns them all off."""
+"""The rate limits of API.md §1 and of the account changes, as decorators for the views they
+guard, and their 429 with `Retry-After` (the only answer that carries it: flask-limiter's
+headers are off, or every answer it counted would). Limits come from the settings
+(RATELIMIT_*); RATELIMIT_ENABLED=false turns them all off."""
 
 import time
 
@@ -11,6 +11,7 @@ from flask_limiter import RateLimitExceeded
 from jsonapi_server.extensions import limiter
 from jsonapi_server.jsonapi.openapi import mark_rate_limited
 from jsonapi_server.jsonapi.protocol import handle_http_exception
+from jsonapi_server.services.accounts import normalize_email
 
 from .auth import current_user
 
@@ -43,6 +44,16 @@ def _marked(limit):
     return lambda view: mark_rate_limited(limit(view))
 
 
+def _requested_email() -> str:
+    """The address a password reset asks for (normalized as accounts store them)."""
+    document = request.get_json(silent=True)
+    try:
+        email = document["data"]["attributes"]["email"]
+    except (KeyError, TypeError):
+        return ""
+    return f"email:{normalize_email(email)}" if isinstance(email, str) else ""
+
+
 def _limit(setting: str, scope: str, **options):
     return _marked(limiter.limit(_setting(setting), scope=scope, exempt_when=_disabled, **options))
 
@@ -51,6 +62,17 @@ sign_in_limit = _limit("RATELIMIT_SIGN_IN", "sign_in")
 registration_limit = _limit("RATELIMIT_REGISTRATION", "registration")
 verification_limit = _limit("RATELIMIT_INVITE_VERIFICATION", "invite_verification")
 accept_limit = _limit("RATELIMIT_INVITE_ACCEPT", "invite_accept")
+# Per client address, and apart per address asked for (for known and unknown ones alike, so
+# a 429 tells nothing of whether an account exists).
+password_reset_limits = (
+    _limit("RATELIMIT_PASSWORD_RESET", "password_reset"),
+    _limit("RATELIMIT_PASSWORD_RESET", "password_reset_email", key_func=_requested_email),
+)
+password_reset_confirm_limit = _limit("RATELIMIT_PASSWORD_RESET", "password_reset_confirm")
+# Per signed-in user (apply beneath @authenticated): each guesses the current password, and an
+# email change mails an address the caller names.
+password_change_limit = _limit("RATELIMIT_SIGN_IN", "password_change", key_func=_caller)
+email_change_limit = _limit("RATELIMIT_EMAIL_CHANGE", "email_change", key_func=_caller)
 # Per signed-in user, one count shared by both routes (a batch costs one per address):
 # apply them beneath @authenticated.
 invite_creation_limit = _marked(

@@ -1,5 +1,6 @@
 """`users`: registration (public), and the accounts a caller may see."""
 
+from jsonapi_server.http_hardening import no_store
 from jsonapi_server.jsonapi.openapi import describe
 from jsonapi_server.jsonapi.request import load_resource
 from jsonapi_server.jsonapi.responses import collection_response, query_params, resource_response
@@ -7,7 +8,7 @@ from jsonapi_server.jsonapi.routing import register_resource
 from jsonapi_server.services import accounts, invites, tokens
 from schemas.users import RegistrationSchema, UserSchema
 
-from .auth import authenticated, current_user
+from .auth import authenticated, current_user, reveal_private_fields_to
 from .blueprint import api
 from .rate_limits import registration_limit
 
@@ -21,6 +22,7 @@ from .rate_limits import registration_limit
     statuses=(403, 410),  # an invite_code for another address; an expired or cancelled one
     summary="Register (public)",
 )
+@no_store
 @registration_limit
 def register():
     params = query_params(UserSchema)
@@ -30,6 +32,7 @@ def register():
         user = invites.register_with_invite(values, invite_code)
     else:
         user = accounts.register_user(**values)
+    reveal_private_fields_to(user.id, is_superadmin=False)  # the new account itself
     session = tokens.open_session(user)
     meta = {"access_token": session.access_token, "refresh_token": session.refresh_token}
     return resource_response(UserSchema, user, params, status=201, meta=meta, location=True)

@@ -2,7 +2,7 @@
 documents. Each included resource is dumped once, never repeats a primary resource, and every
 one is reachable from the primary data (full linkage)."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,11 +15,14 @@ from .writer import write_resources
 
 @dataclass(frozen=True)
 class DocumentContext:
-    """What a document needs of the request: where it lives and what the client asked for."""
+    """What a document needs of the request: where it lives, what the client asked for, and
+    whose private fields (a schema's Meta.private_fields) the caller may see."""
 
     base_url: str  # scheme://host as the client sees it
     self_link: str  # the request URL
     params: QueryParams
+    # Given a resource of a type with private fields: may the caller see them? None: never.
+    reveals_private: Callable[[Any], bool] | None = None
 
 
 def top_level(self_link: str, **members: Any) -> dict:
@@ -68,13 +71,32 @@ def dump_resources(
         return []
     type_ = schema_class.type_name()
     wanted = context.params.fields_for(type_)
-    return write_resources(
-        schema_class,
-        objects,
-        base_url=context.base_url,
-        only=None if wanted is None else frozenset({"id", *wanted}),
-        included_relationships=(linkage or {}).get(type_, frozenset()),
-    )
+    only = None if wanted is None else frozenset({"id", *wanted})
+    included_relationships = (linkage or {}).get(type_, frozenset())
+
+    def write(objects_: Sequence[Any], only_: frozenset[str] | None) -> list[dict]:
+        return write_resources(
+            schema_class,
+            objects_,
+            base_url=context.base_url,
+            only=only_,
+            included_relationships=included_relationships,
+        )
+
+    private = schema_class.opts.private_fields
+    if not private or (only is not None and not only & private):
+        return write(objects, only)
+    withheld = (only or frozenset(schema_class._declared_fields)) - private
+    reveals = context.reveals_private
+    shown = [reveals is not None and reveals(obj) for obj in objects]
+    if all(shown):
+        return write(objects, only)
+    if not any(shown):
+        return write(objects, withheld)
+    # Each object in its own place, written with or without the private fields.
+    revealed = iter(write([o for o, s in zip(objects, shown, strict=True) if s], only))
+    hidden = iter(write([o for o, s in zip(objects, shown, strict=True) if not s], withheld))
+    return [next(revealed) if s else next(hidden) for s in shown]
 
 
 def _collect_included(

@@ -1,7 +1,7 @@
 """Responses: the JSON:API media type on every body, `Location` on creates, 204 with no body
 and no media type, and the query-parameter and document context a view needs to build them."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -11,7 +11,7 @@ from schemas.base import ResourceSchema, SchemaShape, schema_for
 
 from . import JSONAPI_MEDIA_TYPE
 from .conditional import etag_for, not_modified
-from .current import current_request
+from .current import current_request, request_globals
 from .document import (
     DocumentContext,
     collection_document,
@@ -62,8 +62,23 @@ def query_params(
     )
 
 
+# g's key for whose private fields this request's caller may see (reveal_private_fields).
+_REVEALS_PRIVATE = "reveals_private"
+
+
+def reveal_private_fields(predicate: Callable[[Any], bool]) -> None:
+    """Documents of this request write a resource's private fields when `predicate(resource)`
+    is true (the views' layer says who the caller is; without it, no one's are written)."""
+    setattr(request_globals(), _REVEALS_PRIVATE, predicate)
+
+
 def document_context(params: QueryParams) -> DocumentContext:
-    return DocumentContext(base_url=current_host_url(), self_link=current_url(), params=params)
+    return DocumentContext(
+        base_url=current_host_url(),
+        self_link=current_url(),
+        params=params,
+        reveals_private=request_globals().get(_REVEALS_PRIVATE),
+    )
 
 
 def etag_of(schema_class: type[ResourceSchema], obj: Any) -> str | None:

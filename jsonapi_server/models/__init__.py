@@ -1,5 +1,6 @@
 """SQLAlchemy models and their constraints; no business rules."""
 
+from .account_change import EmailChange, PasswordReset, TokenSession
 from .invite import INVITE_ROLES, OrganizationInvite, OutboxMessage
 from .organization import (
     ROLES,
@@ -19,10 +20,13 @@ __all__ = [
     "ChannelMember",
     "DeletedRecord",
     "DeletedRecordViewer",
+    "EmailChange",
     "Membership",
     "Organization",
     "OrganizationInvite",
     "OutboxMessage",
+    "PasswordReset",
     "RevokedSession",
+    "TokenSession",
     "User",
 ]

@@ -60,15 +60,22 @@ def _decoy_hash(method: str) -> str:
     return generate_password_hash("decoy password, never matches", method=method)
 
 
+def email_taken() -> Conflict:
+    return Conflict(
+        "An account with this email exists.", code="email_taken", pointer="/data/attributes/email"
+    )
+
+
+def ensure_email_free(email: str, exclude: User | None = None) -> None:
+    """409 when another account has this (normalized) address; the unique index decides races."""
+    taken = db.session.scalar(select(User.id).where(User.email == email))
+    if taken is not None and (exclude is None or taken != exclude.id):
+        raise email_taken()
+
+
 def _ensure_available(email: str | None, username: str | None, exclude: User | None = None):
     if email is not None:
-        taken = db.session.scalar(select(User.id).where(User.email == email))
-        if taken is not None and (exclude is None or taken != exclude.id):
-            raise Conflict(
-                "An account with this email exists.",
-                code="email_taken",
-                pointer="/data/attributes/email",
-            )
+        ensure_email_free(email, exclude)
     if username:
         taken = db.session.scalar(
             select(User.id).where(func.lower(User.username) == username.lower())
@@ -140,6 +147,18 @@ def visible_users(viewer: User):
     return statement.where(or_(User.id == viewer.id, User.id.in_(co_members)))
 
 
+def _everyone(_user: User) -> bool:
+    return True
+
+
+def private_fields_visible(viewer_id: uuid.UUID, viewer_is_superadmin: bool):
+    """Whose private attributes (is_superadmin) a viewer may see, as a test of a user: their
+    own, and a superadmin everyone's."""
+    if viewer_is_superadmin:
+        return _everyone
+    return lambda user: user.id == viewer_id
+
+
 def get_user(viewer: User, user_id: uuid.UUID) -> User:
     """A user the viewer may see; others are not found (their existence is not revealed)."""
     if user_id == viewer.id:
@@ -157,11 +176,18 @@ def list_users(viewer: User, *, filters, sort, offset: int, size: int):
 
 
 def update_profile(user: User, changes: dict) -> User:
-    """Change the caller's own profile; members left out stay as they are."""
+    """Change the caller's own profile; members left out stay as they are. The email is not
+    changed here (services.email_changes)."""
     changes = {name: value for name, value in changes.items() if name in PROFILE_FIELDS}
-    if "email" in changes:
-        changes["email"] = normalize_email(changes["email"])
-    _ensure_available(changes.get("email"), changes.get("username"), exclude=user)
+    # Clients send the whole resource back: the address as it is changes nothing.
+    if "email" in changes and normalize_email(changes.pop("email")) != user.email:
+        raise Invalid(
+            "The email changes only once the new address is proven: request it with"
+            " POST /api/v2/email-changes and confirm the code mailed there.",
+            code="email_change_required",
+            pointer="/data/attributes/email",
+        )
+    _ensure_available(None, changes.get("username"), exclude=user)
     if changes.get("avatar_url") == "":
         changes["avatar_url"] = None
     with committing(_taken()):

@@ -19,8 +19,6 @@ from jsonapi_server.direct_reads import all_rows
 from jsonapi_server.extensions import db
 from jsonapi_server.jsonapi.timestamps import truncate_to_millisecond
 from jsonapi_server.models import (
-    Channel,
-    ChannelMember,
     Membership,
     Organization,
     OrganizationInvite,
@@ -40,7 +38,7 @@ from .listing import (
     parse_text,
     read_one,
 )
-from .organizations import DEFAULT_CHANNEL
+from .memberships import join_default_channel
 from .permissions import authorize, caller_role, require_right, require_role
 
 CODE_PATTERN = re.compile(r"^[0-9a-f]{64}$")
@@ -536,18 +534,7 @@ def _join(invite: OrganizationInvite, user: User, now: datetime) -> None:
         membership.removed_at = None
         membership.role = invite.invite_user_as
         sync.stamp(membership, now)
-    general = db.session.scalar(
-        select(Channel)
-        .where(
-            Channel.organization_id == invite.organization_id,
-            Channel.name == DEFAULT_CHANNEL,
-            Channel.archived.is_(False),
-        )
-        .with_for_update()
-    )
-    if general is not None and db.session.get(ChannelMember, (general.id, user.id)) is None:
-        db.session.add(ChannelMember(channel_id=general.id, user_id=user.id, joined_at=now))
-        sync.stamp(general, now)
+    join_default_channel(invite.organization_id, user.id, now)
     invite.accepted_at = now
     invite.accepted_by_user_id = user.id
     sync.stamp(invite, now)

@@ -14,6 +14,7 @@ from . import sync
 from .accounts import USER_LISTING
 from .errors import Conflict, Invalid, NotFound
 from .listing import Filter, Listing, Scope, fetch_one, parse_choice
+from .organizations import DEFAULT_CHANNEL
 from .permissions import Access, check_includes, organization_access, require_right
 
 ASSIGNABLE_ROLES = ("admin", "member")
@@ -107,6 +108,22 @@ def get_membership(user, membership_id, organization_id=None, include: Sequence[
     return fetch_one(Membership, membership_id, include)
 
 
+def join_default_channel(organization_id: uuid.UUID, user_id: uuid.UUID, now) -> None:
+    """Put a new member in the organization's default channel (every way of joining does)."""
+    general = db.session.scalar(
+        select(Channel)
+        .where(
+            Channel.organization_id == organization_id,
+            Channel.name == DEFAULT_CHANNEL,
+            Channel.archived.is_(False),
+        )
+        .with_for_update()  # as a join does: an archive or removal meanwhile waits for it
+    )
+    if general is not None and db.session.get(ChannelMember, (general.id, user_id)) is None:
+        db.session.add(ChannelMember(channel_id=general.id, user_id=user_id, joined_at=now))
+        sync.stamp(general, now)  # its members_count changes
+
+
 def add_member(
     user: User,
     organization_id: uuid.UUID,
@@ -168,6 +185,7 @@ def add_member(
         )
         db.session.add(membership)
     stored_id = membership.id
+    join_default_channel(organization_id, member_id, now)
     with sync.committing(already, model=Membership, row_id=membership_id, same=same):
         sync.stamp(membership, now)
     return fetch_one(Membership, stored_id, include)

@@ -200,6 +200,8 @@ def deliver_due(now: datetime | None = None) -> int:
         else:
             message.sent_at = utc_now()
             message.last_error = None
+            # The outbox is a queue, not an archive: a sent body (a reset token, a code) goes.
+            message.text_body = message.html_body = ""
             sent += 1
     db.session.commit()
     return sent

@@ -1,5 +1,6 @@
-"""Token sessions: a login opens a session whose access and refresh tokens share its id;
-signing out records the session as revoked, which every server process sees at once."""
+"""Token sessions: a login opens a session whose access and refresh tokens share its id, and
+records it; signing out records the session as revoked, which every server process sees at
+once, and a password change or reset revokes every recorded session of the account."""
 
 import uuid
 from dataclasses import dataclass
@@ -7,13 +8,13 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, delete, exists, insert, literal, select
 
 from jsonapi_server.connections import read_connection
 from jsonapi_server.direct_reads import all_rows
 from jsonapi_server.extensions import db
 from jsonapi_server.jsonapi.timestamps import utc_now
-from jsonapi_server.models import Organization, RevokedSession, User
+from jsonapi_server.models import Organization, RevokedSession, TokenSession, User
 
 from .permissions import caller_role, remember_role
 from .records import record_reader
@@ -45,9 +46,20 @@ def _access_lifetime() -> timedelta:
 
 
 def open_session(user: User) -> TokenSet:
-    """New access and refresh tokens for `user`, bound to a new session."""
+    """New access and refresh tokens for `user`, bound to a new session (recorded, and
+    committed)."""
     session_id = uuid.uuid4()
     claims = {SESSION_CLAIM: str(session_id)}
+    now = utc_now()
+    db.session.add(
+        TokenSession(
+            id=session_id,
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"],
+        )
+    )
+    db.session.commit()
     return TokenSet(
         session_id=session_id,
         user=user,
@@ -81,7 +93,30 @@ def close_session(user: User, session_id: uuid.UUID, issued_at: datetime) -> Non
             expires_at=max(refresh_expiry, utc_now()),
         )
     )
+    db.session.execute(delete(TokenSession).where(TokenSession.id == session_id))
     db.session.commit()
+
+
+def revoke_sessions(user_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> None:
+    """Revoke every recorded session of the account but `keep`, in the caller's transaction
+    (which commits it with the change that asks for it)."""
+    now = utc_now()
+    others = TokenSession.user_id == user_id
+    if keep is not None:
+        others &= TokenSession.id != keep
+    unrevoked = ~exists().where(RevokedSession.id == TokenSession.id)
+    db.session.execute(
+        insert(RevokedSession).from_select(
+            ["id", "user_id", "revoked_at", "expires_at"],
+            select(
+                TokenSession.id,
+                TokenSession.user_id,
+                literal(now, RevokedSession.revoked_at.type),
+                TokenSession.expires_at,
+            ).where(others, TokenSession.expires_at > now, unrevoked),
+        )
+    )
+    db.session.execute(delete(TokenSession).where(others))
 
 
 # Built once, run with parameters (every request runs one of them).
@@ -128,8 +163,9 @@ def session_holder(
 
 
 def purge_expired_revocations(now: datetime | None = None) -> int:
-    """Forget revocations whose sessions have expired by themselves anyway."""
+    """Forget revocations (and records) of sessions that have expired by themselves anyway."""
     now = now or utc_now()
     removed = db.session.query(RevokedSession).filter(RevokedSession.expires_at < now).delete()
+    db.session.query(TokenSession).filter(TokenSession.expires_at < now).delete()
     db.session.commit()
     return removed

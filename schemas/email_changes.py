@@ -1,0 +1,31 @@
+"""The `email_changes` resource type: a new address waiting for the code mailed to it."""
+
+from marshmallow import validate
+from marshmallow_jsonapi import fields
+
+from .base import Relationship, ResourceSchema, Timestamp
+
+CODE = validate.Regexp(r"^[0-9a-f]{64}$", error="A code is 64 hexadecimal characters.")
+
+
+class EmailChangeSchema(ResourceSchema):
+    id = fields.Str(dump_only=True)
+    email = fields.Email(required=True, attribute="new_email", validate=validate.Length(max=254))
+    current_password = fields.Str(required=True, load_only=True, validate=validate.Length(max=128))
+    created_at = Timestamp(dump_only=True)
+    expires_at = Timestamp(dump_only=True)
+    confirmed_at = Timestamp(dump_only=True)
+    user = Relationship("users", links=False)
+
+    class Meta:
+        type_ = "email_changes"
+
+
+class EmailChangeConfirmSchema(ResourceSchema):
+    """PUT .../confirm: the code from the email."""
+
+    id = fields.Str(dump_only=True)
+    code = fields.Str(required=True, load_only=True, validate=CODE)
+
+    class Meta:
+        type_ = "email_changes"

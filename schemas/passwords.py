@@ -1,0 +1,39 @@
+"""The `password_changes` and `password_resets` resource types."""
+
+from marshmallow import validate
+from marshmallow_jsonapi import fields
+
+from .base import Relationship, ResourceSchema, Timestamp
+from .email_changes import CODE
+from .users import PASSWORD_LENGTH
+
+
+class PasswordChangeSchema(ResourceSchema):
+    id = fields.Str(dump_only=True)
+    current_password = fields.Str(required=True, load_only=True, validate=validate.Length(max=128))
+    password = fields.Str(required=True, load_only=True, validate=PASSWORD_LENGTH)
+    changed_at = Timestamp(dump_only=True)
+    user = Relationship("users", links=False)
+
+    class Meta:
+        type_ = "password_changes"
+
+
+class PasswordResetSchema(ResourceSchema):
+    """A reset: asked for with `email`; confirmed with the mailed `token` and a `password`."""
+
+    id = fields.Str(dump_only=True)
+    email = fields.Email(required=True, load_only=True, validate=validate.Length(max=254))
+    used_at = Timestamp(dump_only=True)
+
+    class Meta:
+        type_ = "password_resets"
+
+
+class PasswordResetConfirmSchema(ResourceSchema):
+    id = fields.Str(dump_only=True)
+    token = fields.Str(required=True, load_only=True, validate=CODE)
+    password = fields.Str(required=True, load_only=True, validate=PASSWORD_LENGTH)
+
+    class Meta:
+        type_ = "password_resets"

@@ -122,6 +122,9 @@ PUBLIC = {
     "show_readyz",
     "show_openapi_json",
     "entry",  # the entry document at /api/v2
+    "create_password_resets",  # a forgotten password: no token to send
+    "action_password_resets_confirm",
+    "action_password_resets_confirm_put",
 }
 
 
@@ -196,6 +199,12 @@ def test_429_and_410_only_where_the_code_gives_them(document):
         # not a rate limit: an invite is sent at most once a minute
         "action_organizations_invites_resend",
         "action_organizations_invites_resend_put",
+        # account changes: each mails an address or guesses a secret
+        "create_email_changes",
+        "create_password_changes",
+        "create_password_resets",
+        "action_password_resets_confirm",
+        "action_password_resets_confirm_put",
     }
     assert {i for i in by_id(document) if 429 in errors_of(document, i)} == limited
     gone = {
@@ -203,6 +212,11 @@ def test_429_and_410_only_where_the_code_gives_them(document):
         "create_invite_verifications",
         "action_organizations_invites_accept",
         "action_organizations_invites_accept_put",
+        # an expired or used mailed code
+        "action_email_changes_confirm",
+        "action_email_changes_confirm_put",
+        "action_password_resets_confirm",
+        "action_password_resets_confirm_put",
     }
     assert {i for i in by_id(document) if 410 in errors_of(document, i)} == gone
 

@@ -20,6 +20,7 @@ from .rate_limits import email_change_limit
     EmailChangeSchema,
     request=EmailChangeSchema,
     status=201,
+    statuses=(403,),  # a wrong current password
     summary="Ask to change the caller's email (a code is mailed to the new address)",
 )
 @no_store
@@ -40,6 +41,7 @@ def request_email_change():
     "action",
     EmailChangeSchema,
     request=EmailChangeConfirmSchema,
+    statuses=(403, 410),  # a wrong code; an expired change
     summary="Confirm an email change with the mailed code",
 )
 @no_store

@@ -24,6 +24,7 @@ from .rate_limits import password_change_limit, password_reset_confirm_limit, pa
     PasswordChangeSchema,
     request=PasswordChangeSchema,
     status=201,
+    statuses=(403,),  # a wrong current password
     summary="Change the caller's password (every other session is signed out)",
 )
 @no_store
@@ -66,6 +67,7 @@ def request_password_reset():
     PasswordResetSchema,
     request=PasswordResetConfirmSchema,
     public=True,
+    statuses=(410,),  # an expired or used reset token
     summary="Set a new password with a mailed reset token (every session is signed out)",
 )
 @no_store

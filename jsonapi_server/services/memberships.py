@@ -185,9 +185,11 @@ def add_member(
         )
         db.session.add(membership)
     stored_id = membership.id
-    join_default_channel(organization_id, member_id, now)
+    # Inside the commit's guard: joining reads, which flushes the new row, and a concurrent
+    # add of the same client id is then a unique violation answered as a replay.
     with sync.committing(already, model=Membership, row_id=membership_id, same=same):
         sync.stamp(membership, now)
+        join_default_channel(organization_id, member_id, now)
     return fetch_one(Membership, stored_id, include)
 
 

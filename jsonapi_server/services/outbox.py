@@ -201,7 +201,9 @@ def deliver_due(now: datetime | None = None) -> int:
             message.sent_at = utc_now()
             message.last_error = None
             # The outbox is a queue, not an archive: a sent body (a reset token, a code) goes.
-            message.text_body = message.html_body = ""
+            # Development keeps it, as its mail folder does, for `flask outbox show`.
+            if current_app.config.get("MAIL_SERVER"):
+                message.text_body = message.html_body = ""
             sent += 1
     db.session.commit()
     return sent

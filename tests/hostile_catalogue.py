@@ -16,7 +16,7 @@ from jsonapi_server.jsonapi import API_PREFIX
 from jsonapi_server.jsonapi.openapi import OperationSpec, spec_of
 from schemas.base import Relationship, ResourceSchema
 
-from .factories import UserFactory
+from .factories import PASSWORD, UserFactory
 
 _ARGUMENT = re.compile(r"<(?:[a-z]+:)?(?P<name>[a-z_]+)>")
 _COUNTER = itertools.count()
@@ -69,6 +69,8 @@ def _candidates(n: int) -> list:
     valid value (no table of endpoints: a new attribute picks its own)."""
     return [
         f"Hostile value {n}",
+        f"hostile{n}",  # a username's form
+        f"+1555{n:07d}",  # a phone number's
         f"hostile{n}@example.com",
         "0" * 64,  # an invite code's form
         f"https://example.com/{n}",
@@ -79,7 +81,8 @@ def _candidates(n: int) -> list:
 
 def valid_value(field: ma.fields.Field):
     n = next(_COUNTER)
-    for candidate in _candidates(n):
+    choices = [c for v in field.validators if isinstance(v, ma.validate.OneOf) for c in v.choices]
+    for candidate in [*choices, *_candidates(n)]:
         try:
             field.deserialize(candidate)
         except ma.ValidationError:
@@ -110,7 +113,20 @@ class World:
             headers=self.headers,
         )
         assert invite.status_code == 201, invite.json
+        email_change = client.send(
+            "POST",
+            "/api/v2/email-changes",
+            {
+                "data": {
+                    "type": "email_changes",
+                    "attributes": {"email": "moved@example.com", "current_password": PASSWORD},
+                }
+            },
+            headers=self.headers,
+        )
+        assert email_change.status_code == 201, email_change.json
         self.ids = {
+            "email_changes": email_change.json["data"]["id"],
             "organizations": self.organization_id,
             "memberships": api.add_member(self.organization_id, self.owner, member)["id"],
             "channels": api.create_channel(self.organization_id, self.owner)["id"],
@@ -126,6 +142,8 @@ class World:
             for type_, schema in ResourceSchema.registry.items()
             if schema.opts.self_path
         }
+        for type_, id_ in self.ids.items():  # a type without a self path: its dasherized name
+            by_segment.setdefault(type_.replace("_", "-"), id_)
         segments = operation.rule.split("/")
         return {
             match["name"]: by_segment[segments[index - 1]]
@@ -160,7 +178,7 @@ class World:
         required = {
             name: valid_value(field)
             for name, field in writable_attributes(schema_class).items()
-            if field.required and not (item and operation.spec.kind == "update")
+            if field.required and operation.spec.kind != "update"  # an update is partial
         }
         data["attributes"] = {**required, **attributes}
         return {"data": data}

@@ -48,6 +48,6 @@ def request_email_change():
 @authenticated
 def confirm_email_change(id):
     params = query_params(EmailChangeSchema)
-    code = load_resource(EmailChangeConfirmSchema, expected_id=str(id)).values["code"]
-    change = email_changes.confirm_email_change(current_user(), id, code)
+    mailed_code = load_resource(EmailChangeConfirmSchema, expected_id=str(id)).values["code"]
+    change = email_changes.confirm_email_change(current_user(), id, mailed_code)
     return resource_response(EmailChangeSchema, change, params)

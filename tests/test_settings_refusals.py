@@ -85,9 +85,13 @@ STARTS = {
     "flask routes": lambda: [*FLASK, "routes"],
     # ./gunicorn.conf.py: refused in the master, before any worker
     "gunicorn wsgi:app": lambda: [*GUNICORN, "--bind", f"127.0.0.1:{free_port()}", "wsgi:app"],
-    # no config: each worker refuses, and gunicorn stops rather than fork another
+    # no config: each worker refuses, and gunicorn stops rather than fork another (one
+    # worker: with two, the second's exit can meet gunicorn's own halt, which it reports
+    # with a traceback of its arbiter)
     "gunicorn without config": lambda: [
-        *GUNICORN,
+        str(BIN / "gunicorn"),
+        "--workers",
+        "1",
         "--config",
         "python:tests.gunicorn_without_settings",
         "--bind",

@@ -36,11 +36,9 @@ def wait_until_served(port: int, process: subprocess.Popen, seconds: float = 90)
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"exited with {process.returncode} before serving")
-        try:
+        with contextlib.suppress(OSError):  # not listening yet
             if get(port, "/healthz") == 200:
                 return
-        except OSError:
-            pass
         time.sleep(0.2)
     raise TimeoutError(f"nothing served on {port}")
 

@@ -172,7 +172,7 @@ def main() -> None:
 
     if arguments.request_log:
         # As in production, into /dev/null instead of stderr.
-        from jsonapi_server.request_log import configure_logging
+        from jsonapi_server.api.request_log import configure_logging
 
         configure_logging(open(os.devnull, "w"))  # noqa: SIM115 - for the run
     else:

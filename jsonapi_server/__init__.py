@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from . import http_hardening
+from . import extensions
 from .config import (
     check_settings,
     check_sync_settings,
@@ -19,14 +19,8 @@ from .config import (
     normalize_database_url,
     postgresql_engine_options,
 )
-from .connections import (
-    autocommit_reads,
-    ping_when_idle,
-    register_typecasters,
-    return_read_connection,
-)
-from .extensions import cors, db, jwt, limiter, mail, migrate
-from .prepared import prepare_repeated_reads
+from .db import connections
+from .extensions import cors, jwt, limiter, mail, migrate
 
 # The checkout's top-level migrations/, which the wheel ships as jsonapi_server.migrations
 # (setup.cfg maps one onto the other, the editable install too): found alike in both.
@@ -51,18 +45,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config["JWT_SECRET_KEY"]:
         app.config["JWT_SECRET_KEY"] = development_jwt_secret(app.instance_path)
 
-    # Before db.init_app: app-context teardowns run last-registered first, and the request's
-    # read connection must outlive the session that may have worked on it.
-    app.teardown_appcontext(return_read_connection)
-    db.init_app(app)
-    with app.app_context():
-        ping_when_idle(db.engine, app.config["DATABASE_PING_AFTER_IDLE_SECONDS"])
-        if db.engine.dialect.name == "postgresql":
-            autocommit_reads(db.engine)
-            register_typecasters(db.engine)
-            if app.config["DATABASE_PREPARED_STATEMENTS"]:
-                prepare_repeated_reads(db.engine)
-    migrate.init_app(app, db, directory=MIGRATIONS_DIRECTORY, render_as_batch=True)
+    connections.init_app(app)
+    migrate.init_app(app, extensions.db, directory=MIGRATIONS_DIRECTORY, render_as_batch=True)
     jwt.init_app(app)
     mail.init_app(app)
     limiter.init_app(app)
@@ -83,16 +67,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # cross-origin request): it gets no CORS headers.
         always_send=False,
     )
-    http_hardening.cors_only_for_origins(app)
 
-    from . import cli, request_ids, request_log
-    from .api import register_blueprints
+    from . import cli
+    from .api import hardening, register_blueprints, request_ids, request_log
     from .jsonapi import protocol
 
+    hardening.cors_only_for_origins(app)
     request_ids.init_app(app)
     request_log.init_app(app)
     protocol.init_app(app)
-    http_hardening.init_app(app)
+    hardening.init_app(app)
     register_blueprints(app)
     cli.init_app(app)
     return app

@@ -22,7 +22,7 @@ DEFAULTS = {
     "SQLALCHEMY_ENGINE_OPTIONS": {},
     # Pooled connections idle longer than this are checked before use (connections.py).
     "DATABASE_PING_AFTER_IDLE_SECONDS": 10.0,
-    # Repeated reads as server-side prepared statements (jsonapi_server.prepared); off behind
+    # Repeated reads as server-side prepared statements (jsonapi_server.db.prepared); off behind
     # a pooler that shares server connections between clients (PgBouncer's transaction mode).
     "DATABASE_PREPARED_STATEMENTS": True,
     "JWT_SECRET_KEY": None,  # None in development: a key kept in the instance folder
@@ -32,7 +32,7 @@ DEFAULTS = {
     "JWT_ALGORITHM": "HS256",
     "PASSWORD_HASH_METHOD": "scrypt",
     "MAX_CONTENT_LENGTH": 1024 * 1024,
-    # The longest an open transaction holds pull cursors back (services.sync.pull_horizon);
+    # The longest an open transaction holds pull cursors back (db.pulls.pull_horizon);
     # write transactions must be shorter (PostgreSQL connections get statement and
     # idle-in-transaction timeouts of WRITE_TRANSACTION_TIMEOUT_SECONDS).
     "SYNC_SAFETY_WINDOW_SECONDS": 30,

@@ -3,7 +3,7 @@ reads it by itself when started there: `gunicorn wsgi:app`), or from an installe
 `gunicorn -c python:jsonapi_server.gunicorn_conf jsonapi_server.wsgi:app`.
 
 Every value can be set from the environment. gunicorn's own lines are JSON, in the shape of
-the application's request lines (jsonapi_server.request_log). The access log is the
+the application's request lines (jsonapi_server.api.request_log). The access log is the
 application's own line per request (it knows the request id and the user), so gunicorn's stays
 off unless GUNICORN_ACCESS_LOG=1 asks for it too."""
 
@@ -14,8 +14,8 @@ from collections.abc import Mapping
 
 from gunicorn.glogging import Logger
 
+from jsonapi_server.api.request_log import JsonLineFormatter, record_time
 from jsonapi_server.config import check_settings, load_settings
-from jsonapi_server.request_log import JsonLineFormatter, record_time
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))

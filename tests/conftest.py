@@ -21,10 +21,10 @@ from werkzeug.exceptions import HTTPException
 
 from jsonapi_server import create_app
 from jsonapi_server.config import normalize_database_url
+from jsonapi_server.db.prepared import prepare_repeated_reads
 from jsonapi_server.extensions import db
 from jsonapi_server.jsonapi import JSONAPI_MEDIA_TYPE
 from jsonapi_server.jsonapi.openapi import build_openapi, dasherized, openapi_path
-from jsonapi_server.prepared import prepare_repeated_reads
 from jsonapi_server.services import tokens
 
 from .factories import SessionHolder, UserFactory

@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
-from jsonapi_server.jsonapi.timestamps import utc_now
+from jsonapi_server.clock import utc_now
 from jsonapi_server.models import RevokedSession, User
 
 from .factories import UserFactory

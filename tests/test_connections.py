@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import event, text
 
 from jsonapi_server import create_app
-from jsonapi_server.extensions import RequestSession, db
+from jsonapi_server.db.connections import RequestSession
+from jsonapi_server.extensions import db
 
 from .conftest import TEST_SETTINGS
 from .factories import UserFactory
@@ -77,10 +78,9 @@ def transaction_probe(app) -> None:
     connection starts its own)."""
 
     def probe():
-        with app.app_context():
-            db.session.execute(text("SELECT 1"))
-            same = db.session.execute(text("SELECT now() < statement_timestamp()")).scalar()
-            return {"one_transaction": same}
+        db.session.execute(text("SELECT 1"))
+        same = db.session.execute(text("SELECT now() < statement_timestamp()")).scalar()
+        return {"one_transaction": same}
 
     app.add_url_rule("/probe", view_func=probe, methods=["GET", "HEAD", "POST", "DELETE"])
 

@@ -58,7 +58,7 @@ def test_other_origins_get_no_cors_headers(browser):
 
 
 def test_a_request_without_origin_gets_no_cors_headers_and_an_allowed_one_varies(browser):
-    """flask-cors runs only for requests that carry Origin (http_hardening): the others get
+    """flask-cors runs only for requests that carry Origin (api.hardening): the others get
     what it gave them, nothing."""
     plain = browser.get("/api/v2/nothing")
     assert not [name for name, _ in plain.headers.items() if name.startswith("Access-Control-")]

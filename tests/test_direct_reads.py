@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from jsonapi_server.direct_reads import all_rows
+from jsonapi_server.db.cursor_reads import all_rows
 from jsonapi_server.models.base import UTCDateTime
 
 from .test_prepared import server_prepared

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text, update
 
-from jsonapi_server.jsonapi.timestamps import utc_now
+from jsonapi_server.clock import utc_now
 from jsonapi_server.models import EmailChange, OutboxMessage, PasswordReset
 
 from .factories import PASSWORD, UserFactory

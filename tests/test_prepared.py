@@ -6,9 +6,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from jsonapi_server import prepared
+from jsonapi_server.db import prepared
+from jsonapi_server.db.prepared import prepared_form
 from jsonapi_server.extensions import db
-from jsonapi_server.prepared import prepared_form
 
 from .factories import UserFactory
 

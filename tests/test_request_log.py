@@ -133,7 +133,7 @@ def test_a_write_logs_its_caller(client, login, user, captured, api):
 
 
 def test_the_formatter_writes_each_record_as_one_json_line():
-    from jsonapi_server.request_log import JsonLineFormatter
+    from jsonapi_server.api.request_log import JsonLineFormatter
 
     formatter = JsonLineFormatter()
     fields = {"path": "/api/v2/organizations/Zürich", "status": 200, "duration_ms": 1.25}

@@ -1,4 +1,4 @@
-"""UUIDs read from PostgreSQL keep the text they arrived as (connections.StoredUUID): they
+"""UUIDs read from PostgreSQL keep the text they arrived as (db.typecasters.StoredUUID): they
 write as that text without working it out again, and otherwise behave as `uuid.UUID`."""
 
 import copy
@@ -8,7 +8,7 @@ import uuid
 import orjson
 from sqlalchemy import select, text
 
-from jsonapi_server.connections import StoredUUID
+from jsonapi_server.db.typecasters import StoredUUID
 from jsonapi_server.jsonapi.responses import encode
 from jsonapi_server.models import User
 
@@ -25,17 +25,17 @@ def test_uuid_columns_are_read_as_stored_uuids_that_write_as_their_text(session,
 
 
 def test_an_id_read_again_is_the_same_stored_uuid_and_the_memory_is_bounded(session, monkeypatch):
-    from jsonapi_server import connections
+    from jsonapi_server.db import typecasters
 
     original = uuid.uuid4()
     first = read_back(session, original)
     assert read_back(session, original) is first
     assert first.int == original.int  # worked out once, for every later read of this id
-    monkeypatch.setattr(connections._uuids_read, "limit", 3)
+    monkeypatch.setattr(typecasters._uuids_read, "limit", 3)
     for _ in range(10):
         value = uuid.uuid4()
         assert read_back(session, value) == value
-        assert len(connections._uuids_read) <= 3
+        assert len(typecasters._uuids_read) <= 3
 
 
 def test_a_stored_uuid_equals_hashes_and_reads_as_the_uuid_of_the_same_value(session):

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from jsonapi_server.clock import utc_now
 from jsonapi_server.extensions import db
-from jsonapi_server.jsonapi.timestamps import format_timestamp, parse_timestamp, utc_now
+from jsonapi_server.jsonapi.timestamps import format_timestamp, parse_timestamp
 
 from .factories import UserFactory
 
@@ -395,7 +396,7 @@ def test_without_holding_back_the_late_write_would_be_skipped(
     """The same scenario with no hold-back at all: proof that the horizon saves the write."""
     monkeypatch.setitem(app.config, "SYNC_SAFETY_WINDOW_SECONDS", 0)
     monkeypatch.setattr(
-        "jsonapi_server.services.sync.pull_horizon", lambda: utc_now() + timedelta(days=1)
+        "jsonapi_server.db.pulls.pull_horizon", lambda: utc_now() + timedelta(days=1)
     )
     user = UserFactory()
     organization = api.create_organization(user, name="Before")

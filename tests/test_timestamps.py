@@ -163,7 +163,7 @@ def test_a_timestamp_text_read_again_gives_the_same_datetime_and_the_memory_is_b
 ):
     import sqlalchemy as sa
 
-    from jsonapi_server import connections
+    from jsonapi_server.db import typecasters
 
     def read(literal: str):
         return session.execute(sa.text(f"SELECT timestamptz '{literal}'")).scalar()
@@ -172,7 +172,7 @@ def test_a_timestamp_text_read_again_gives_the_same_datetime_and_the_memory_is_b
     again = read("2026-01-02 03:04:05.678+00")
     assert again is first  # the object read before, whose hash is already worked out
     assert read("2026-01-02 03:04:05.679+00") == first + timedelta(milliseconds=1)
-    monkeypatch.setattr(connections._timestamps_read, "limit", 3)
+    monkeypatch.setattr(typecasters._timestamps_read, "limit", 3)
     for millisecond in range(10):
         assert read(f"2027-01-01 00:00:00.{millisecond:03d}+00").microsecond == millisecond * 1000
-        assert len(connections._timestamps_read) <= 3
+        assert len(typecasters._timestamps_read) <= 3

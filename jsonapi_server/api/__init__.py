@@ -2,6 +2,8 @@
 
 from flask import Flask
 
+from jsonapi_server.db import connections
+from jsonapi_server.jsonapi.current import READ_METHODS, current_request
 from jsonapi_server.jsonapi.errors import JsonApiError
 from jsonapi_server.jsonapi.protocol import handle_jsonapi_error
 from jsonapi_server.jsonapi.responses import resource_object
@@ -42,6 +44,11 @@ def handle_domain_error(error: DomainError):
     )
 
 
+def _reads_only_when_the_method_only_reads() -> None:
+    if current_request().method in READ_METHODS:
+        connections.serve_reads_only()
+
+
 def register_blueprints(app: Flask) -> None:
     from . import (
         channels,
@@ -63,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from .auth import init_auth
     from .blueprint import api
 
+    app.before_request(_reads_only_when_the_method_only_reads)
     init_auth(app)
     app.register_error_handler(DomainError, handle_domain_error)
     rate_limits.init_app(app)

@@ -2,11 +2,10 @@
 handlers, with every callback routed into JSON:API errors, answer the refused ones; the caller
 and their session's revocation are read in one statement.
 
-`authenticated` verifies the request's token with the library's `decode_token` (our manager
-remembers tokens it has verified) rather than `verify_jwt_in_request`, which parses the
-token's header again on every request (a tenth of a listing's CPU) and loads the caller
-through callbacks. A failure raises the library's own exceptions, so it is answered exactly as
-the library would answer it."""
+`authenticated` verifies the token with the library's `decode_token` (remembering tokens it has
+verified) rather than `verify_jwt_in_request`, which parses the token's header again on every
+request and loads the caller through callbacks; a failure raises the library's own exceptions,
+so it is answered exactly as the library would answer it."""
 
 import re
 import uuid
@@ -14,7 +13,7 @@ from datetime import UTC, datetime
 from functools import wraps
 
 from flask import Flask
-from flask_jwt_extended import decode_token, get_unverified_jwt_headers
+from flask_jwt_extended import get_unverified_jwt_headers
 from flask_jwt_extended.exceptions import (
     InvalidHeaderError,
     NoAuthorizationError,
@@ -23,15 +22,16 @@ from flask_jwt_extended.exceptions import (
     WrongTokenError,
 )
 
-from jsonapi_server.connections import READ_METHODS
 from jsonapi_server.extensions import jwt
-from jsonapi_server.jsonapi.current import current_request, request_globals
+from jsonapi_server.jsonapi.current import READ_METHODS, current_request, request_globals
 from jsonapi_server.jsonapi.errors import JsonApiError
 from jsonapi_server.jsonapi.protocol import handle_jsonapi_error
 from jsonapi_server.jsonapi.responses import reveal_private_fields
 from jsonapi_server.models import User
 from jsonapi_server.services.accounts import private_fields_visible
 from jsonapi_server.services.tokens import SESSION_CLAIM, session_holder
+
+from .verified_tokens import verified_claims
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="jsonapi_server"'}
 HEADER = "Authorization"
@@ -107,7 +107,7 @@ def _encoded_token() -> str:
 def _authenticate(refresh: bool, caller_record: bool = False) -> None:
     """Verify the request's token and load its caller into `g`, or raise what refuses it."""
     token = _encoded_token()
-    claims = decode_token(token)
+    claims = verified_claims(token)
     if claims.get("type") != ("refresh" if refresh else "access"):
         raise WrongTokenError(
             "Only refresh tokens are allowed" if refresh else "Only non-refresh tokens are allowed"

@@ -1,7 +1,7 @@
 """`email_changes`: ask to move the caller's account to a new address (a code is mailed
 there), and confirm it with that code."""
 
-from jsonapi_server.http_hardening import no_store
+from jsonapi_server.api.hardening import no_store
 from jsonapi_server.jsonapi.openapi import describe
 from jsonapi_server.jsonapi.request import load_resource
 from jsonapi_server.jsonapi.responses import query_params, resource_response

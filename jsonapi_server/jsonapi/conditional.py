@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from jsonapi_server.clock import truncate_to_millisecond
+
 from .current import current_request
 from .errors import JsonApiError
 from .media import split_outside_quotes
-from .timestamps import truncate_to_millisecond
 
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # the version of an ETag we did not write: stale
 # RFC 9110 8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE; If-Match is "*" or a list of them.

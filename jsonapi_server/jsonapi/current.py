@@ -7,6 +7,9 @@ from typing import Any
 
 from flask import Request, g, request
 
+# The methods that only read: their requests run on an autocommit connection of their own.
+READ_METHODS = frozenset({"GET", "HEAD"})
+
 
 def current_request() -> Request:
     return request._get_current_object()  # LocalProxy's documented way to the object

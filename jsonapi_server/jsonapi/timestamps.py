@@ -4,15 +4,13 @@ import re
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
+from jsonapi_server.clock import truncate_to_millisecond
+
 _RFC3339 = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{2}:\d{2}:\d{2})"
     r"(?:\.(?P<fraction>\d{1,9}))?"
     r"(?P<zone>[Zz]|[+-]\d{2}:\d{2}| UTC)$"
 )
-
-
-def truncate_to_millisecond(value: datetime) -> datetime:
-    return value.replace(microsecond=value.microsecond - value.microsecond % 1000)
 
 
 _WIRE_FORMAT = "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ"
@@ -78,7 +76,3 @@ def parse_timestamp(text: str) -> datetime:
     except OverflowError as error:  # 0001-01-01T00:00:00+14:00 is before the year 1
         raise ValueError("The timestamp is outside the years 1 to 9999 in UTC.") from error
     return truncate_to_millisecond(value)
-
-
-def utc_now() -> datetime:
-    return truncate_to_millisecond(datetime.now(UTC))

@@ -8,11 +8,11 @@ from flask import current_app
 from sqlalchemy import func, or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from jsonapi_server.db.listing import Filter, Listing, parse_text
 from jsonapi_server.extensions import db
 from jsonapi_server.models import Membership, User
 
 from .errors import Conflict, Invalid, NotFound, Unauthenticated
-from .listing import Filter, Listing, parse_text
 from .sync import committing
 
 _UNHASHABLE = re.compile("[\x00\ud800-\udfff]")

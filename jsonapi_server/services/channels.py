@@ -8,12 +8,8 @@ from typing import Any
 
 from sqlalchemy import delete, exists, func, select
 
-from jsonapi_server.extensions import db
-from jsonapi_server.models import Channel, ChannelMember, Membership, User
-
-from . import sync
-from .errors import Conflict, Forbidden, Invalid, NotFound
-from .listing import (
+from jsonapi_server.db import pulls
+from jsonapi_server.db.listing import (
     Filter,
     Listing,
     fetch_again,
@@ -22,6 +18,11 @@ from .listing import (
     parse_choice,
     parse_text,
 )
+from jsonapi_server.extensions import db
+from jsonapi_server.models import Channel, ChannelMember, Membership, User
+
+from . import sync
+from .errors import Conflict, Forbidden, Invalid, NotFound
 from .permissions import Access, check_includes, organization_access, require_right
 
 WRITABLE = ("name", "description", "archived")
@@ -43,7 +44,7 @@ CHANNEL_LISTING = Listing(
                 func.lower(Channel.name).contains(name.lower(), autoescape=True)
             ),
         ),
-        "updated_since": Filter(sync.parse_since),
+        "updated_since": Filter(pulls.parse_since),
     },
 )
 

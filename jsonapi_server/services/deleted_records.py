@@ -1,9 +1,10 @@
 """Tombstones of hard deletes (organizations, channels), listed to those who could see them."""
 
+from jsonapi_server.db import pulls
+from jsonapi_server.db.listing import Filter, Listing
 from jsonapi_server.models import DeletedRecord, User
 
 from . import sync
-from .listing import Filter, Listing
 
 DELETABLE_TYPES = ("organizations", "channels")
 
@@ -26,7 +27,7 @@ DELETED_RECORD_LISTING = Listing(
             parse_types,
             lambda statement, types: statement.where(DeletedRecord.deletable_type.in_(types)),
         ),
-        "updated_since": Filter(sync.parse_since),
+        "updated_since": Filter(pulls.parse_since),
     },
 )
 

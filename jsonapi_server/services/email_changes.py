@@ -7,8 +7,8 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import delete, select, update
 
+from jsonapi_server.clock import utc_now
 from jsonapi_server.extensions import db
-from jsonapi_server.jsonapi.timestamps import utc_now
 from jsonapi_server.models import EmailChange, PasswordReset, User
 
 from . import one_time_codes, outbox

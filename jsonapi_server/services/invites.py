@@ -15,9 +15,20 @@ from flask import current_app
 from sqlalchemy import and_, bindparam, insert, literal_column, select
 from sqlalchemy import inspect as inspect_mapper
 
-from jsonapi_server.direct_reads import all_rows
+from jsonapi_server.clock import truncate_to_millisecond
+from jsonapi_server.db import pulls
+from jsonapi_server.db.cursor_reads import all_rows
+from jsonapi_server.db.listing import (
+    Filter,
+    Listing,
+    Scope,
+    eager_options,
+    fetch_one,
+    parse_choice,
+    parse_text,
+    read_one,
+)
 from jsonapi_server.extensions import db
-from jsonapi_server.jsonapi.timestamps import truncate_to_millisecond
 from jsonapi_server.models import (
     Membership,
     Organization,
@@ -28,16 +39,6 @@ from jsonapi_server.models import (
 from . import outbox, sync
 from .accounts import new_user, normalize_email
 from .errors import Conflict, Forbidden, Gone, Invalid, NotFound, TooSoon
-from .listing import (
-    Filter,
-    Listing,
-    Scope,
-    eager_options,
-    fetch_one,
-    parse_choice,
-    parse_text,
-    read_one,
-)
 from .memberships import join_default_channel
 from .permissions import authorize, caller_role, require_right, require_role
 
@@ -81,7 +82,7 @@ INVITE_LISTING = Listing(
             lambda raw: normalize_email(parse_text(raw)),
             lambda statement, email: statement.where(OrganizationInvite.recipient_email == email),
         ),
-        "updated_since": Filter(sync.parse_since),
+        "updated_since": Filter(pulls.parse_since),
     },
 )
 
@@ -274,7 +275,7 @@ def _address_state(organization_id, email: str) -> _AddressState:
     """One round trip on PostgreSQL instead of four, read as plain values (the open invite is
     loaded as an ORM instance only when it has expired and must give way)."""
     parameters = {"organization_id": organization_id, "email": email}
-    if not sync.reads_clock_with_rows():
+    if not pulls.reads_clock_with_rows():
         member = _address_problem(organization_id, email) is not None
         open_invite = db.session.execute(_OPEN_INVITE_EXPIRY, parameters).first() or (None, None)
         name = db.session.scalar(_ORGANIZATION_NAME, parameters)

@@ -7,13 +7,14 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, select
 
+from jsonapi_server.db import pulls
+from jsonapi_server.db.listing import Filter, Listing, Scope, fetch_one, parse_choice
 from jsonapi_server.extensions import db
 from jsonapi_server.models import ROLES, Channel, ChannelMember, Membership, User
 
 from . import sync
 from .accounts import USER_LISTING
 from .errors import Conflict, Invalid, NotFound
-from .listing import Filter, Listing, Scope, fetch_one, parse_choice
 from .organizations import DEFAULT_CHANNEL
 from .permissions import Access, check_includes, organization_access, require_right
 
@@ -31,7 +32,7 @@ MEMBERSHIP_LISTING = Listing(
         "role": Filter(
             parse_choice(*ROLES), lambda statement, role: statement.where(Membership.role == role)
         ),
-        "updated_since": Filter(sync.parse_since),
+        "updated_since": Filter(pulls.parse_since),
     },
 )
 

@@ -7,12 +7,21 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select
 
+from jsonapi_server.db import pulls
+from jsonapi_server.db.listing import (
+    Filter,
+    Listing,
+    Scope,
+    eager_options,
+    fetch_again,
+    fetch_one,
+    parse_text,
+)
 from jsonapi_server.extensions import db
 from jsonapi_server.models import Channel, Membership, Organization, User
 
 from . import channels, sync
 from .errors import Forbidden
-from .listing import Filter, Listing, Scope, eager_options, fetch_again, fetch_one, parse_text
 from .permissions import authorize, includes_invites
 
 DEFAULT_CHANNEL = "general"
@@ -33,7 +42,7 @@ ORGANIZATION_LISTING = Listing(
                 func.lower(Organization.name).contains(name.lower(), autoescape=True)
             ),
         ),
-        "updated_since": Filter(sync.parse_since),
+        "updated_since": Filter(pulls.parse_since),
     },
 )
 

@@ -20,8 +20,8 @@ from flask import current_app
 from flask_mail import BadHeaderError, Message
 from sqlalchemy import func, insert, select
 
+from jsonapi_server.clock import utc_now
 from jsonapi_server.extensions import db, mail
-from jsonapi_server.jsonapi.timestamps import utc_now
 from jsonapi_server.models import OutboxMessage
 
 log = logging.getLogger(__name__)

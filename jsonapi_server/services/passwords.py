@@ -9,8 +9,8 @@ from flask import current_app
 from sqlalchemy import delete, insert, select, update
 from werkzeug.security import check_password_hash
 
+from jsonapi_server.clock import utc_now
 from jsonapi_server.extensions import db
-from jsonapi_server.jsonapi.timestamps import utc_now
 from jsonapi_server.models import EmailChange, PasswordReset, User
 
 from . import one_time_codes, outbox, tokens

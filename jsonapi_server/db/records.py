@@ -28,9 +28,10 @@ from sqlalchemy import Column, DateTime, Select, Text, TypeDecorator, Uuid, cast
 from sqlalchemy import inspect as inspect_mapper
 from sqlalchemy.orm import aliased
 
-from jsonapi_server.connections import timestamp_from_text, uuid_from_text
 from jsonapi_server.extensions import db
 from jsonapi_server.models.base import HIDDEN, UTCDateTime
+
+from .typecasters import timestamp_from_text, uuid_from_text
 
 
 @cache

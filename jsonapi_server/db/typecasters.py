@@ -1,101 +1,14 @@
-"""Pooled database connections: what a request's connection costs in round trips.
+"""PostgreSQL's uuid and timestamptz values as this service reads them: ids keep the text the
+server sent (documents write every id as text), and equal texts give the same object."""
 
-Connections are checked (`SELECT 1`) before use only when they have sat idle for a while: a
-connection in steady use has just proved itself, and checking it on every request
-(SQLAlchemy's pool_pre_ping) costs every request a round trip to the database. A connection
-that dies while in steady use (the server restarted under load) fails the one request that
-meets it; SQLAlchemy then recognizes the disconnect and replaces the whole pool.
-
-Requests that only read (GET, HEAD) run with the driver in autocommit: each statement is its
-own transaction, so the BEGIN before the first statement and the ROLLBACK after the last, two
-of a read's five round trips, are not sent. Under READ COMMITTED, PostgreSQL's level and ours,
-every statement takes its own snapshot either way, so reads see exactly what they saw before;
-whatever must be consistent is one statement (a page and its count are).
-
-PostgreSQL's `uuid` values are read as StoredUUID, which keeps the text the server sent: a
-document writes every id as text, and parsing each into a number only to write it back out
-was a tenth of a page's CPU."""
-
-import time
 import uuid
 from datetime import datetime
 from typing import Any
 
 import psycopg2.extensions
 import psycopg2.extras
-from flask import has_request_context
-from sqlalchemy import event, exc
-from sqlalchemy.engine import Connection, Engine
-
-from .extensions import READ_CONNECTION, db
-from .jsonapi.current import current_request, request_globals
-
-READ_METHODS = frozenset({"GET", "HEAD"})
-
-_CHECKED_IN_AT = "jsonapi_server_checked_in_at"
-
-
-def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
-    @event.listens_for(engine, "checkin")
-    def remember_last_use(_dbapi_connection, record) -> None:
-        record.info[_CHECKED_IN_AT] = time.monotonic()
-
-    @event.listens_for(engine, "checkout")
-    def ping_if_idle(dbapi_connection, record, _proxy) -> None:
-        last_use = record.info.get(_CHECKED_IN_AT)
-        if last_use is not None and time.monotonic() - last_use < idle_seconds:
-            return
-        try:
-            cursor = dbapi_connection.cursor()
-            try:
-                cursor.execute("SELECT 1")
-            finally:
-                cursor.close()
-            dbapi_connection.rollback()
-        except engine.dialect.loaded_dbapi.Error as error:
-            # The pool discards this connection and checks out another (three attempts).
-            raise exc.DisconnectionError() from error
-
-
-def read_connection() -> Connection:
-    """The connection records are read on (services.records). In a GET or HEAD request, the
-    request's own: checked out of the pool on first use and returned when the request ends,
-    which skips the ORM session's setup and teardown (75 us of its 100 us); the session, if
-    the request needs it too, works on the same connection (extensions.RequestSession).
-    Otherwise the session's connection, so that a write request's reads see its writes."""
-    if not has_request_context():
-        return db.session.connection()
-    globals_ = request_globals()
-    held = globals_.get(READ_CONNECTION)
-    if held is None:
-        if current_request().method not in READ_METHODS:
-            return db.session.connection()
-        if db.session.registry.has() and db.session().in_transaction():
-            return db.session.connection()  # the session came first: read on its connection
-        bind = db.engine
-        # An application bound to one connection (the tests' isolation does this) reads on it.
-        held = (bind, False) if isinstance(bind, Connection) else (bind.connect(), True)
-        setattr(globals_, READ_CONNECTION, held)
-    return held[0]
-
-
-def return_read_connection(_error: BaseException | None = None) -> None:
-    """End of the app context: the request's read connection goes back to the pool (after the
-    session is closed, which registering this before Flask-SQLAlchemy arranges)."""
-    connection, owned = request_globals().pop(READ_CONNECTION, (None, False))
-    if owned:
-        connection.close()
-
-
-def autocommit_reads(engine: Engine) -> None:
-    """On checkout, the connection of a GET or HEAD request is put in driver autocommit, and
-    any other's taken out of it (psycopg2 sets this on the client: no round trip)."""
-
-    @event.listens_for(engine, "checkout")
-    def autocommit_if_reading(dbapi_connection, _record, _proxy) -> None:
-        dbapi_connection.autocommit = (
-            has_request_context() and current_request().method in READ_METHODS
-        )
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 
 class StoredUUID(uuid.UUID):

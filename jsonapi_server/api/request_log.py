@@ -10,8 +10,9 @@ from typing import TextIO
 import orjson
 from flask import Flask
 
-from .jsonapi.current import current_request, request_globals
-from .jsonapi.timestamps import format_timestamp, utc_now
+from jsonapi_server.clock import utc_now
+from jsonapi_server.jsonapi.current import current_request, request_globals
+from jsonapi_server.jsonapi.timestamps import format_timestamp
 
 log = logging.getLogger("jsonapi_server.requests")
 

@@ -5,7 +5,7 @@ import uuid
 
 from flask import Flask
 
-from .jsonapi.current import current_request, request_globals
+from jsonapi_server.jsonapi.current import current_request, request_globals
 
 HEADER = "X-Request-ID"
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

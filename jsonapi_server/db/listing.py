@@ -13,11 +13,11 @@ from sqlalchemy import inspect as inspect_mapper
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import MANYTOONE, joinedload, selectinload
 
-from jsonapi_server.connections import read_connection
-from jsonapi_server.direct_reads import all_rows
+from jsonapi_server.db.connections import read_connection
+from jsonapi_server.db.cursor_reads import all_rows
 from jsonapi_server.extensions import db
 
-from . import sync
+from . import pulls
 from .records import RecordReader, record_reader
 
 MAX_FILTER_VALUES = 100
@@ -80,7 +80,7 @@ class Listing:
         size: int,
         include: Sequence[str] = (),
     ):
-        """A page (PageResult), or with filter[updated_since] a pull (sync.PullResult), with
+        """A page (PageResult), or with filter[updated_since] a pull (pulls.PullResult), with
         the included relationships loaded. `parameters` are the values of the scope's bind
         parameters."""
         model = self.id_column.class_
@@ -98,7 +98,7 @@ class Listing:
 
             def build() -> Select:
                 return loader.select(
-                    sync.pull_statement(
+                    pulls.pull_statement(
                         statement, self.version_column, self.id_column, after_id=shape[1]
                     )
                 )
@@ -108,7 +108,7 @@ class Listing:
             def rows_after(values: dict) -> list:
                 return loader.items(loader.rows(built, {**parameters, **values}, lasting=shared))
 
-            return sync.pull(rows_after, since, size)
+            return pulls.pull(rows_after, since, size)
 
         def build_page() -> tuple[Select, Select]:
             return self._page_statement(statement, sort, loader)

@@ -7,7 +7,7 @@ from functools import wraps
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .jsonapi.current import current_request, request_globals
+from jsonapi_server.jsonapi.current import current_request, request_globals
 
 # RFC 6749 §5.1: what answers carrying tokens send, so that no cache keeps them.
 NO_STORE = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))

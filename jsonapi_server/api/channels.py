@@ -3,19 +3,22 @@
 from jsonapi_server.jsonapi.openapi import describe
 from jsonapi_server.jsonapi.request import load_identifiers
 from jsonapi_server.jsonapi.responses import relationship_response
+from jsonapi_server.models import Channel
 from jsonapi_server.services import channels
 from schemas.organizations import ChannelSchema
 
 from .auth import authenticated, current_user
 from .blueprint import api
-from .nested_resources import NestedResource, register_nested
+from .resources import Resource, register
 
 MEMBERS = "/organizations/<uuid:organization_id>/channels/<uuid:id>/relationships/members"
 
-register_nested(
+register(
     api,
-    NestedResource(
+    Resource(
         schema=ChannelSchema,
+        model=Channel,
+        path="channels",
         listing=channels.CHANNEL_LISTING,
         list_items=channels.list_channels,
         create=channels.create_channel,
@@ -23,7 +26,6 @@ register_nested(
         update=channels.update_channel,
         delete=channels.delete_channel,
     ),
-    path="channels",
 )
 
 

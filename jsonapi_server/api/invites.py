@@ -5,21 +5,24 @@ from jsonapi_server.jsonapi.conditional import if_match_base
 from jsonapi_server.jsonapi.openapi import describe
 from jsonapi_server.jsonapi.request import load_resource
 from jsonapi_server.jsonapi.responses import query_params, resource_response
+from jsonapi_server.models import OrganizationInvite
 from jsonapi_server.services import invites
 from schemas.invites import InviteAcceptSchema, InviteUpdateSchema, OrganizationInviteSchema
 
 from .auth import authenticated, current_user
 from .blueprint import api
-from .nested_resources import NestedResource, register_nested
 from .rate_limits import accept_limit, invite_creation_limit
+from .resources import Resource, register
 
 ITEM = "/organizations/<uuid:organization_id>/invites/<uuid:id>"
 
 
-register_nested(
+register(
     api,
-    NestedResource(
+    Resource(
         schema=OrganizationInviteSchema,
+        model=OrganizationInvite,
+        path="invites",
         listing=invites.INVITE_LISTING,
         list_items=invites.list_invites,
         create=invites.create_invite,
@@ -30,7 +33,6 @@ register_nested(
         create_limit=invite_creation_limit,
         create_reads_caller_only=True,
     ),
-    path="invites",
 )
 
 

@@ -2,18 +2,21 @@
 
 from jsonapi_server.jsonapi.openapi import describe
 from jsonapi_server.jsonapi.responses import listing_response, query_params
+from jsonapi_server.models import Membership
 from jsonapi_server.services import accounts, memberships
 from schemas.organizations import MembershipSchema
 from schemas.users import UserSchema
 
 from .auth import authenticated, current_user
 from .blueprint import api
-from .nested_resources import NestedResource, register_nested
+from .resources import Resource, register
 
-register_nested(
+register(
     api,
-    NestedResource(
+    Resource(
         schema=MembershipSchema,
+        model=Membership,
+        path="memberships",
         listing=memberships.MEMBERSHIP_LISTING,
         list_items=memberships.list_memberships,
         create=memberships.add_member,
@@ -21,7 +24,6 @@ register_nested(
         update=memberships.change_role,
         delete=memberships.remove_membership,
     ),
-    path="memberships",
 )
 
 

@@ -1,5 +1,6 @@
-"""Views of the resources that live under an organization (memberships, channels, invites):
-the same five views for each, built once from the resource's schema and service functions."""
+"""Resources declared once: a `Resource` names a type's schema, model, listing and service
+functions, and `register` builds its five views, its flat aliases and its relationship
+endpoints from that one declaration (organizations at the top, the rest under one)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,26 +22,39 @@ from schemas.base import ResourceSchema
 
 from .auth import ORGANIZATION_ARGUMENT, authenticated, current_user
 
-PARENT = "organization"
-PARENT_ARGUMENT = ORGANIZATION_ARGUMENT
+PARENT = "organization"  # the relationship naming the organization a nested resource is in
 
 
 @dataclass(frozen=True)
-class NestedResource:
-    """A resource type under an organization and the service functions that serve it."""
+class Resource:
+    """A resource type and the service functions that serve it. A nested one lives under an
+    organization: its service functions take the organization's id (None at a flat alias)."""
 
     schema: type[ResourceSchema]
+    model: type
+    path: str  # below the API prefix, or below an organization when nested
     listing: Any
-    list_items: Callable  # (user, organization_id, *, filters, sort, offset, size, include)
-    create: Callable  # (user, organization_id, values, *, client_id, include)
-    show: Callable  # (user, id, organization_id, include)
-    update: Callable  # (user, id, values, *, organization_id, base, precondition, include)
-    delete: Callable  # (user, id, *, organization_id, base)
+    list_items: Callable  # (user, [organization_id,] *, filters, sort, offset, size, include)
+    create: Callable  # (user, [organization_id,] values, *, client_id, include)
+    show: Callable  # (user, id, [organization_id,] include)
+    update: Callable  # (user, id, values, *, [organization_id,] base, precondition, include)
+    delete: Callable  # (user, id, *, [organization_id,] base)
+    nested: bool = True
     update_schema: type[ResourceSchema] | None = None
     create_limit: Callable | None = None  # a rate limit for creating, applied once signed in
     # The create only reads the caller (their id, name and role): authenticated as a record
     # with their role in the organization (api.auth), as a read is.
     create_reads_caller_only: bool = False
+    # Relationships whose related URL is a collection endpoint registered on its own.
+    related_elsewhere: frozenset[str] = frozenset()
+
+
+# Every declared resource, by model: what answers a model's instance in a document.
+DECLARED: dict[type, Resource] = {}
+
+
+def schema_for_model(model: type) -> type[ResourceSchema]:
+    return DECLARED[model].schema
 
 
 def _named(view: Callable, name: str) -> Callable:
@@ -48,30 +62,39 @@ def _named(view: Callable, name: str) -> Callable:
     return view
 
 
-def register_nested(blueprint: Blueprint, resource: NestedResource, *, path: str) -> None:
-    """Register list/create at `/organizations/<id>/<path>`, read/change/delete below it (and
-    flat, through register_resource), and the relationship endpoints."""
+def register(blueprint: Blueprint, resource: Resource) -> None:
+    """Register list/create at the collection's path, read/change/delete below it (and flat,
+    through register_resource), and the relationship endpoints."""
     schema = resource.schema
     type_ = schema.type_name()
+    if resource.model in DECLARED:
+        raise ValueError(f"{resource.model.__name__} is declared twice")
+    DECLARED[resource.model] = resource
 
-    def list_view(organization_id):
+    def parents(organization_id) -> tuple:
+        return (organization_id,) if resource.nested else ()
+
+    def scope(organization_id) -> dict:
+        return {ORGANIZATION_ARGUMENT: organization_id} if resource.nested else {}
+
+    def list_view(organization_id=None):
         params = query_params(schema, collection=resource.listing)
         result = resource.list_items(
-            current_user(),
-            organization_id,
-            **params.listing(),
-            include=params.include,
+            current_user(), *parents(organization_id), **params.listing(), include=params.include
         )
         return listing_response(schema, result, params)
 
-    def create_view(organization_id):
+    def create_view(organization_id=None):
         params = query_params(schema)
         loaded = load_resource(schema)
         loaded.values.pop("updated_in_db_at", None)  # accepted (its form checked), then ignored
-        parent = resolve_parent(loaded.values.pop(PARENT, None), organization_id, PARENT)
+        if resource.nested:
+            organization_id = resolve_parent(
+                loaded.values.pop(PARENT, None), organization_id, PARENT
+            )
         created = resource.create(
             current_user(),
-            parent,
+            *parents(organization_id),
             loaded.values,
             client_id=loaded.client_id,
             include=params.include,
@@ -80,20 +103,20 @@ def register_nested(blueprint: Blueprint, resource: NestedResource, *, path: str
 
     def show_view(id, organization_id=None):
         params = query_params(schema)
-        found = resource.show(current_user(), id, organization_id, params.include)
+        found = resource.show(current_user(), id, *parents(organization_id), params.include)
         return resource_response(schema, found, params)
 
     def update_view(id, organization_id=None):
         params = query_params(schema)
         loaded = load_resource(resource.update_schema or schema, expected_id=str(id), partial=True)
-        if organization_id is not None:
+        if resource.nested and organization_id is not None:
             resolve_parent(loaded.values.get(PARENT), organization_id, PARENT)
         base = write_base(loaded.values)
         updated = resource.update(
             current_user(),
             id,
             loaded.values,
-            organization_id=organization_id,
+            **scope(organization_id),
             base=base.version,
             precondition=base.precondition,
             include=params.include,
@@ -101,18 +124,20 @@ def register_nested(blueprint: Blueprint, resource: NestedResource, *, path: str
         return resource_response(schema, updated, params)
 
     def delete_view(id, organization_id=None):
-        resource.delete(
-            current_user(), id, organization_id=organization_id, base=if_match_base().version
-        )
+        resource.delete(current_user(), id, **scope(organization_id), base=if_match_base().version)
         return no_content()
 
-    def load(id, organization_id, include):
-        return resource.show(current_user(), id, organization_id, include)
+    def load(id, include, organization_id=None):
+        return resource.show(current_user(), id, *parents(organization_id), include)
 
     create = _named(create_view, f"create_{type_}")
     if resource.create_limit is not None:
         create = resource.create_limit(create)
-    item_path = f"/organizations/<uuid:{PARENT_ARGUMENT}>/{path}/<uuid:id>"
+    if resource.nested:
+        collection_path = f"/organizations/<uuid:{ORGANIZATION_ARGUMENT}>/{resource.path}"
+    else:
+        collection_path = f"/{resource.path}"
+    item_path = f"{collection_path}/<uuid:id>"
     register_resource(
         blueprint,
         schema,
@@ -124,13 +149,17 @@ def register_nested(blueprint: Blueprint, resource: NestedResource, *, path: str
             "PATCH": authenticated(_named(update_view, f"update_{type_}")),
             "DELETE": authenticated(_named(delete_view, f"delete_{type_}")),
         },
-        collection_path=f"/organizations/<uuid:{PARENT_ARGUMENT}>/{path}",
+        collection_path=collection_path,
         collection_views={
             "GET": authenticated(_named(list_view, f"list_{type_}")),
             "POST": authenticated(create, caller_record=resource.create_reads_caller_only),
         },
-        parent_argument=PARENT_ARGUMENT,
+        parent_argument=ORGANIZATION_ARGUMENT if resource.nested else None,
     )
     register_relationships(
-        blueprint, schema, item_path=item_path, load=authenticated(_named(load, f"load_{type_}"))
+        blueprint,
+        schema,
+        item_path=item_path,
+        load=authenticated(_named(load, f"load_{type_}")),
+        related_elsewhere=resource.related_elsewhere,
     )

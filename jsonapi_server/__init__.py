@@ -95,8 +95,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     request_ids.init_app(app)
     request_log.init_app(app)
-    # Before the protocol: its negotiation may answer, and a Host not trusted gets no answer
-    # but its refusal.
+    # Before the protocol: its negotiation may answer, and a Host not trusted is answered
+    # with its refusal alone.
     http_hardening.init_app(app)
     protocol.init_app(app)
     register_blueprints(app)

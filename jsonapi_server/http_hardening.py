@@ -38,8 +38,9 @@ def any_host(view):
 
 
 def refuse_untrusted_host() -> None:
-    """A Host that neither TRUSTED_HOSTS nor PUBLIC_BASE_URL names is refused, before anything
-    else may answer; the refusal does not write it back."""
+    """A Host that neither TRUSTED_HOSTS nor PUBLIC_BASE_URL names is refused before the
+    protocol or a view may answer (only flask-limiter's count runs earlier, and its 429 names
+    no such host either: urls.current_host_url); the refusal does not write it back."""
     if request_host_trusted():
         return
     view = current_app.view_functions.get(current_request().endpoint)

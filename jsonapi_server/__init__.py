@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from . import extensions
 from .config import (
+    allowed_hosts,
     check_settings,
     check_sync_settings,
     development_jwt_secret,
@@ -18,6 +19,7 @@ from .config import (
     load_settings,
     normalize_database_url,
     postgresql_engine_options,
+    public_base_url,
 )
 from .db import connections
 from .extensions import cors, jwt, limiter, mail, migrate
@@ -32,6 +34,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path())
     app.config.update(load_settings(overrides=config))
     check_settings(app.config)
+    app.config["ALLOWED_HOSTS"] = allowed_hosts(app.config)
+    app.config["PUBLIC_BASE_URL"] = public_base_url(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         sqlite_path = os.path.join(app.instance_path, "jsonapi_server.sqlite3")
@@ -75,8 +79,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     hardening.cors_only_for_origins(app)
     request_ids.init_app(app)
     request_log.init_app(app)
-    protocol.init_app(app)
+    # Before the protocol: its negotiation may answer, and a Host not trusted is answered
+    # with its refusal alone.
     hardening.init_app(app)
+    protocol.init_app(app)
     register_blueprints(app)
     cli.init_app(app)
     return app

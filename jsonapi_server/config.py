@@ -1,9 +1,13 @@
 """Settings: defaults, then the environment, then a mapping passed to create_app()."""
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from werkzeug.urls import iri_to_uri
 
 ENVIRONMENTS = ("development", "production")
 
@@ -13,6 +17,7 @@ UNSAFE_ALLOWANCES = (
     "ALLOW_UNSAFE_MEMORY_RATE_LIMITS",
     "ALLOW_UNSAFE_NO_RATE_LIMITS",
     "ALLOW_UNSAFE_ANY_ORIGIN",
+    "ALLOW_UNSAFE_HOST_HEADER",
 )
 
 
@@ -60,6 +65,13 @@ DEFAULTS = {
     "PROXY_FIX_X_FOR": 0,
     "PROXY_FIX_X_PROTO": 0,
     "PROXY_FIX_X_HOST": 0,
+    # `https://api.example.com`: the scheme and host every link and Location names, whatever
+    # Host a request carries. None: the request's own (development).
+    "PUBLIC_BASE_URL": None,
+    # TRUSTED_HOSTS in the environment: the Host names a request may carry (`.example.com`:
+    # its subdomains too), besides PUBLIC_BASE_URL's; empty: any. Not Flask's TRUSTED_HOSTS,
+    # which Flask checks before routing, where a health probe could not be let through.
+    "ALLOWED_HOSTS": (),
     "CORS_ORIGINS": "",
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
@@ -80,6 +92,10 @@ DEFAULTS = {
 
 def _flag(value: str) -> bool:
     return value.strip().lower() not in ("0", "false", "no", "off")
+
+
+def _names(value: str) -> tuple[str, ...]:
+    return tuple(name.strip().lower() for name in value.split(",") if name.strip())
 
 
 # Environment variable -> (setting, parser). Only these are read from the environment.
@@ -113,6 +129,8 @@ ENVIRONMENT = {
     "PROXY_FIX_X_FOR": ("PROXY_FIX_X_FOR", int),
     "PROXY_FIX_X_PROTO": ("PROXY_FIX_X_PROTO", int),
     "PROXY_FIX_X_HOST": ("PROXY_FIX_X_HOST", int),
+    "PUBLIC_BASE_URL": ("PUBLIC_BASE_URL", str),
+    "TRUSTED_HOSTS": ("ALLOWED_HOSTS", _names),
     "CORS_ORIGINS": ("CORS_ORIGINS", str),
     "RATELIMIT_ENABLED": ("RATELIMIT_ENABLED", _flag),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
@@ -184,10 +202,81 @@ def check_sync_settings(settings: dict) -> None:
         )
 
 
+# A host as links write it (a name in its ASCII form, or an IPv4 address) ...
+_BASE_HOST = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")
+# ... and a name or `.suffix` as werkzeug's host_is_trusted matches it: no scheme, port, path.
+_HOST_NAME = re.compile(r"^\.?[^\s:/@?#\[\],.][^\s:/@?#\[\],]*$")
+
+
+def public_base_url(settings: dict) -> str | None:
+    """PUBLIC_BASE_URL as every link begins: `scheme://host[:port]`, the host lower-case and in
+    its ASCII form, no trailing slash. None when it is unset, or is not such a URL (which
+    settings_problems names)."""
+    value = (settings.get("PUBLIC_BASE_URL") or "").strip()
+    if not value:
+        return None
+    try:
+        parts = urlsplit(iri_to_uri(value))
+        port = parts.port
+    except ValueError:  # a port not a number or out of range, a name IDNA cannot encode
+        return None
+    host = parts.hostname
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not host
+        or not _BASE_HOST.match(host)
+        or parts.username is not None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
+        return None
+    return f"{parts.scheme.lower()}://{host if port is None else f'{host}:{port}'}"
+
+
+def _listed_hosts(settings: dict) -> tuple[str, ...]:
+    names = settings.get("ALLOWED_HOSTS") or ()
+    return _names(names) if isinstance(names, str) else tuple(names)  # (a mapping may hold text)
+
+
+def allowed_hosts(settings: dict) -> tuple[str, ...]:
+    """The Host names a request may carry: TRUSTED_HOSTS's and PUBLIC_BASE_URL's host; none
+    (any Host is answered) when neither is set."""
+    names = _listed_hosts(settings)
+    base = public_base_url(settings)
+    host = urlsplit(base).hostname if base else None
+    return names if host is None or host in names else (*names, host)
+
+
+def _public_base_url_form(settings: dict) -> str | None:
+    value = settings.get("PUBLIC_BASE_URL")
+    if value and public_base_url(settings) is None:
+        return (
+            f"PUBLIC_BASE_URL={value!r} is not a scheme and host, as https://api.example.com "
+            "(no path, query or user)"
+        )
+    return None
+
+
+def _trusted_hosts_form(settings: dict) -> str | None:
+    wrong = [name for name in _listed_hosts(settings) if not _HOST_NAME.match(name)]
+    if wrong:
+        return (
+            f"TRUSTED_HOSTS holds {', '.join(map(repr, wrong))}: host names only, as "
+            "api.example.com or .example.com (no scheme, port or path)"
+        )
+    return None
+
+
+# What no environment starts with: each returns its problem as one line, or None.
+FORM_CHECKS = (_public_base_url_form, _trusted_hosts_form)
+
+
 class UnsafeSettings(SystemExit):
-    """The settings name no environment this app knows, or production without what it cannot
-    run safely without. A SystemExit, so that a command (`flask ...`) that meets it prints its
-    lines and exits 1 without a traceback; `problems` holds one line per problem."""
+    """The settings name no environment this app knows, are malformed, or are production's
+    without what it cannot run safely without. A SystemExit, so that a command (`flask ...`)
+    that meets it prints its lines and exits 1 without a traceback; `problems` holds one line
+    per problem."""
 
     def __init__(self, problems: list[str]):
         self.problems = problems
@@ -245,8 +334,26 @@ def _cors_origins(settings: dict) -> str | None:
     return None
 
 
+def _host_header(settings: dict) -> str | None:
+    if settings.get("PUBLIC_BASE_URL") or settings.get("ALLOWED_HOSTS"):
+        return None
+    if settings.get("ALLOW_UNSAFE_HOST_HEADER"):
+        return None
+    return (
+        "PUBLIC_BASE_URL is not set (links and Location would name any Host a client sends): "
+        "set it (or TRUSTED_HOSTS), or ALLOW_UNSAFE_HOST_HEADER=1"
+    )
+
+
 # What production refuses: each returns its problem as one line, or None. Add to the end.
-PRODUCTION_CHECKS = (_jwt_secret, _database_url, _mail_server, _rate_limits, _cors_origins)
+PRODUCTION_CHECKS = (
+    _jwt_secret,
+    _database_url,
+    _mail_server,
+    _rate_limits,
+    _cors_origins,
+    _host_header,
+)
 
 
 def settings_problems(settings: dict) -> list[str]:
@@ -254,10 +361,11 @@ def settings_problems(settings: dict) -> list[str]:
     environment = settings["JSONAPI_SERVER_ENV"]
     if environment not in ENVIRONMENTS:
         return [f"JSONAPI_SERVER_ENV={environment!r} is none of: {', '.join(ENVIRONMENTS)}"]
-    if environment != "production":
-        return []
-    problems = [check(settings) for check in PRODUCTION_CHECKS]
-    return [f"JSONAPI_SERVER_ENV=production refuses to start: {p}" for p in problems if p]
+    problems = [problem for problem in (check(settings) for check in FORM_CHECKS) if problem]
+    if environment == "production":
+        refused = (check(settings) for check in PRODUCTION_CHECKS)
+        problems += [f"JSONAPI_SERVER_ENV=production refuses to start: {p}" for p in refused if p]
+    return problems
 
 
 def check_settings(settings: dict) -> None:

@@ -96,7 +96,10 @@ class Relationship(_library_fields.Relationship):
 
     To-one linkage is read from the foreign-key column (`id_attribute`), never from the
     related object; to-many linkage is written only when the client included the relationship
-    (the service then loaded it eagerly). Links are built from path templates.
+    (the service then loaded it eagerly). Links are built from path templates: the resource's
+    own (`self` and `related` below it), or, for a to-one relationship of a resource that has
+    no endpoints for it, `related_path`, the related resource's path as a template of the
+    object's attributes (`"/users/{user_id}"`), its one link, written when it has data.
     """
 
     def __init__(
@@ -106,12 +109,16 @@ class Relationship(_library_fields.Relationship):
         many: bool = False,
         id_attribute: str | None = None,
         links: bool = True,
+        related_path: str | None = None,
         **kwargs: Any,
     ):
+        if related_path is not None and many:
+            raise ValueError("related_path is for to-one relationships")
         kwargs.setdefault("dump_only", True)
         super().__init__(type_=type_, many=many, include_resource_linkage=not many, **kwargs)
         self.id_attribute = id_attribute
-        self.with_links = links
+        self.related_path = API_PREFIX + related_path if related_path else None
+        self.with_links = links and related_path is None
 
     @property
     def model_attribute(self) -> str:
@@ -128,6 +135,9 @@ class Relationship(_library_fields.Relationship):
             }
         if not self.many:
             related_id = getattr(obj, self.id_attribute or f"{self.model_attribute}_id")
+            if related_id is not None and self.related_path:
+                related = self.related_path.format_map(_Attributes(obj))
+                relationship["links"] = {"related": schema.base_url + related}
             relationship["data"] = (
                 None if related_id is None else {"type": self.type_, "id": str(related_id)}
             )

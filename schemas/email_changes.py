@@ -15,7 +15,7 @@ class EmailChangeSchema(ResourceSchema):
     created_at = Timestamp(dump_only=True)
     expires_at = Timestamp(dump_only=True)
     confirmed_at = Timestamp(dump_only=True)
-    user = Relationship("users", links=False)
+    user = Relationship("users", related_path="/users/{user_id}")
 
     class Meta:
         type_ = "email_changes"

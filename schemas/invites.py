@@ -75,6 +75,8 @@ class InviteVerificationSchema(ResourceSchema):
     status = fields.Str(dump_only=True)
     expires_at = Timestamp(dump_only=True)
     recipient_has_account = Boolean(dump_only=True)
+    # No links: whoever holds the code may not read the invite, nor (until they accept it)
+    # the organization; `include=organization` gives its name.
     invite = Relationship("organization_invites", id_attribute="invite_id", links=False)
     organization = Relationship("organizations", links=False)
 

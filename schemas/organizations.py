@@ -83,7 +83,7 @@ class DeletedRecordSchema(ResourceSchema):
     deletable_id = fields.Str(dump_only=True)
     deleted_at = Timestamp(dump_only=True)
     updated_in_db_at = Timestamp(dump_only=True)
-    deleted_by = Relationship("users", links=False)
+    deleted_by = Relationship("users", related_path="/users/{deleted_by_id}")
 
     class Meta:
         type_ = "deleted_records"

@@ -13,7 +13,7 @@ class PasswordChangeSchema(ResourceSchema):
     current_password = fields.Str(required=True, load_only=True, validate=validate.Length(max=128))
     password = fields.Str(required=True, load_only=True, validate=PASSWORD_LENGTH)
     changed_at = Timestamp(dump_only=True)
-    user = Relationship("users", links=False)
+    user = Relationship("users", related_path="/users/{user_id}")
 
     class Meta:
         type_ = "password_changes"

@@ -14,7 +14,7 @@ class TokenSchema(ResourceSchema):
     refresh_token = fields.Str(dump_only=True)
     token_type = fields.Str(dump_only=True)
     expires_in = fields.Int(dump_only=True)
-    user = Relationship("users", links=False)
+    user = Relationship("users", related_path="/users/{user_id}")
 
     class Meta:
         type_ = "tokens"

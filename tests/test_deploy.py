@@ -1,7 +1,8 @@
 """The real path: gunicorn (./gunicorn.conf.py) behind nginx (deploy/nginx.conf), on
-loopback ports. Links follow the client-facing scheme, gzip works, an oversize body gets a
-JSON:API 413 from nginx itself, and long request lines reach the app up to the one limit both
-share (longer lines and headers get JSON:API 414/431 from nginx)."""
+loopback ports, with the settings README's deploying section gives. Links are on the public
+base URL and another Host is refused (health probes by address aside), gzip works, an
+oversize body gets a JSON:API 413 from nginx itself, and long request lines reach the app up to
+the one limit both share (longer lines and headers get JSON:API 414/431 from nginx)."""
 
 import gzip
 import http.client
@@ -56,7 +57,12 @@ def stack(tmp_path_factory):
     """(nginx's port, gunicorn's port)."""
     directory = tmp_path_factory.mktemp("deploy")
     nginx_port = free_port()
-    proxied = {"PROXY_FIX_X_FOR": "1", "PROXY_FIX_X_PROTO": "1", "PROXY_FIX_X_HOST": "1"}
+    proxied = {
+        "PROXY_FIX_X_FOR": "1",
+        "PROXY_FIX_X_PROTO": "1",
+        "PROXY_FIX_X_HOST": "1",
+        "PUBLIC_BASE_URL": "https://api.example.com",
+    }
     with (
         serve(directory, workers=2, prefix="jsonapi_server_deploy", environment=proxied) as app,
         open(directory / "nginx.stderr", "w") as nginx_log,
@@ -103,7 +109,7 @@ def document(response, raw):
     return parsed
 
 
-def test_links_and_location_use_the_client_facing_scheme_and_host(served):
+def test_links_and_location_are_on_the_public_base_url(served):
     body = json.dumps(
         {
             "data": {
@@ -138,11 +144,22 @@ def test_an_oversize_body_gets_a_jsonapi_413_from_nginx(served):
         + b"x" * (2 * 1024 * 1024)
         + b'"}}}'
     )
-    response, raw = call(served, "POST", "/api/v2/users", body)
+    response, raw = call(served, "POST", "/api/v2/users", body, {"Host": "evil.example"})
     assert response.status == 413
     assert response.getheader("Content-Type") == "application/vnd.api+json"
     error = document(response, raw)["errors"][0]
     assert (error["status"], error["code"]) == ("413", "payload_too_large")
+    assert b"evil.example" not in raw
+
+
+def test_another_host_is_refused_but_a_probe_by_address_is_answered(served):
+    response, raw = call(served, "GET", "/api/v2/profile", headers={"Host": "evil.example"})
+    assert response.status == 400
+    error = document(response, raw)["errors"][0]
+    assert (error["code"], error["source"]) == ("untrusted_host", {"header": "Host"})
+    assert b"evil.example" not in raw
+    response, raw = call(served, "GET", "/healthz", headers={"Host": "10.0.0.7"})
+    assert (response.status, json.loads(raw)) == (200, {"status": "ok"})
 
 
 def test_health_through_nginx(served):

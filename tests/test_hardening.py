@@ -117,6 +117,7 @@ def test_production_starts_with_real_settings(database_url):
             "SQLALCHEMY_DATABASE_URI": database_url,
             "MAIL_SERVER": "127.0.0.1",
             "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+            "PUBLIC_BASE_URL": "https://api.example.com",
         }
     )
     assert app.config["JSONAPI_SERVER_ENV"] == "production"

@@ -174,6 +174,7 @@ def production(tmp_path, monkeypatch, smtp_server):
         # what a production start refuses, allowed by name for this test of the outbox alone
         ALLOW_UNSAFE_SQLITE=True,
         ALLOW_UNSAFE_NO_RATE_LIMITS=True,
+        ALLOW_UNSAFE_HOST_HEADER=True,
     )
     yield application
     with application.app_context():

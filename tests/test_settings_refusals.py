@@ -21,6 +21,7 @@ SAFE_PRODUCTION = {
     "DATABASE_URL": "postgresql://app@db.example.com/app",
     "MAIL_SERVER": "smtp.example.com",
     "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+    "PUBLIC_BASE_URL": "https://api.example.com",
 }
 
 
@@ -48,6 +49,7 @@ def test_only_the_documented_environments():
         ),
         ("RATELIMIT_ENABLED", "false", "ALLOW_UNSAFE_NO_RATE_LIMITS", "RATELIMIT_ENABLED"),
         ("CORS_ORIGINS", "https://a.example.com, *", "ALLOW_UNSAFE_ANY_ORIGIN", "'*'"),
+        ("PUBLIC_BASE_URL", "", "ALLOW_UNSAFE_HOST_HEADER", "TRUSTED_HOSTS"),
     ],
 )
 def test_each_unsafe_setting_is_refused_unless_its_risk_is_named(variable, value, allowance, named):
@@ -57,6 +59,11 @@ def test_each_unsafe_setting_is_refused_unless_its_risk_is_named(variable, value
     assert problems(**{**SAFE_PRODUCTION, variable: value, allowance: "1"}) == []
     # development is not refused any of them
     assert problems(**{variable: value}) == []
+
+
+def test_trusted_hosts_may_stand_in_for_the_public_base_url():
+    named = {**SAFE_PRODUCTION, "PUBLIC_BASE_URL": "", "TRUSTED_HOSTS": "api.example.com"}
+    assert problems(**named) == []
 
 
 def test_a_short_secret_is_refused_without_being_shown():
@@ -107,12 +114,18 @@ def test_production_without_its_settings_prints_one_line_per_problem(start, tmp_
     assert started.returncode != 0
     assert "Traceback" not in started.stderr + started.stdout
     lines = started.stderr.splitlines()
-    for needed in ("JWT_SECRET_KEY", "DATABASE_URL", "MAIL_SERVER", "RATELIMIT_STORAGE_URI"):
+    for needed in (
+        "JWT_SECRET_KEY",
+        "DATABASE_URL",
+        "MAIL_SERVER",
+        "RATELIMIT_STORAGE_URI",
+        "PUBLIC_BASE_URL",
+    ):
         mentions = [line for line in lines if line.startswith("JSONAPI_SERVER_ENV=production")]
         assert any(needed in line for line in mentions), started.stderr
     if start != "gunicorn without config":  # there, once per worker that booted
         refusals = [line for line in lines if "refuses to start" in line]
-        assert len(refusals) == len(set(refusals)) == 4, started.stderr
+        assert len(refusals) == len(set(refusals)) == 5, started.stderr
 
 
 @pytest.mark.parametrize("start", ["flask routes", "gunicorn wsgi:app"])

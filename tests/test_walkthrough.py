@@ -22,7 +22,16 @@ BLOCK = re.compile(r"^```sh\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 MARKER = "@@ walkthrough block {}"
 DEFAULT_ORIGIN = "127.0.0.1:8000"
 # The server's settings come from the walk-through's own defaults, not from the caller's shell.
-FOREIGN = ("DATABASE_URL", "JWT_SECRET_KEY", "MAIL_SERVER", "JSONAPI_SERVER_ENV", "HOST", "PORT")
+FOREIGN = (
+    "DATABASE_URL",
+    "JWT_SECRET_KEY",
+    "MAIL_SERVER",
+    "JSONAPI_SERVER_ENV",
+    "PUBLIC_BASE_URL",
+    "TRUSTED_HOSTS",
+    "HOST",
+    "PORT",
+)
 
 
 def checkout_instance() -> list[tuple[str, int]] | None:

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import ClassVar
 
 import marshmallow as ma
+import pytest
 from marshmallow_jsonapi import fields
 
 from jsonapi_server.jsonapi import API_PREFIX
@@ -41,6 +42,7 @@ class GadgetSchema(ResourceSchema):
     secret = fields.Str(load_only=True)
     owner = Relationship("test_gadget_owners")
     maker = Relationship("test_gadget_owners", id_attribute="made_by", links=False)
+    buyer = Relationship("test_gadget_owners", related_path="/owners/{buyer_id}")
     parts = Relationship("test_gadgets", many=True)
 
     class Meta:
@@ -65,6 +67,7 @@ def gadget(**overrides):
         "secret": "never written",
         "owner_id": uuid.uuid4(),
         "made_by": None,
+        "buyer_id": uuid.uuid4(),
         "parts": [SimpleNamespace(id="p1"), SimpleNamespace(id="p2")],
     }
     values.update(overrides)
@@ -87,6 +90,19 @@ def test_every_field_kind_is_written_as_marshmallow_writes_it():
     assert resource["links"]["self"] == f"{BASE}{API_PREFIX}/shops/shop 1/gadgets/{resource['id']}"
     assert resource["relationships"]["maker"] == {"data": None}
     assert "data" not in resource["relationships"]["parts"]
+
+
+def test_a_related_path_gives_a_to_one_its_one_link_when_it_has_data():
+    bought, unsold = gadget(), gadget(buyer_id=None)
+    written = check([bought, unsold])
+    assert written[0]["relationships"]["buyer"] == {
+        "links": {"related": f"{BASE}{API_PREFIX}/owners/{bought.buyer_id}"},
+        "data": {"type": "test_gadget_owners", "id": str(bought.buyer_id)},
+    }
+    assert written[1]["relationships"]["buyer"] == {"data": None}
+    check([GadgetRecord(**vars(bought)), GadgetRecord(**vars(unsold))])
+    with pytest.raises(ValueError, match="to-one"):
+        Relationship("test_gadgets", many=True, related_path="/gadgets/{id}")
 
 
 def test_nulls_and_falsy_values():
@@ -224,12 +240,14 @@ class TextRecord(GadgetRecord):
         "id": "uuid",
         "owner_id": "uuid",
         "made_by": "uuid",
+        "buyer_id": "uuid",
         "seen_at": "timestamptz",
         "name": "timestamptz",  # written by str() of the value, not from the text: read typed
     }
     id = TypedOnRead(uuid.UUID)
     owner_id = TypedOnRead(uuid.UUID)
     made_by = TypedOnRead(uuid.UUID)
+    buyer_id = TypedOnRead(uuid.UUID)
     seen_at = TypedOnRead(datetime.fromisoformat)
     name = TypedOnRead(datetime.fromisoformat)
 
@@ -237,7 +255,11 @@ class TextRecord(GadgetRecord):
 def test_columns_a_record_holds_as_text_are_written_from_their_text():
     def text_record(seen_at):
         values = vars(gadget(made_by=None, seen_at=seen_at, name="2026-01-02 03:04:05+00"))
-        values.update(id=str(values["id"]), owner_id=str(values["owner_id"]))
+        values.update(
+            id=str(values["id"]),
+            owner_id=str(values["owner_id"]),
+            buyer_id=str(values["buyer_id"]),
+        )
         return TextRecord(**values)
 
     records = [text_record("2026-01-02 03:04:05.6789+00"), text_record(None)]
@@ -249,9 +271,12 @@ def test_columns_a_record_holds_as_text_are_written_from_their_text():
     assert written[0]["attributes"]["name"] == "2026-01-02 03:04:05+00:00"
     TypedOnRead.reads = 0
     write_resources(
-        GadgetSchema, records, base_url=BASE, only=frozenset({"id", "seen_at", "owner"})
+        GadgetSchema,
+        records,
+        base_url=BASE,
+        only=frozenset({"id", "seen_at", "owner", "buyer"}),
     )
-    assert TypedOnRead.reads == 0  # ids, linkage and times: written from the text
+    assert TypedOnRead.reads == 0  # ids, linkage, links and times: written from the text
     # beside an object of another class, the general way reads every value as an attribute
     check([text_record("2026-01-02 03:04:05.6789+00"), gadget()])
 

@@ -1,13 +1,15 @@
 """What every response carries for safety (no sniffing, referrer or framing; no caching of
-anything that holds a secret), the proxy headers the app trusts, and CORS work
+anything that holds a secret), the proxy headers and Host names the app trusts, and CORS work
 only for the requests that ask for it."""
 
 from functools import wraps
 
-from flask import Flask
+from flask import Flask, current_app
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from jsonapi_server.jsonapi.current import current_request, request_globals
+from jsonapi_server.jsonapi.errors import JsonApiError
+from jsonapi_server.jsonapi.urls import request_host_trusted
 
 # RFC 6749 §5.1: what answers carrying tokens send, so that no cache keeps them.
 NO_STORE = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
@@ -26,6 +28,31 @@ def no_store(view):
         return view(*args, **kwargs)
 
     return marked
+
+
+def any_host(view):
+    """Decorator: a view that writes no URL, which a load balancer's probe may call by the
+    address it reaches (its Host an IP): it answers whatever Host a request names."""
+    view.answers_any_host = True
+    return view
+
+
+def refuse_untrusted_host() -> None:
+    """A Host that neither TRUSTED_HOSTS nor PUBLIC_BASE_URL names is refused before the
+    protocol or a view may answer (only flask-limiter's count runs earlier, and its 429 names
+    no such host either: urls.current_host_url); the refusal does not write it back."""
+    if request_host_trusted():
+        return
+    view = current_app.view_functions.get(current_request().endpoint)
+    if getattr(view, "answers_any_host", False):
+        return
+    raise JsonApiError(
+        400,
+        "untrusted_host",
+        "This server does not answer for the host this request names (Host, or "
+        "X-Forwarded-Host from a trusted proxy).",
+        header="Host",
+    )
 
 
 def add_security_headers(response):
@@ -62,6 +89,7 @@ def cors_only_for_origins(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.before_request(refuse_untrusted_host)
     app.after_request(add_security_headers)
     trusted = {
         "x_for": app.config["PROXY_FIX_X_FOR"],
@@ -69,5 +97,6 @@ def init_app(app: Flask) -> None:
         "x_host": app.config["PROXY_FIX_X_HOST"],
     }
     if any(trusted.values()):
-        # links and Location then use the scheme and host the client used
+        # links and Location then use the scheme and host the client used (unless
+        # PUBLIC_BASE_URL names them), and TRUSTED_HOSTS checks the forwarded host
         app.wsgi_app = ProxyFix(app.wsgi_app, **trusted)

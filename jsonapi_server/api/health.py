@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from jsonapi_server.api.hardening import any_host
 from jsonapi_server.extensions import db
 from jsonapi_server.jsonapi.openapi import build_openapi, describe
 
@@ -21,6 +22,7 @@ _READINESS = {
 
 
 @blueprint.get("/healthz")
+@any_host  # probes call by address; neither answer writes a URL
 @describe("show", None, public=True, answer=_STATUS, summary="The process is up")
 def healthz():
     return jsonify(status="ok")
@@ -32,7 +34,7 @@ def healthz():
     None,
     public=True,
     answer={"type": "object"},
-    statuses=(406,),  # negotiated as every API URL is
+    statuses=(400, 406),  # a Host not trusted; negotiated as every API URL is
     summary="This OpenAPI 3.1 document",
 )
 def openapi_document():
@@ -43,6 +45,7 @@ def openapi_document():
 
 
 @blueprint.get("/readyz")
+@any_host
 @describe(
     "show",
     None,

@@ -145,7 +145,8 @@ def operation(
         responses[str(error)] = error_response(spec, error)
     if spec.schema is not None or spec.document is not None:
         responses["default"] = {
-            "description": "Any other failure (405, 406, 413, 500): a JSON:API error document.",
+            "description": "Any other failure (405, 406, 413, 500, and 400 for a Host "
+            "this server does not answer for): a JSON:API error document.",
             "content": {JSONAPI_MEDIA_TYPE: {"schema": ERROR_DOCUMENT}},
         }
     result: dict = {

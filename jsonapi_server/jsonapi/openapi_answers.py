@@ -23,7 +23,8 @@ KINDS = {
     "change_members": "Add or remove members of a to-many relationship",
 }
 ERROR_ANSWERS = {
-    400: "Malformed JSON, or a bad query parameter (`source.parameter`).",
+    400: "Malformed JSON, a bad query parameter (`source.parameter`), or a Host this server "
+    "does not answer for (`untrusted_host`).",
     401: "No valid credentials: a missing, invalid, expired or revoked bearer token, or "
     "(signing in) a wrong email or password.",
     403: "The caller's role does not allow this, or an `include` it may not read.",

@@ -1,12 +1,14 @@
-"""URLs written into documents: always URIs. The path is percent-encoded as the client could
-have sent it (werkzeug hands it over decoded), and so is the query (`page%5Bsize%5D`): bare
-brackets are not valid in a URI query even though clients may send them."""
+"""URLs written into documents: URIs on PUBLIC_BASE_URL, or on the request's host when it is
+trusted (never on one that is not: a relative reference then). The path is percent-encoded as
+the client could have sent it (werkzeug hands it over decoded), and so is the query
+(`page%5Bsize%5D`): bare brackets are not valid in a URI query even though clients may send
+them."""
 
 from functools import lru_cache
 from urllib.parse import quote, urlencode
 
-from flask import url_for
-from werkzeug.sansio.utils import get_current_url
+from flask import current_app, url_for
+from werkzeug.sansio.utils import get_current_url, host_is_trusted
 from werkzeug.urls import iri_to_uri
 
 from .current import current_request, request_globals
@@ -24,7 +26,7 @@ def _encoded_query(pairs: tuple[tuple[str, str], ...]) -> str:
 
 
 def current_base_url() -> str:
-    """Scheme, host and path of the request (as ProxyFix trusts them), without the query
+    """The request's URL on current_host_url(), without the query
     (computed once a request: a listing writes it into its self and pagination links)."""
     globals_ = request_globals()
     url = globals_.get("jsonapi_base_url")
@@ -36,13 +38,26 @@ def current_base_url() -> str:
 
 
 def current_host_url() -> str:
-    """Scheme and host (computed once a request: a document writes it into every link)."""
+    """Scheme and host of every link (computed once a request: a document writes it into
+    every link): PUBLIC_BASE_URL when it is set; else the request's own (as ProxyFix trusts
+    them) when its Host is trusted; else none, and links are relative references, so that no
+    answer names a host the deployment does not."""
     globals_ = request_globals()
     url = globals_.get("jsonapi_host_url")
     if url is None:
-        request = current_request()
-        url = globals_.jsonapi_host_url = _host_uri(request.scheme, request.host)
+        url = current_app.config["PUBLIC_BASE_URL"]
+        if url is None:
+            request = current_request()
+            url = _host_uri(request.scheme, request.host) if request_host_trusted() else ""
+        globals_.jsonapi_host_url = url
     return url
+
+
+def request_host_trusted() -> bool:
+    """The request's Host (X-Forwarded-Host, from a trusted proxy) is one TRUSTED_HOSTS or
+    PUBLIC_BASE_URL names (its port aside), or neither is set."""
+    trusted = current_app.config["ALLOWED_HOSTS"]
+    return not trusted or host_is_trusted(current_request().host, trusted)
 
 
 @lru_cache(maxsize=64)  # the hosts a deployment answers as (ProxyFix's or the Host header)
@@ -53,11 +68,11 @@ def _host_uri(scheme: str, host: str) -> str:
 
 
 def current_url() -> str:
-    """The request URL as the client addressed it."""
+    """The request URL as the client addressed it (its host: current_host_url())."""
     return with_query(current_base_url(), list(current_request().args.items(multi=True)))
 
 
 def endpoint_url(endpoint: str, **values) -> str:
-    """The URI of a route, named by its endpoint, on the host the client addressed (url_for
+    """The URI of a route, named by its endpoint, on current_host_url() (url_for
     percent-encodes the path and prefixes the script root, as the request's own URL has)."""
     return current_host_url() + url_for(endpoint, **values)

@@ -87,9 +87,10 @@ class ResourcePlan:
         self.path = _path_template(schema.opts.self_path) if schema.opts.self_path else None
         self.id_attribute = "id"
         self.attributes: list[tuple[str, str, Callable | None, ma.fields.Field]] = []
-        # (member, field name, link name, related type, links?, to-many?, source), the source
-        # being the foreign-key column of a to-one, the loaded list of a to-many
-        self.relationships: list[tuple[str, str, str, str, bool, bool, str]] = []
+        # (member, field name, link name, related type, links?, to-many?, source, related
+        # path), the source being the foreign-key column of a to-one, the loaded list of a
+        # to-many; the related path the template of a to-one's one link, or None
+        self.relationships: list[tuple[str, str, str, str, bool, bool, str, tuple | None]] = []
         for name, field in schema.dump_fields.items():
             attribute = field.attribute or name
             if name == "id":
@@ -107,6 +108,7 @@ class ResourcePlan:
                         field.with_links and self.path is not None,
                         field.many,
                         source,
+                        _path_template(field.related_path) if field.related_path else None,
                     )
                 )
             elif isinstance(field, library_fields.BaseRelationship):
@@ -189,6 +191,20 @@ class ResourcePlan:
                 return f"{constant(direct)}(value)"
             return f"{constant(field)}.serialize({attribute!r}, obj)"
 
+        def joined(template: tuple, prefix: str) -> tuple[list[str], str]:
+            """Lines that read a path template's attributes into variables named from
+            `prefix`, and the expression of the path they fill in."""
+            lines, parts = [], []
+            for literal, name in template:
+                if literal:
+                    parts.append(repr(literal))
+                if name == self.id_attribute:
+                    parts.append("id_text")
+                elif name is not None:
+                    lines += read(name, f"{prefix}{len(parts)}")
+                    parts.append(f"str({prefix}{len(parts)})")
+            return lines, " + ".join(parts)
+
         if record_class is None:  # a record's __dict__ holds texts for typed values
             dictionary = (
                 "_NOTHING if hasattr(obj, _RECORD_TEXT_COLUMNS)"
@@ -215,18 +231,13 @@ class ResourcePlan:
             body.append("if attributes:")
             body.append("    resource['attributes'] = attributes")
             if self.path is not None:
-                parts = []
-                for literal, name in self.path:
-                    if literal:
-                        parts.append(repr(literal))
-                    if name == self.id_attribute:
-                        parts.append("id_text")
-                    elif name is not None:
-                        body += read(name, f"_p{len(parts)}")
-                        parts.append(f"str(_p{len(parts)})")
-                body.append(f"url = base_url + {' + '.join(parts)}")
+                lines, path = joined(self.path, "_p")
+                body += [*lines, f"url = base_url + {path}"]
             body.append("relationships = {}")
-            for member, name, link_name, related_type, linked, many, source in self.relationships:
+            for index, relationship in enumerate(self.relationships):
+                member, name, link_name, related_type, linked, many, source, related_path = (
+                    relationship
+                )
                 entries = []
                 if linked:
                     self_link = f"url + {f'/relationships/{link_name}'!r}"
@@ -234,10 +245,19 @@ class ResourcePlan:
                     entries.append(f"'links': {{'self': {self_link}, 'related': {related_link}}}")
                 if not many:
                     body += read(source, "related_id")
-                    entries.append(
-                        f"'data': None if related_id is None "
-                        f"else {{'type': {related_type!r}, 'id': str(related_id)}}"
-                    )
+                    identifier = f"{{'type': {related_type!r}, 'id': str(related_id)}}"
+                    if related_path is not None:  # its link only with data (read only then)
+                        lines, path = joined(related_path, f"_r{index}_")
+                        body.append("if related_id is None:")
+                        body.append(f"    relationships[{member!r}] = {{'data': None}}")
+                        body.append("else:")
+                        body += [f"    {line}" for line in lines]
+                        body.append(
+                            f"    relationships[{member!r}] = "
+                            f"{{'links': {{'related': base_url + {path}}}, 'data': {identifier}}}"
+                        )
+                        continue
+                    entries.append(f"'data': None if related_id is None else {identifier}")
                 if entries:
                     body.append(f"relationships[{member!r}] = {{{', '.join(entries)}}}")
                 if many:

@@ -5,7 +5,8 @@ status and `source`, and changes nothing; what is accepted round-trips unchanged
 import marshmallow as ma
 import pytest
 
-from jsonapi_server.jsonapi.query import PAGE_MEMBERS, SPEC_FAMILIES
+from jsonapi_server.jsonapi.collection_query import PAGE_MEMBERS
+from jsonapi_server.jsonapi.query import SPEC_FAMILIES
 from schemas.base import ResourceSchema, Timestamp
 
 from .hostile_catalogue import (

@@ -12,7 +12,7 @@ from jsonapi_server.db import listing
 from jsonapi_server.db.records import record_class
 from jsonapi_server.db.typecasters import StoredUUID
 from jsonapi_server.extensions import db
-from jsonapi_server.jsonapi.query import SortKey
+from jsonapi_server.jsonapi.collection_query import SortKey
 from jsonapi_server.models import Channel, Membership, OrganizationInvite, User
 from jsonapi_server.services import channels, invites, memberships
 from jsonapi_server.services.errors import NotFound

@@ -4,7 +4,8 @@ import math
 
 from werkzeug.datastructures import MultiDict
 
-from .query import Page, QueryParams
+from .collection_query import Page
+from .query import QueryParams
 from .urls import with_query
 
 _PAGE_KEYS = {"page[number]", "page[size]", "page[offset]", "page[limit]"}

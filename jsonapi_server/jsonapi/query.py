@@ -1,61 +1,32 @@
-"""Query parameters: include, fields[...], sort, filter[...] and page[...], checked against
-what the endpoint declares; anything unknown or malformed is a 400 naming the parameter."""
+"""Query parameters: their names, which of the JSON:API families an endpoint takes, and
+include and fields[...] checked against the resource types (collection_query reads sort,
+filter[...] and page[...]); anything unknown or malformed is a 400 naming the parameter."""
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from werkzeug.datastructures import MultiDict
 
+from .collection_query import (
+    PAGE_MEMBERS,
+    PULL_FILTER,
+    CollectionSpec,
+    Page,
+    SortKey,
+    check_pull,
+    parse_filter,
+    parse_page,
+    parse_sort,
+)
 from .errors import bad_parameter
+from .member_names import MEMBER_NAME, member_name
 
 SPEC_FAMILIES = {"include", "fields", "sort", "page", "filter"}
-PAGE_MEMBERS = ("number", "size", "offset", "limit")
 MAX_INCLUDE_DEPTH = 2  # a relationship, and one more level through it
 _FAMILY = re.compile(r"^(?P<base>[^\[\]]+)(?P<members>(?:\[[^\[\]]*\])*)$")
 _ALL_LOWERCASE = re.compile(r"^[a-z]+$")
-# JSON:API member names: letters, digits or U+0080 and above at both ends; `-`, `_` and space
-# inside. A parameter whose name breaks this is a 400 (JSON:API 1.1, query parameters).
-_NAME_END = r"[a-zA-Z0-9\u0080-\U0010ffff]"
-_MEMBER_NAME = re.compile(rf"^{_NAME_END}(?:[a-zA-Z0-9\u0080-\U0010ffff_ -]*{_NAME_END})?$")
-_DIGITS = re.compile(r"^[0-9]+$")
-PULL_FILTER = "updated_since"  # API.md: a pull of everything changed after a cursor
-MAX_OFFSET = 10**9  # keeps OFFSET far inside what any database accepts
-
-
-def member_name(text: str) -> str:
-    """Query parameters may name members snake_case or dasherized; documents use snake_case."""
-    return text.strip().replace("-", "_")
-
-
-class CollectionSpec(Protocol):
-    """What a collection endpoint lets clients ask for (the service layer's listings say it)."""
-
-    sort_fields: frozenset[str]
-    filters: Mapping[str, Callable[[str], Any]]  # name -> parser raising ValueError
-    default_sort: str
-    default_page_size: int
-    max_page_size: int
-
-
-@dataclass(frozen=True)
-class SortKey:
-    field: str
-    descending: bool
-
-
-@dataclass(frozen=True)
-class Page:
-    offset: int
-    size: int
-    style: str = (
-        "number"  # "number" (page[number]/page[size]) or "offset" (page[offset]/page[limit])
-    )
-
-    @property
-    def number(self) -> int:
-        return self.offset // self.size + 1
 
 
 @dataclass(frozen=True)
@@ -113,13 +84,13 @@ def parse_query(
         base = match["base"]
         members = re.findall(r"\[([^\[\]]*)\]", match["members"])
         if base not in SPEC_FAMILIES:
-            if _ALL_LOWERCASE.match(base) or not _MEMBER_NAME.match(base):
+            if _ALL_LOWERCASE.match(base) or not MEMBER_NAME.match(base):
                 raise bad_parameter(
                     key, f"Unknown query parameter {key!r}.", code="unknown_parameter"
                 )
             continue  # legal implementation-specific names (not all a-z) are ignored
         if base == "filter":
-            _parse_filter(key, members, raw_values, collection, values)
+            parse_filter(key, members, raw_values, collection, values)
             continue
         if len(raw_values) > 1:
             raise bad_parameter(key, f"{key!r} may be given only once.")
@@ -135,7 +106,7 @@ def parse_query(
             _no_members(key, members)
             if collection is None:
                 raise bad_parameter("sort", "This endpoint does not support sorting.")
-            values["sort"], values["sort_requested"] = _parse_sort(raw, collection)
+            values["sort"], values["sort_requested"] = parse_sort(raw, collection)
         elif base == "page":
             if collection is None:
                 raise bad_parameter(key, "This endpoint is not paginated.")
@@ -145,11 +116,11 @@ def parse_query(
                 )
             page_parts[members[0]] = (key, raw)
     if collection is not None:
-        values["page"] = _parse_page(page_parts, collection)
+        values["page"] = parse_page(page_parts, collection)
         if PULL_FILTER in values["filters"]:
-            _check_pull(values, page_parts)
+            check_pull(values, page_parts)
         if "sort" not in values:
-            values["sort"], _ = _parse_sort(collection.default_sort, collection)
+            values["sort"], _ = parse_sort(collection.default_sort, collection)
     return QueryParams(**values)
 
 
@@ -164,19 +135,8 @@ def check_no_query(args: MultiDict) -> None:
         base = match["base"]
         if base in SPEC_FAMILIES:
             raise bad_parameter(key, f"This document holds no resources: {key!r} does not apply.")
-        if _ALL_LOWERCASE.match(base) or not _MEMBER_NAME.match(base):
+        if _ALL_LOWERCASE.match(base) or not MEMBER_NAME.match(base):
             raise bad_parameter(key, f"Unknown query parameter {key!r}.", code="unknown_parameter")
-
-
-def _check_pull(values: dict, page_parts: dict[str, tuple[str, str]]) -> None:
-    """Pulls are ordered by version and paged by their cursor alone."""
-    if "sort" in values:
-        raise bad_parameter("sort", "Pulls (filter[updated_since]) are ordered by version.")
-    if values["page"].offset > 0:
-        key = next(
-            key for key, _ in page_parts.values() if "size" not in key and "limit" not in key
-        )
-        raise bad_parameter(key, "Pulls continue from their cursor, not from a page number.")
 
 
 def _no_members(key: str, members: list[str]) -> None:
@@ -222,91 +182,3 @@ def _parse_fields(
     if unknown:
         raise bad_parameter(key, f"{type_} has no field {unknown[0]!r}.")
     return type_, frozenset(names)
-
-
-def _parse_sort(raw: str, collection: CollectionSpec) -> tuple[tuple[SortKey, ...], str]:
-    keys: list[SortKey] = []
-    for text in raw.split(","):
-        text = text.strip()
-        descending = text.startswith("-")
-        name = member_name(text[1:] if descending else text)
-        if not name:
-            raise bad_parameter("sort", "Empty sort field.")
-        if name not in collection.sort_fields:
-            allowed = ", ".join(sorted(collection.sort_fields))
-            raise bad_parameter(
-                "sort", f"Cannot sort by {name!r}; sort by {allowed}.", code="unsupported_sort"
-            )
-        if any(key.field == name for key in keys):
-            raise bad_parameter("sort", f"{name!r} is named twice in sort.")
-        keys.append(SortKey(name, descending))
-    canonical = ",".join(("-" if key.descending else "") + key.field for key in keys)
-    return tuple(keys), canonical
-
-
-def _parse_filter(
-    key: str,
-    members: list[str],
-    raw_values: list[str],
-    collection: CollectionSpec | None,
-    values: dict,
-) -> None:
-    if collection is None:
-        raise bad_parameter(key, "This endpoint does not support filtering.")
-    array = len(members) == 2 and members[1] == ""  # jQuery style: filter[id][]=a&filter[id][]=b
-    if not (len(members) == 1 or array) or not members[0].strip():
-        raise bad_parameter(key, "Filters are written filter[name]=value.")
-    name = member_name(members[0])
-    if name not in collection.filters:
-        allowed = ", ".join(sorted(collection.filters)) or "nothing"
-        raise bad_parameter(key, f"Unknown filter {name!r}; filter by {allowed}.")
-    if len(raw_values) > 1 and not array:
-        raise bad_parameter(key, f"{key!r} may be given only once.")
-    if name in values["filters"]:
-        raise bad_parameter(key, f"filter[{name}] is given twice.")
-    raw = ",".join(raw_values)
-    try:
-        values["filters"][name] = collection.filters[name](raw)
-    except ValueError as error:
-        raise bad_parameter(key, f"Invalid filter[{name}]: {error}") from error
-    values["filters_requested"][name] = raw
-
-
-def _parse_positive(key: str, raw: str, *, minimum: int, maximum: int | None = None) -> int:
-    if not _DIGITS.match(raw.strip()):
-        raise bad_parameter(key, f"{key} must be an integer of at least {minimum}.")
-    raw = raw.strip().lstrip("0") or "0"
-    if len(raw) > 12:  # far past any maximum; int() of a huge string is refused anyway
-        raise bad_parameter(key, f"{key} is too large.")
-    value = int(raw)
-    if value < minimum:
-        raise bad_parameter(key, f"{key} must be at least {minimum}.")
-    if maximum is not None and value > maximum:
-        raise bad_parameter(key, f"{key} must be at most {maximum}.")
-    return value
-
-
-def _parse_page(parts: dict[str, tuple[str, str]], collection: CollectionSpec) -> Page:
-    numbered = {"number", "size"} & set(parts)
-    offset_style = {"offset", "limit"} & set(parts)
-    if numbered and offset_style:
-        key = parts[sorted(offset_style)[0]][0]
-        raise bad_parameter(
-            key, "Use page[number]/page[size] or page[offset]/page[limit], not both."
-        )
-    maximum = collection.max_page_size
-    if offset_style:
-        limit = collection.default_page_size
-        if "limit" in parts:
-            limit = _parse_positive(*parts["limit"], minimum=1, maximum=maximum)
-        offset = 0
-        if "offset" in parts:
-            offset = _parse_positive(*parts["offset"], minimum=0, maximum=MAX_OFFSET)
-        return Page(offset=offset, size=limit, style="offset")
-    size = collection.default_page_size
-    if "size" in parts:
-        size = _parse_positive(*parts["size"], minimum=1, maximum=maximum)
-    number = 1
-    if "number" in parts:
-        number = _parse_positive(*parts["number"], minimum=1, maximum=MAX_OFFSET // size + 1)
-    return Page(offset=(number - 1) * size, size=size)

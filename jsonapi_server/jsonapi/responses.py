@@ -10,6 +10,7 @@ from flask import Response
 from schemas.base import ResourceSchema, SchemaShape, schema_for
 
 from . import JSONAPI_MEDIA_TYPE
+from .collection_query import PULL_FILTER, CollectionSpec
 from .conditional import etag_for, not_modified
 from .current import current_request, request_globals
 from .document import (
@@ -20,8 +21,9 @@ from .document import (
     resource_document,
     top_level,
 )
+from .member_names import member_name
 from .pagination import collection_meta, pagination_links
-from .query import PULL_FILTER, CollectionSpec, QueryParams, member_name, parse_query
+from .query import QueryParams, parse_query
 from .urls import current_base_url, current_host_url, current_url, with_query
 
 _SHAPE = SchemaShape()

@@ -58,7 +58,7 @@ def email(recipient: str, subject: str, template: str, **context) -> dict[str, A
 def queue_emails(emails: Sequence[Mapping[str, Any]]) -> None:
     """Add rows made by email() to the outbox, in one INSERT in the caller's transaction,
     which commits them with the change they belong to (a Core INSERT of the table, as
-    invites._write_invites writes invites, for the same reason)."""
+    invites.creating._write_invites writes invites, for the same reason)."""
     if emails:
         db.session.execute(insert(OutboxMessage.__table__), list(emails))
 

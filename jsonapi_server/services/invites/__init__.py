@@ -1,0 +1,26 @@
+"""Organization invites: pending -> accepted | cancelled | expired. Codes are 256 random bits;
+accepting needs the code and the recipient's own account, and makes a member in one
+transaction; every (re)send queues an email in the same transaction as the invite. One
+module for each stage of an invite's life; api/ uses what this package names."""
+
+from .accepting import Verification, accept_invite, register_with_invite, verify_code
+from .changing import cancel_invite, update_invite
+from .creating import BatchOutcome, create_invite, invite_batch
+from .reading import INVITE_LISTING, get_invite, list_invites
+from .sending import resend_invite
+
+__all__ = [
+    "INVITE_LISTING",
+    "BatchOutcome",
+    "Verification",
+    "accept_invite",
+    "cancel_invite",
+    "create_invite",
+    "get_invite",
+    "invite_batch",
+    "list_invites",
+    "register_with_invite",
+    "resend_invite",
+    "update_invite",
+    "verify_code",
+]

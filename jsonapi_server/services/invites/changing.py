@@ -1,0 +1,38 @@
+"""Changing a pending invite's role, and cancelling an invite."""
+
+from jsonapi_server.db.listing import fetch_one
+from jsonapi_server.extensions import db
+from jsonapi_server.models import OrganizationInvite
+
+from .. import sync
+from ..errors import Conflict
+from .reading import invite_for
+
+
+def update_invite(
+    user, invite_id, changes, *, organization_id=None, base=None, precondition=False, include=()
+):
+    invite = invite_for(user, invite_id, organization_id, "invite.manage", lock=True)
+    attributes = (
+        {"invite_user_as": changes["invite_user_as"]} if "invite_user_as" in changes else {}
+    )
+    if sync.write_needed(invite, base, attributes, precondition=precondition):
+        if attributes and invite.status != "pending":
+            raise Conflict("Only a pending invite can be changed.", code="invite_not_pending")
+        sync.apply_changes(invite, attributes)
+        db.session.commit()
+    return fetch_one(OrganizationInvite, invite_id, include)
+
+
+def cancel_invite(user, invite_id, *, organization_id=None, base=None) -> None:
+    invite = invite_for(user, invite_id, organization_id, "invite.manage", lock=True)
+    if invite.cancelled_at is not None:
+        return  # cancelling again changes nothing
+    if invite.accepted_at is not None:
+        raise Conflict("An accepted invite cannot be cancelled.", code="invite_accepted")
+    sync.check_precondition(invite, base)
+    now = sync.database_now()
+    invite.cancelled_at = now
+    invite.cancelled_by_user_id = user.id
+    sync.stamp(invite, now)
+    db.session.commit()

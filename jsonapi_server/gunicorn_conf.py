@@ -1,11 +1,6 @@
-"""gunicorn settings for jsonapi_server, read by the project root's gunicorn.conf.py (gunicorn
-reads it by itself when started there: `gunicorn wsgi:app`), or from an installed wheel as
-`gunicorn -c python:jsonapi_server.gunicorn_conf jsonapi_server.wsgi:app`.
-
-Every value can be set from the environment. gunicorn's own lines are JSON, in the shape of
-the application's request lines (jsonapi_server.api.request_log). The access log is the
-application's own line per request (it knows the request id and the user), so gunicorn's stays
-off unless GUNICORN_ACCESS_LOG=1 asks for it too."""
+"""gunicorn settings, each from the environment: read by the project root's gunicorn.conf.py
+(`gunicorn wsgi:app` there), or from a wheel with `-c python:jsonapi_server.gunicorn_conf`.
+gunicorn's own lines are JSON, in the shape of the application's request lines."""
 
 import logging
 import multiprocessing
@@ -42,6 +37,8 @@ if not control_socket_disable:
 
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# The access log is the application's own line per request, which knows the request id and
+# the user: gunicorn's is off unless GUNICORN_ACCESS_LOG=1 asks for it too.
 accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG") == "1" else None
 
 

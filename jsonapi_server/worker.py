@@ -5,9 +5,8 @@ import gc
 from sqlalchemy.orm import configure_mappers
 
 # Collections of the youngest generation: one per this many new container objects, not
-# Python's 700. A page of a hundred invites makes thousands of dicts that live until its
-# response is written, so at 700 each request paid several passes over objects that were
-# all still in use (W4 -2.9 %, W1 -0.9 % instructions at 5,000; no further gain at 20,000).
+# Python's 700. A page's objects all live until its response is written, so at Python's
+# threshold each request paid several passes over objects that were all still in use.
 YOUNG_GENERATION_THRESHOLD = 5000
 
 
@@ -15,8 +14,8 @@ def settle() -> None:
     """Freeze what the application has built and collect the young generation less often.
 
     What is built lives as long as the process. The collector's full passes walk every live
-    object (about 110,000 here, 60-80 ms a pass on the bench machine), and one fell on a
-    request every few hundred requests; a frozen object is never walked again."""
+    object, and each one falls on some request, whose answer waits for it; a frozen object
+    is never walked again."""
     configure_mappers()
     gc.freeze()
     _young, *older = gc.get_threshold()

@@ -1,4 +1,4 @@
-"""Lasting statements read on the driver's cursor (jsonapi_server/direct_reads.py): the rows
+"""Lasting statements read on the driver's cursor (jsonapi_server/db/cursor_reads.py): the rows
 SQLAlchemy would give, prepared where prepared.py would prepare, SQLAlchemy's own path for
 whatever needs it, and errors handed on as SQLAlchemy hands them."""
 

@@ -1,4 +1,4 @@
-"""Listings read as plain records when every include is to-one (services/records.py), and
+"""Listings read as plain records when every include is to-one (db/records.py), and
 their statements built once per shape of a scope (listing.Scope), with each request's values
 as parameters."""
 

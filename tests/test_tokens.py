@@ -128,7 +128,7 @@ def test_expired_token_is_401(app, client, user):
 
 
 def test_a_remembered_token_still_expires(app, client, user, session):
-    """Verified tokens are remembered (jwt_manager.py); their expiry is checked every time."""
+    """Verified tokens are remembered (api/verified_tokens.py); their expiry is checked on use."""
     with app.app_context():
         token = create_access_token(
             identity=str(user.id),

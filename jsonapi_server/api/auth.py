@@ -1,11 +1,6 @@
-"""Bearer-token authentication: flask-jwt-extended makes and verifies the tokens, and its error
-handlers, with every callback routed into JSON:API errors, answer the refused ones; the caller
-and their session's revocation are read in one statement.
-
-`authenticated` verifies the token with the library's `decode_token` (remembering tokens it has
-verified) rather than `verify_jwt_in_request`, which parses the token's header again on every
-request and loads the caller through callbacks; a failure raises the library's own exceptions,
-so it is answered exactly as the library would answer it."""
+"""Bearer-token authentication: flask-jwt-extended makes and verifies the tokens and, routed
+into JSON:API errors, answers the refused ones; the caller and their session's revocation are
+read in one statement."""
 
 import re
 import uuid
@@ -105,7 +100,10 @@ def _encoded_token() -> str:
 
 
 def _authenticate(refresh: bool, caller_record: bool = False) -> None:
-    """Verify the request's token and load its caller into `g`, or raise what refuses it."""
+    """Verify the request's token and load its caller into `g`, or raise what refuses it.
+    Verified by the library's `decode_token` (remembered per token), not `verify_jwt_in_request`,
+    which parses the token's header again on every request and loads the caller through
+    callbacks; a refusal raises the library's own exceptions, answered as it answers them."""
     token = _encoded_token()
     claims = verified_claims(token)
     if claims.get("type") != ("refresh" if refresh else "access"):

@@ -72,7 +72,7 @@ def add_security_headers(response):
 def cors_only_for_origins(app: Flask) -> None:
     """flask-cors (installed just before, with always_send off) answers a request that carries
     no `Origin` with no CORS header at all, not even `Vary: Origin` (which it adds only beside
-    an allowed origin), yet works its options and headers out for each one (~25 us). Its
+    an allowed origin), yet works its options and headers out for each one. Its
     after-request function now runs only for requests that carry `Origin`, as every browser's
     cross-origin request does."""
     functions = app.after_request_funcs.get(None, [])

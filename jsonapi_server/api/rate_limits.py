@@ -1,7 +1,5 @@
-"""The rate limits of API.md §1 and of the account changes, as decorators for the views they
-guard, and their 429 with `Retry-After` (the only answer that carries it: flask-limiter's
-headers are off, or every answer it counted would). Limits come from the settings
-(RATELIMIT_*); RATELIMIT_ENABLED=false turns them all off."""
+"""Rate limits (API.md §1 and the account changes) as decorators for the views they guard, with
+their 429 and `Retry-After`; limits come from the RATELIMIT_* settings."""
 
 import time
 
@@ -95,7 +93,9 @@ batch_creation_limit = _marked(
 
 
 def handle_rate_limit_exceeded(error: RateLimitExceeded):
-    """The protocol's 429, with the seconds until the breached limit's window resets."""
+    """The protocol's 429, with the seconds until the breached limit's window resets: the only
+    answer that carries `Retry-After`, as flask-limiter's own headers are off (or every answer
+    it counted would)."""
     breached = limiter.current_limit
     if breached is not None:
         seconds = int(breached.reset_at - time.time())

@@ -1,18 +1,6 @@
-"""Reads of lasting statements run straight on the driver's cursor.
-
-A statement built once and kept (a module constant, or a listing's statement of one shape:
-services.listing) is compiled here once per engine (psycopg2's only); each read then fills
-in its parameters, runs the SQL on the connection's cursor (as a prepared statement where
-prepared.py would make it one) and returns the driver's rows, which are plain tuples.
-SQLAlchemy's execution of a statement it has cached still looks the statement up by its
-cache key, sets up an execution context and a result, and wraps every row: about 50 us per
-statement (measured on a page of invites), an eighth of the instructions of a request for
-one invite. Only what needs none of that comes here: a SELECT whose bound values need no
-SQL rewriting (no expanding IN list) and whose columns need no conversion after the
-driver's own (no result processors). Everything else, and every connection with SQLAlchemy
-event listeners (which would expect to see each statement), takes the ordinary path. A
-driver error is handed to SQLAlchemy as its own execution would hand it, so it is wrapped,
-and a lost connection invalidated, as before."""
+"""Statements built once and kept (module constants, listing shapes), read straight on the
+driver's cursor: compiled once, they skip the execution context, result and row objects that
+SQLAlchemy sets up for every statement, even one it has cached."""
 
 import threading
 from collections.abc import Mapping, Sequence
@@ -24,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from . import prepared
 
-MAX_PLANS = 1024  # more than services.listing.MAX_SHAPES: every lasting statement fits
+MAX_PLANS = 1024  # more than listing.MAX_SHAPES: every lasting statement fits
 
 
 @dataclass(frozen=True)
@@ -45,7 +33,8 @@ def all_rows(
 ) -> Sequence[Sequence[Any]]:
     """Every row of `statement` with `parameters`, as `connection.execute(...).all()` gives
     them (values by position). `statement` must be one built once and kept: its compiled
-    form is kept for it."""
+    form is kept for it. A connection with event listeners of its own or its engine's takes
+    SQLAlchemy's ordinary path, since those expect to see each statement."""
     key = (statement, connection.dialect)  # an engine's own compiled form (apps may differ)
     plan = _PLANS.get(key, _UNPLANNED)
     if plan is _UNPLANNED:
@@ -86,6 +75,9 @@ def all_rows(
 
 
 def _plan(key: tuple[Executable, Any]) -> _Plan | None:
+    """The statement compiled for the driver, or None (the ordinary path, always) when it needs
+    SQLAlchemy around the driver: SQL rewritten per execution (an expanding IN list), columns
+    converted after the driver's own (result processors), execution options."""
     statement, dialect = key
     compiled = statement.compile(dialect=dialect)
     plan = None

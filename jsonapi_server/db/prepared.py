@@ -1,29 +1,6 @@
-"""Repeated reads run as PostgreSQL prepared statements, parsed and planned once per connection.
-
-psycopg2 sends every statement as text, which the server parses, analyses and plans anew each
-time: for a page of invites that is a tenth of the database's time per request, and for the
-one-row statements (authentication, one invite) near half of it. So a SELECT that this process
-has run before, on a connection in autocommit (a GET or HEAD: connections.autocommit_reads),
-is sent as `EXECUTE name(values)` instead, after a `PREPARE name (types) AS <statement>` the
-first time that connection meets it. SQLAlchemy still compiles, binds and reads every statement
-as before, and psycopg2 still quotes every value; only the text sent changes. Each parameter
-is declared with the type SQLAlchemy gives its bind parameter, so it is read as the literal
-would have been.
-
-Only autocommit connections: a PREPARE that fails leaves no transaction aborted, and the
-statement is then sent as text, always. PREPARE runs once per connection and statement, apart
-from the statement (engine events, statement counts among them, do not see it). A connection
-holds at most MAX_PER_CONNECTION prepared statements; the oldest is deallocated to make room.
-Poolers that share server connections between clients (PgBouncer in transaction mode) cannot
-keep prepared statements: DATABASE_PREPARED_STATEMENTS=false turns this off.
-
-A prepared statement is planned once, for any values (`plan_cache_mode = force_generic_plan`,
-set on each connection; it concerns prepared statements only). Left to choose, PostgreSQL
-plans a page anew on every execution, because a generic plan's guess at LIMIT and OFFSET
-looks dearer than the page's own plan, which is the same plan: planning was a third of a
-page's database time. Our reads are key lookups and index ranges, whose plans do not turn on
-the values; a pull's generic plan even reads its rows in index order where the per-value plan
-sorted every row newer than the cursor."""
+"""Repeated reads sent as PostgreSQL prepared statements: psycopg2 sends every statement as
+text, which the server would parse and plan anew each time. Autocommit connections only (GET,
+HEAD); DATABASE_PREPARED_STATEMENTS=false behind a pooler that shares server connections."""
 
 import itertools
 import re
@@ -38,7 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import NullType
 
-MAX_PER_CONNECTION = 256
+MAX_PER_CONNECTION = 256  # beyond it the oldest is deallocated to make room
 MAX_STATEMENTS = 1024  # texts this process remembers (each seen once, or prepared)
 _PREPARED_ON_CONNECTION = "jsonapi_server_prepared"  # pool record info: cleared on reconnect
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
@@ -52,7 +29,7 @@ class PreparedForm:
     inferred: tuple[int, ...]  # positions (from 0) of parameters whose type the server infers
 
 
-# Each engine's, for reads that run statements themselves (direct_reads).
+# Each engine's, for reads that run statements themselves (cursor_reads).
 _BY_DIALECT: "weakref.WeakKeyDictionary[Any, PreparedStatements]" = weakref.WeakKeyDictionary()
 _SEEN_ONCE = object()
 _NOT_PREPARABLE = object()
@@ -62,8 +39,9 @@ _names = itertools.count(1)
 def prepared_form(statement: str, compiled: Any, dialect: Any) -> PreparedForm | None:
     """The PREPARE and EXECUTE texts for a statement in psycopg2's `%(name)s` style, compiled
     by SQLAlchemy as `compiled`: each parameter is declared with its bind parameter's type, as
-    SQLAlchemy knows it; one of no known type (LIMIT's) is left for the server to infer. None
-    when a parameter is not one of the compiled statement's own (an expanded IN list)."""
+    SQLAlchemy knows it, so the value psycopg2 quotes is read as the literal would have been;
+    one of no known type (LIMIT's) is left for the server to infer. None when a parameter is
+    not one of the compiled statement's own (an expanded IN list)."""
     binds = {name: bind for bind, name in compiled.bind_names.items()}
     names: list[str] = []
 
@@ -125,8 +103,10 @@ class PreparedStatements:
     ) -> bool:
         """Runs `statement` (compiled as `compiled`) on `cursor` as EXECUTE, preparing it on
         this connection first if need be, when it is a repeated SELECT on a connection in
-        autocommit; False, having run nothing, otherwise. `connection_info` is the pooled
-        connection's info, which lasts as long as its server session."""
+        autocommit; False, having run nothing, otherwise. Autocommit only: a PREPARE that fails
+        there aborts no transaction, and the statement then goes as text, always.
+        `connection_info` is the pooled connection's info, which lasts as long as its server
+        session."""
         if not cursor.connection.autocommit or not statement.startswith("SELECT"):
             return False
         form = self.form_for(statement, compiled)
@@ -193,12 +173,17 @@ def _prepare(cursor, form: PreparedForm) -> bool:
 def prepare_repeated_reads(engine: Engine) -> PreparedStatements:
     """Sends repeated reads on autocommit connections as EXECUTE. The hook is the dialect's
     do_execute, not the engine's before_cursor_execute: engine events would switch on
-    SQLAlchemy's event dispatch around every statement (7 % of a one-row read's CPU,
-    measured); the engine's events, statement counts among them, see the statement as
-    compiled. Reads that skip SQLAlchemy's execution (direct_reads) ask for_dialect."""
+    SQLAlchemy's event dispatch around every statement, a cost each one-row read would feel;
+    the engine's events, statement counts among them, see the statement as compiled (and
+    never the PREPARE). Reads that skip SQLAlchemy's execution (cursor_reads) ask for_dialect."""
     statements = PreparedStatements(engine.dialect)
     _BY_DIALECT[engine.dialect] = statements
 
+    # Planned once, for any values (the setting concerns prepared statements only). Left to
+    # choose, PostgreSQL plans a page anew on every execution, because a generic plan's guess
+    # at LIMIT and OFFSET looks dearer than the page's own plan, which is the same plan. Our
+    # reads are key lookups and index ranges, whose plans do not turn on the values; a pull's
+    # generic plan even reads in index order where the per-value plan sorted every newer row.
     @event.listens_for(engine, "connect")
     def plan_once(dbapi_connection, _record) -> None:
         with dbapi_connection.cursor() as cursor:

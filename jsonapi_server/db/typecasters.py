@@ -14,9 +14,9 @@ from sqlalchemy.engine import Engine
 class StoredUUID(uuid.UUID):
     """A UUID read from PostgreSQL, keeping the text it arrived as (PostgreSQL writes the
     canonical lower-case form, which is what `str(UUID)` writes). Documents write every id as
-    text, and `uuid.UUID(text)` followed by `str()` costs ~5 us per id (a page of invites holds
-    a hundred); here the number is worked out only when compared or hashed. It equals, hashes
-    and binds as the `uuid.UUID` of the same value; copies and pickles are plain UUIDs."""
+    text, which parsing it into a number only to write it back would waste: the number is
+    worked out only when compared or hashed. It equals, hashes and binds as the `uuid.UUID` of
+    the same value; copies and pickles are plain UUIDs."""
 
     __slots__ = ("_number", "_text")
     is_safe = uuid.SafeUUID.unknown
@@ -41,7 +41,7 @@ class StoredUUID(uuid.UUID):
 
 
 # The slot's own setter: uuid.UUID refuses attribute assignment, and going around that with
-# object.__setattr__ took half of each id's typecasting (a page of invites reads 150 ids).
+# object.__setattr__ made typecasting an id much dearer, and every row holds ids.
 _set_stored_text = StoredUUID._text.__set__
 
 
@@ -69,7 +69,7 @@ class _ReadBefore(dict):
 
 _uuids_read = _ReadBefore(16384)
 _timestamps_read = _ReadBefore(16384)
-# Bound once: looking `get` up on the subclass each time cost a page 1 % (instructions).
+# Bound once: looking `get` up on the subclass for every value read adds up over a page.
 _uuid_read_before = _uuids_read.get
 _timestamp_read_before = _timestamps_read.get
 
@@ -103,8 +103,8 @@ def _stored_uuid(text: str | None, _cursor) -> StoredUUID | None:
 
 
 def _timestamp_with_zone(text: str | None, cursor) -> datetime | None:
-    """`timestamptz` by timestamp_from_text: a sixth cheaper than psycopg2's own, which builds
-    each datetime through keyword parsing. What it cannot read goes to psycopg2's."""
+    """`timestamptz` by timestamp_from_text: cheaper than psycopg2's own, which builds each
+    datetime through keyword parsing. What it cannot read goes to psycopg2's."""
     if text is None:
         return None
     value = _timestamp_read_before(text)

@@ -1,7 +1,6 @@
 """The current request and its `g` as the objects themselves, for code that runs on every
-request: each attribute read through Flask's proxies (`request.method`, `g.get(...)`) goes
-through werkzeug's LocalProxy, ~1 us a read, and a request's hooks, authentication and
-document read about sixty. Taken once, they cost one lookup."""
+request: each read through Flask's proxies goes through werkzeug's LocalProxy, and a request's
+hooks, authentication and document make dozens; taken once, they cost one lookup."""
 
 from typing import Any
 

@@ -1,8 +1,6 @@
-"""The OpenAPI 3.1 document, generated from what the code declares: the routes in the URL map,
-the operation each view is described as (`describe`, set by the routing helpers for resource
-routes), the marshmallow schemas, the collections' sorts and filters and the rate limits.
-Each operation's id, security and error answers are derived from those, never listed per
-route."""
+"""The OpenAPI 3.1 document, generated from what the code declares (routes, `describe`d
+views, schemas, sorts, filters, rate limits), so it cannot drift from the code: ids, security
+and error answers are derived, never listed per route."""
 
 import re
 from collections.abc import Callable, Iterator

@@ -123,7 +123,7 @@ _LOADERS = threading.local()  # each thread's: a load keeps state on its schema 
 
 def _loader(schema_class: type[ResourceSchema]) -> ResourceSchema:
     """This thread's schema instance for loading `schema_class`. Making one per request copied
-    every declared field (a tenth of a create's CPU). A load keeps nothing of one request for
+    every declared field, a sizeable part of a create. A load keeps nothing of one request for
     the next: marshmallow-jsonapi sets the instance's `included_data` and `document_meta`
     from each document it loads, and the documents given to it here carry neither."""
     loaders = _LOADERS.__dict__.setdefault("by_schema", {})

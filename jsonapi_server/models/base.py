@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from jsonapi_server.clock import truncate_to_millisecond, utc_now
 
 # `mapped_column(..., info={HIDDEN: True})`: a column no document shows (a password hash);
-# records (services.records), which only serve documents, never read it.
+# records (db.records), which only serve documents, never read it.
 HIDDEN = "hidden"
 
 

@@ -1,9 +1,6 @@
-"""The mail outbox: emails are written in the transaction of the change that causes them and
-delivered by workers (`flask outbox run`; in development without MAIL_SERVER, kept as .eml
-files in the instance folder's mail/); failures are retried with exponential backoff, and
-several workers never send one email twice (rows are claimed with FOR UPDATE SKIP LOCKED).
-A message that cannot succeed (SMTP 5xx, a bad header) or has failed OUTBOX_MAX_ATTEMPTS
-times is dead: kept with its last error, never claimed again (`flask outbox status`)."""
+"""The mail outbox: emails are written in the transaction of the change that causes them, so
+none is sent for a change that did not commit, and delivered by workers (`flask outbox run`)
+that retry with backoff and claim rows with FOR UPDATE SKIP LOCKED, so none is sent twice."""
 
 import logging
 import os
@@ -46,7 +43,7 @@ def email(recipient: str, subject: str, template: str, **context) -> dict[str, A
         "subject": one_line(subject)[:255],
         # The app's template environment (its loader, and autoescaping for .html) renders
         # the context alone: emails read no request, session or g, which Flask's
-        # render_template gathers for every render, and sends its signals (W3 -1.4 %).
+        # render_template gathers for every render, and sends its signals.
         "text_body": templates(f"email/{template}.txt").render(context),
         "html_body": templates(f"email/{template}.html").render(context),
         "created_at": now,
@@ -155,6 +152,9 @@ def dead(last: int) -> list[OutboxMessage]:
 
 
 def _failed(message: OutboxMessage, error: Exception) -> None:
+    """A failed attempt: retried later, unless it cannot succeed or has been tried
+    OUTBOX_MAX_ATTEMPTS times; then the message is dead, kept with its last error and never
+    claimed again (`flask outbox status` lists it)."""
     message.last_error = f"{type(error).__name__}: {error}"[:2000]
     if is_permanent(error) or message.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
         message.dead_at = utc_now()

@@ -1,7 +1,6 @@
-"""Who may do what in an organization: the one table of required roles, and the one check.
-
-Roles rank owner > admin > member; a superadmin may do everything everywhere. A stranger to an
-organization learns nothing: the organization and everything under it are not found."""
+"""Who may do what in an organization: the one table of required roles (owner > admin > member;
+a superadmin everything) and the one check. To a stranger, the organization and everything
+under it are not found, so nothing is learnt of them."""
 
 import uuid
 from collections.abc import Sequence

@@ -143,10 +143,9 @@ def session_holder(
     organization_id: uuid.UUID | None = None,
 ) -> tuple[User | None, bool]:
     """The token's user and whether its session is revoked, in one statement. `as_record`
-    (a caller the request only reads): the user is a record (services.records), the same
-    columns and properties without the ORM's loading, at a third of the statement's CPU; and
-    their role in `organization_id`, if given, is read with them and remembered for the
-    permission check."""
+    (a caller the request only reads): the user is a record (db.records), the same columns
+    and properties without the ORM's loading; and their role in `organization_id`, if given,
+    is read with them and remembered for the permission check."""
     parameters = {"user_id": user_id, "session_id": session_id}
     if not as_record:
         row = db.session.execute(_USER_AND_REVOCATION, parameters).first()

@@ -1,8 +1,6 @@
-"""URLs written into documents: URIs on PUBLIC_BASE_URL, or on the request's host when it is
-trusted (never on one that is not: a relative reference then). The path is percent-encoded as
-the client could have sent it (werkzeug hands it over decoded), and so is the query
-(`page%5Bsize%5D`): bare brackets are not valid in a URI query even though clients may send
-them."""
+"""URLs written into documents: on PUBLIC_BASE_URL, or on the request's host when it is trusted
+(never on one that is not). Paths and queries are percent-encoded as URIs (`page%5Bsize%5D`):
+bare brackets are not valid in a URI query, though clients may send them."""
 
 from functools import lru_cache
 from urllib.parse import quote, urlencode

@@ -1,7 +1,6 @@
-"""Organization invites: pending -> accepted | cancelled | expired. Codes are 256 random bits;
-accepting needs the code and the recipient's own account, and makes a member in one
-transaction; every (re)send queues an email in the same transaction as the invite. One
-module for each stage of an invite's life; api/ uses what this package names."""
+"""Organization invites, one module for each stage of an invite's life: pending -> accepted |
+cancelled | expired. Accepting needs the code and the recipient's own account; every (re)send
+queues its email in the invite's own transaction."""
 
 from .accepting import Verification, accept_invite, register_with_invite, verify_code
 from .changing import cancel_invite, update_invite

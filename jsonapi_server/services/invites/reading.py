@@ -122,8 +122,7 @@ def invite_for(
 
 
 def get_invite(user, invite_id, organization_id=None, include: Sequence[str] = ()):
-    """W2: two statements with authentication; the invite is read as a record (as a listing
-    reads them) when every include is to-one."""
+    """The invite with the caller's role in its organization, in one statement."""
     invite, role = read_one(
         _INVITE, {"invite_id": invite_id, "user_id": user.id}, include=include, columns=_CALLER_ROLE
     )

@@ -48,9 +48,11 @@ def register_blueprints(app: Flask) -> None:
     # a new resource's view module needs no entry anywhere else.
     for module in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{module.name}")
-    from . import docs, entry, health, rate_limits
+    from . import docs, entry, health, rate_limits, resources
     from .auth import init_auth
     from .blueprint import api
+
+    resources.register_all(api)
 
     app.before_request(_reads_only_when_the_method_only_reads)
     init_auth(app)

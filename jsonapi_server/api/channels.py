@@ -9,12 +9,11 @@ from schemas.organizations import ChannelSchema
 
 from .auth import authenticated, current_user
 from .blueprint import api
-from .resources import Resource, register
+from .resources import Resource, declare
 
 MEMBERS = "/organizations/<uuid:organization_id>/channels/<uuid:id>/relationships/members"
 
-register(
-    api,
+declare(
     Resource(
         schema=ChannelSchema,
         model=Channel,

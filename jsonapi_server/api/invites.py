@@ -12,13 +12,12 @@ from schemas.invites import InviteAcceptSchema, InviteUpdateSchema, Organization
 from .auth import authenticated, current_user
 from .blueprint import api
 from .rate_limits import accept_limit, invite_creation_limit
-from .resources import Resource, register
+from .resources import Resource, declare
 
 ITEM = "/organizations/<uuid:organization_id>/invites/<uuid:id>"
 
 
-register(
-    api,
+declare(
     Resource(
         schema=OrganizationInviteSchema,
         model=OrganizationInvite,

@@ -9,10 +9,9 @@ from schemas.users import UserSchema
 
 from .auth import authenticated, current_user
 from .blueprint import api
-from .resources import Resource, register
+from .resources import Resource, declare
 
-register(
-    api,
+declare(
     Resource(
         schema=MembershipSchema,
         model=Membership,

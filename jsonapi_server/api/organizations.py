@@ -4,11 +4,9 @@ from jsonapi_server.models import Organization
 from jsonapi_server.services import organizations
 from schemas.organizations import OrganizationSchema
 
-from .blueprint import api
-from .resources import Resource, register
+from .resources import Resource, declare
 
-register(
-    api,
+declare(
     Resource(
         schema=OrganizationSchema,
         model=Organization,
@@ -20,6 +18,5 @@ register(
         show=organizations.get_organization,
         update=organizations.update_organization,
         delete=organizations.delete_organization,
-        related_elsewhere=frozenset({"memberships", "channels", "invites"}),
     ),
 )

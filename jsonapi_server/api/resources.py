@@ -1,6 +1,6 @@
 """Resources declared once: a `Resource` names a type's schema, model, listing and service
-functions, and `register` builds its five views, its flat aliases and its relationship
-endpoints from that one declaration (organizations at the top, the rest under one)."""
+functions; its five views, flat aliases and relationship endpoints are built from that one
+declaration (organizations at the top, the rest under one) when the API is assembled."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,16 +45,37 @@ class Resource:
     # The create only reads the caller (their id, name and role): authenticated as a record
     # with their role in the organization (api.auth), as a read is.
     create_reads_caller_only: bool = False
-    # Relationships whose related URL is a collection endpoint registered on its own.
-    related_elsewhere: frozenset[str] = frozenset()
 
 
 # Every declared resource, by model: what answers a model's instance in a document.
 DECLARED: dict[type, Resource] = {}
 
 
+def declare(resource: Resource) -> None:
+    """Declare a resource (its view module does, once); `register_all` builds its routes."""
+    if resource.model in DECLARED:
+        raise ValueError(f"{resource.model.__name__} is declared twice")
+    DECLARED[resource.model] = resource
+
+
 def schema_for_model(model: type) -> type[ResourceSchema]:
     return DECLARED[model].schema
+
+
+_REGISTERED: set[type] = set()
+
+
+def register_all(blueprint: Blueprint) -> None:
+    """The routes of every declared resource, on the shared blueprint once (every application
+    registers that blueprint). An organization's relationship to a nested type (its
+    `memberships`) is related at that type's own collection endpoint."""
+    nested_paths = {resource.path for resource in DECLARED.values() if resource.nested}
+    for model, resource in DECLARED.items():
+        if model in _REGISTERED:
+            continue
+        elsewhere = frozenset() if resource.nested else frozenset(nested_paths)
+        _register(blueprint, resource, related_elsewhere=elsewhere)
+        _REGISTERED.add(model)
 
 
 def _named(view: Callable, name: str) -> Callable:
@@ -62,14 +83,11 @@ def _named(view: Callable, name: str) -> Callable:
     return view
 
 
-def register(blueprint: Blueprint, resource: Resource) -> None:
+def _register(blueprint: Blueprint, resource: Resource, *, related_elsewhere: frozenset) -> None:
     """Register list/create at the collection's path, read/change/delete below it (and flat,
     through register_resource), and the relationship endpoints."""
     schema = resource.schema
     type_ = schema.type_name()
-    if resource.model in DECLARED:
-        raise ValueError(f"{resource.model.__name__} is declared twice")
-    DECLARED[resource.model] = resource
 
     def parents(organization_id) -> tuple:
         return (organization_id,) if resource.nested else ()
@@ -161,5 +179,5 @@ def register(blueprint: Blueprint, resource: Resource) -> None:
         schema,
         item_path=item_path,
         load=authenticated(_named(load, f"load_{type_}")),
-        related_elsewhere=resource.related_elsewhere,
+        related_elsewhere=related_elsewhere,
     )

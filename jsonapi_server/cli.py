@@ -6,7 +6,8 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from marshmallow import ValidationError, validate
 
-from .jsonapi.timestamps import format_timestamp
+from jsonapi_server.times import format_timestamp
+
 from .services import accounts, outbox, tokens
 
 users_cli = AppGroup("users", help="Manage accounts.")

@@ -14,7 +14,7 @@ from marshmallow_jsonapi import fields as _library_fields
 
 from jsonapi_server.jsonapi import API_PREFIX
 from jsonapi_server.jsonapi.errors import json_pointer
-from jsonapi_server.jsonapi.timestamps import format_timestamp, parse_timestamp
+from jsonapi_server.times import format_timestamp, parse_timestamp
 
 _LINKS_KEY = "\x00links"  # carries a resource's links from _serialize to format_item
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
-from jsonapi_server.clock import utc_now
 from jsonapi_server.models import RevokedSession, User
+from jsonapi_server.times import utc_now
 
 from .factories import UserFactory
 

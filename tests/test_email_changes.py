@@ -10,9 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import create_engine, select, text, update
 
-from jsonapi_server.clock import utc_now
-from jsonapi_server.jsonapi.timestamps import parse_timestamp
 from jsonapi_server.models import EmailChange, OrganizationInvite, OutboxMessage
+from jsonapi_server.times import parse_timestamp, utc_now
 
 from .factories import PASSWORD, UserFactory
 from .served import served

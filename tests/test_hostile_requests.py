@@ -5,10 +5,10 @@ hash cannot tell apart, timestamps past the calendar, HEAD, finds by id, errors 
 import pytest
 from sqlalchemy import func, select
 
-from jsonapi_server.jsonapi.timestamps import parse_timestamp
 from jsonapi_server.models import User
 from jsonapi_server.services import accounts
 from jsonapi_server.services.errors import Invalid, Unauthenticated
+from jsonapi_server.times import parse_timestamp
 
 from .factories import PASSWORD, UserFactory
 

@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text, update
 
-from jsonapi_server.clock import utc_now
 from jsonapi_server.models import EmailChange, OutboxMessage, PasswordReset
+from jsonapi_server.times import utc_now
 
 from .factories import PASSWORD, UserFactory
 

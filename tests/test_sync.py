@@ -8,9 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from jsonapi_server.clock import utc_now
 from jsonapi_server.extensions import db
-from jsonapi_server.jsonapi.timestamps import format_timestamp, parse_timestamp
+from jsonapi_server.times import format_timestamp, parse_timestamp, utc_now
 
 from .factories import UserFactory
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from jsonapi_server.jsonapi.timestamps import (
+from jsonapi_server.times import (
     format_timestamp,
     format_timestamp_text,
     parse_timestamp,

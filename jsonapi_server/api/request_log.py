@@ -10,9 +10,8 @@ from typing import TextIO
 import orjson
 from flask import Flask
 
-from jsonapi_server.clock import utc_now
 from jsonapi_server.jsonapi.current import current_request, request_globals
-from jsonapi_server.jsonapi.timestamps import format_timestamp
+from jsonapi_server.times import format_timestamp, utc_now
 
 log = logging.getLogger("jsonapi_server.requests")
 

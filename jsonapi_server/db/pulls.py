@@ -11,9 +11,8 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import Select, and_, bindparam, or_, text
 
-from jsonapi_server.clock import truncate_to_millisecond, utc_now
 from jsonapi_server.extensions import db
-from jsonapi_server.jsonapi.timestamps import parse_timestamp
+from jsonapi_server.times import parse_timestamp, truncate_to_millisecond, utc_now
 
 from .connections import read_connection
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from jsonapi_server.clock import truncate_to_millisecond
+from jsonapi_server.times import truncate_to_millisecond
 
 from .current import current_request
 from .errors import JsonApiError

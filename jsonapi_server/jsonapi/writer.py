@@ -18,9 +18,8 @@ from typing import Any
 import marshmallow as ma
 from marshmallow_jsonapi import fields as library_fields
 
+from jsonapi_server.times import format_timestamp, format_timestamp_text
 from schemas.base import Boolean, Relationship, ResourceSchema, Timestamp
-
-from .timestamps import format_timestamp, format_timestamp_text
 
 _MISSING = object()
 _NOTHING: dict = {}

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from jsonapi_server.clock import utc_now
 from jsonapi_server.extensions import db
+from jsonapi_server.times import utc_now
 
 from .base import HIDDEN, UTCDateTime, UUIDPrimaryKey
 from .user import EMAIL_MAX_LENGTH, User

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, TypeDecorator, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from jsonapi_server.clock import truncate_to_millisecond, utc_now
+from jsonapi_server.times import truncate_to_millisecond, utc_now
 
 # `mapped_column(..., info={HIDDEN: True})`: a column no document shows (a password hash);
 # records (db.records), which only serve documents, never read it.

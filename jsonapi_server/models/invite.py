@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from jsonapi_server.clock import utc_now
 from jsonapi_server.extensions import db
+from jsonapi_server.times import utc_now
 
 from .base import UTCDateTime, UUIDPrimaryKey, Versioned
 from .organization import Organization

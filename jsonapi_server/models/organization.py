@@ -17,8 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from jsonapi_server.clock import utc_now
 from jsonapi_server.extensions import db
+from jsonapi_server.times import utc_now
 
 from .base import UTCDateTime, UUIDPrimaryKey, Versioned
 from .user import User

@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, String, Uuid, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from jsonapi_server.clock import utc_now
 from jsonapi_server.extensions import db
+from jsonapi_server.times import utc_now
 
 from .base import HIDDEN, Timestamps, UTCDateTime, UUIDPrimaryKey
 

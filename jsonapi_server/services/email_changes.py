@@ -7,9 +7,9 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import delete, select, update
 
-from jsonapi_server.clock import utc_now
 from jsonapi_server.extensions import db
 from jsonapi_server.models import EmailChange, PasswordReset, User
+from jsonapi_server.times import utc_now
 
 from . import one_time_codes, outbox
 from .accounts import email_taken, ensure_email_free, normalize_email

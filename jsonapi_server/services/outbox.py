@@ -17,9 +17,9 @@ from flask import current_app
 from flask_mail import BadHeaderError, Message
 from sqlalchemy import func, insert, select
 
-from jsonapi_server.clock import utc_now
 from jsonapi_server.extensions import db, mail
 from jsonapi_server.models import OutboxMessage
+from jsonapi_server.times import utc_now
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from flask import current_app
 from sqlalchemy import delete, insert, select, update
 from werkzeug.security import check_password_hash
 
-from jsonapi_server.clock import utc_now
 from jsonapi_server.extensions import db
 from jsonapi_server.models import EmailChange, PasswordReset, User
+from jsonapi_server.times import utc_now
 
 from . import one_time_codes, outbox, tokens
 from .accounts import hash_password, normalize_email

@@ -10,12 +10,12 @@ from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import bindparam, delete, exists, insert, literal, select
 
-from jsonapi_server.clock import utc_now
 from jsonapi_server.db.connections import read_connection
 from jsonapi_server.db.cursor_reads import all_rows
 from jsonapi_server.db.records import record_reader
 from jsonapi_server.extensions import db
 from jsonapi_server.models import Organization, RevokedSession, TokenSession, User
+from jsonapi_server.times import utc_now
 
 from .permissions import caller_role, remember_role
 from .sync import insert_or_nothing

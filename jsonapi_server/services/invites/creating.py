@@ -9,12 +9,12 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, literal_column, select
 
-from jsonapi_server.clock import truncate_to_millisecond
 from jsonapi_server.db import pulls
 from jsonapi_server.db.cursor_reads import all_rows
 from jsonapi_server.db.listing import fetch_one
 from jsonapi_server.extensions import db
 from jsonapi_server.models import Membership, Organization, OrganizationInvite, User
+from jsonapi_server.times import truncate_to_millisecond
 
 from .. import outbox, sync
 from ..accounts import normalize_email

@@ -1,16 +1,24 @@
-"""Timestamps on the wire: written as `2021-11-23T14:38:03.250Z`, read in any RFC 3339 form."""
+"""The service's times: one clock, kept to the millisecond (the precision of every time it
+stores and writes: JavaScript's Date holds no more), and one wire form, written as
+`2021-11-23T14:38:03.250Z` and read in any RFC 3339 form."""
 
 import re
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-
-from jsonapi_server.clock import truncate_to_millisecond
 
 _RFC3339 = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{2}:\d{2}:\d{2})"
     r"(?:\.(?P<fraction>\d{1,9}))?"
     r"(?P<zone>[Zz]|[+-]\d{2}:\d{2}| UTC)$"
 )
+
+
+def truncate_to_millisecond(value: datetime) -> datetime:
+    return value.replace(microsecond=value.microsecond - value.microsecond % 1000)
+
+
+def utc_now() -> datetime:
+    return truncate_to_millisecond(datetime.now(UTC))
 
 
 _WIRE_FORMAT = "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ"

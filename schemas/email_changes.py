@@ -3,7 +3,8 @@
 from marshmallow import validate
 from marshmallow_jsonapi import fields
 
-from .base import Relationship, ResourceSchema, Timestamp
+from jsonapi_server.jsonapi.fields import Relationship, Timestamp
+from jsonapi_server.jsonapi.schema import ResourceSchema
 
 CODE = validate.Regexp(r"^[0-9a-f]{64}$", error="A code is 64 hexadecimal characters.")
 

@@ -4,7 +4,8 @@ Attribute and relationship names follow the v2 seed to the letter."""
 from marshmallow import validate
 from marshmallow_jsonapi import fields
 
-from .base import Boolean, Relationship, ResourceSchema, Timestamp
+from jsonapi_server.jsonapi.fields import Boolean, Relationship, Timestamp
+from jsonapi_server.jsonapi.schema import ResourceSchema
 
 CODE = validate.Regexp(r"^[0-9a-f]{64}$", error="An invite code is 64 hexadecimal characters.")
 INVITE_ROLES = validate.OneOf(("admin", "member"))

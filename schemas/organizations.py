@@ -3,15 +3,10 @@
 from marshmallow import validate
 from marshmallow_jsonapi import fields
 
-from .base import (
-    Boolean,
-    Relationship,
-    ResourceSchema,
-    Timestamp,
-    single_line,
-    validate_optional_email,
-    validate_web_url,
-)
+from jsonapi_server.jsonapi.fields import Boolean, Relationship, Timestamp
+from jsonapi_server.jsonapi.schema import ResourceSchema
+
+from .base import single_line, validate_optional_email, validate_web_url
 
 ROLE_CHOICES = ("owner", "admin", "member")
 

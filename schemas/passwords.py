@@ -3,7 +3,9 @@
 from marshmallow import validate
 from marshmallow_jsonapi import fields
 
-from .base import Relationship, ResourceSchema, Timestamp
+from jsonapi_server.jsonapi.fields import Relationship, Timestamp
+from jsonapi_server.jsonapi.schema import ResourceSchema
+
 from .email_changes import CODE
 from .users import PASSWORD_LENGTH
 

@@ -3,7 +3,8 @@
 from marshmallow import validate
 from marshmallow_jsonapi import fields
 
-from .base import Relationship, ResourceSchema
+from jsonapi_server.jsonapi.fields import Relationship
+from jsonapi_server.jsonapi.schema import ResourceSchema
 
 
 class TokenSchema(ResourceSchema):

@@ -5,7 +5,10 @@ import re
 from marshmallow import validate
 from marshmallow_jsonapi import fields
 
-from .base import Boolean, ResourceSchema, Timestamp, single_line, validate_web_url
+from jsonapi_server.jsonapi.fields import Boolean, Timestamp
+from jsonapi_server.jsonapi.schema import ResourceSchema
+
+from .base import single_line, validate_web_url
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 PHONE = re.compile(r"^\+?[0-9][0-9 ().-]*$")

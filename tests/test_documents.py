@@ -18,9 +18,10 @@ from jsonapi_server.jsonapi.document import (
     resource_document,
 )
 from jsonapi_server.jsonapi.errors import JsonApiError
+from jsonapi_server.jsonapi.fields import Relationship
 from jsonapi_server.jsonapi.query import QueryParams
 from jsonapi_server.jsonapi.request import load_resource
-from schemas.base import Relationship, ResourceSchema
+from jsonapi_server.jsonapi.schema import ResourceSchema
 
 from .jsonapi_validation import validation_errors
 

@@ -6,8 +6,9 @@ import marshmallow as ma
 import pytest
 
 from jsonapi_server.jsonapi.collection_query import PAGE_MEMBERS
+from jsonapi_server.jsonapi.fields import Timestamp
 from jsonapi_server.jsonapi.query import SPEC_FAMILIES
-from schemas.base import ResourceSchema, Timestamp
+from jsonapi_server.jsonapi.schema import ResourceSchema
 
 from .hostile_catalogue import (
     World,

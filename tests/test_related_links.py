@@ -10,8 +10,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 import schemas
+from jsonapi_server.jsonapi.schema import ResourceSchema
 from jsonapi_server.models import DeletedRecord
-from schemas.base import ResourceSchema
 
 from .factories import PASSWORD
 

@@ -4,12 +4,12 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from jsonapi_server.jsonapi.fields import Timestamp
 from jsonapi_server.times import (
     format_timestamp,
     format_timestamp_text,
     parse_timestamp,
 )
-from schemas.base import Timestamp
 
 
 def test_written_with_three_fraction_digits_and_z():

@@ -12,8 +12,9 @@ import pytest
 from marshmallow_jsonapi import fields
 
 from jsonapi_server.jsonapi import API_PREFIX
+from jsonapi_server.jsonapi.fields import Relationship, Timestamp
+from jsonapi_server.jsonapi.schema import ResourceSchema
 from jsonapi_server.jsonapi.writer import resource_plan, write_resources
-from schemas.base import Relationship, ResourceSchema, Timestamp
 
 from .conftest import assert_writes_as_marshmallow
 

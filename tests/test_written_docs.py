@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import schemas
+from jsonapi_server.jsonapi.schema import ResourceSchema
 from jsonapi_server.services.errors import DomainError
 from jsonapi_server.services.sync import StaleUpdate
-from schemas.base import ResourceSchema
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted([*(ROOT / "jsonapi_server").rglob("*.py"), *(ROOT / "schemas").glob("*.py")])

@@ -18,7 +18,7 @@ from jsonapi_server.jsonapi.responses import (
     resource_response,
 )
 from jsonapi_server.jsonapi.routing import register_relationships, register_resource
-from schemas.base import ResourceSchema
+from jsonapi_server.jsonapi.schema import ResourceSchema
 
 from .auth import ORGANIZATION_ARGUMENT, authenticated, current_user
 

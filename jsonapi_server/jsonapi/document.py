@@ -6,10 +6,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.base import ResourceSchema, schema_for
-
 from . import JSONAPI_VERSION
 from .query import QueryParams
+from .schema import ResourceSchema, schema_for
 from .writer import write_resources
 
 

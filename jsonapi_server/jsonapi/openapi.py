@@ -10,8 +10,6 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import Rule
 
-from schemas.base import ResourceSchema, schema_for
-
 from . import API_PREFIX, JSONAPI_MEDIA_TYPE
 from .openapi_answers import (
     error_response,
@@ -27,6 +25,7 @@ from .openapi_schemas import (
     request_schema,
     resource_schema,
 )
+from .schema import ResourceSchema, schema_for
 
 # The method each kind is served by first; another method's operation id says its method.
 USUAL_METHOD = {

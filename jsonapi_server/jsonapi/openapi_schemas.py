@@ -3,9 +3,9 @@ answered, create and update documents, linkage, and the one JSON:API error docum
 
 import marshmallow as ma
 
-from schemas.base import Relationship, ResourceSchema, Timestamp
-
 from . import JSONAPI_VERSION
+from .fields import Relationship, Timestamp
+from .schema import ResourceSchema
 
 IDENTIFIER = {"$ref": "#/components/schemas/identifier"}
 ERROR_DOCUMENT = {"$ref": "#/components/schemas/error_document"}

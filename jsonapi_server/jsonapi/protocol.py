@@ -8,14 +8,13 @@ from marshmallow import ValidationError
 from marshmallow_jsonapi.exceptions import IncorrectTypeError
 from werkzeug.exceptions import HTTPException
 
-from schemas.base import validation_error_object
-
 from . import API_PREFIX
 from .current import current_request
 from .document import error_document
 from .errors import JsonApiError, error_object
 from .media import check_accept, check_content_type
 from .responses import ApiResponse, jsonapi_response
+from .schema import validation_error_object
 from .urls import current_url
 
 log = logging.getLogger(__name__)

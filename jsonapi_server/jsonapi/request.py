@@ -11,9 +11,8 @@ from typing import Any
 import marshmallow as ma
 from flask import request
 
-from schemas.base import ResourceSchema
-
 from .errors import JsonApiError, bad_document, json_pointer
+from .schema import ResourceSchema
 
 _RESOURCE_MEMBERS = {"type", "id", "lid", "attributes", "relationships", "links", "meta"}
 

@@ -7,8 +7,6 @@ from typing import Any
 import orjson
 from flask import Response
 
-from schemas.base import ResourceSchema, SchemaShape, schema_for
-
 from . import JSONAPI_MEDIA_TYPE
 from .collection_query import PULL_FILTER, CollectionSpec
 from .conditional import etag_for, not_modified
@@ -24,6 +22,7 @@ from .document import (
 from .member_names import member_name
 from .pagination import collection_meta, pagination_links
 from .query import QueryParams, parse_query
+from .schema import ResourceSchema, SchemaShape, schema_for
 from .urls import current_base_url, current_host_url, current_url, with_query
 
 _SHAPE = SchemaShape()

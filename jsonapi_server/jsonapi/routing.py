@@ -5,11 +5,10 @@ from collections.abc import Callable, Mapping
 
 from flask import Blueprint
 
-from schemas.base import ResourceSchema, schema_for
-
 from .current import current_request
 from .openapi import OperationSpec
 from .responses import related_response, relationship_response
+from .schema import ResourceSchema, schema_for
 
 View = Callable[..., object]
 

@@ -19,7 +19,9 @@ import marshmallow as ma
 from marshmallow_jsonapi import fields as library_fields
 
 from jsonapi_server.times import format_timestamp, format_timestamp_text
-from schemas.base import Boolean, Relationship, ResourceSchema, Timestamp
+
+from .fields import Boolean, Relationship, Timestamp
+from .schema import ResourceSchema
 
 _MISSING = object()
 _NOTHING: dict = {}
@@ -111,7 +113,9 @@ class ResourcePlan:
                     )
                 )
             elif isinstance(field, library_fields.BaseRelationship):
-                raise TypeError(f"{name}: relationships are declared with schemas.base")
+                raise TypeError(
+                    f"{name}: declare relationships with fields.Relationship"
+                )
             else:
                 member = schema.inflect(field.data_key or name)
                 self.attributes.append((member, attribute, _direct_writer(field), field))

@@ -113,9 +113,7 @@ class ResourcePlan:
                     )
                 )
             elif isinstance(field, library_fields.BaseRelationship):
-                raise TypeError(
-                    f"{name}: declare relationships with fields.Relationship"
-                )
+                raise TypeError(f"{name}: declare relationships with fields.Relationship")
             else:
                 member = schema.inflect(field.data_key or name)
                 self.attributes.append((member, attribute, _direct_writer(field), field))

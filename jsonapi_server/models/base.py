@@ -28,7 +28,7 @@ class UTCDateTime(TypeDecorator):
 
     def result_processor(self, dialect, coltype):
         if dialect.name == "postgresql":
-            # timestamptz arrives aware, in the session's zone, which is UTC (config.py sets
+            # timestamptz arrives aware, in the session's zone, which is UTC (config.settings sets
             # it for every connection): nothing to do for each of a page's hundreds of values.
             return None
         return super().result_processor(dialect, coltype)

@@ -205,7 +205,7 @@ def check_sync_settings(settings: dict) -> None:
 # A host as links write it (a name in its ASCII form, or an IPv4 address) ...
 _BASE_HOST = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")
 # ... and a name or `.suffix` as werkzeug's host_is_trusted matches it: no scheme, port, path.
-_HOST_NAME = re.compile(r"^\.?[^\s:/@?#\[\],.][^\s:/@?#\[\],]*$")
+HOST_NAME = re.compile(r"^\.?[^\s:/@?#\[\],.][^\s:/@?#\[\],]*$")
 
 
 def public_base_url(settings: dict) -> str | None:
@@ -234,7 +234,7 @@ def public_base_url(settings: dict) -> str | None:
     return f"{parts.scheme.lower()}://{host if port is None else f'{host}:{port}'}"
 
 
-def _listed_hosts(settings: dict) -> tuple[str, ...]:
+def listed_hosts(settings: dict) -> tuple[str, ...]:
     names = settings.get("ALLOWED_HOSTS") or ()
     return _names(names) if isinstance(names, str) else tuple(names)  # (a mapping may hold text)
 
@@ -242,135 +242,7 @@ def _listed_hosts(settings: dict) -> tuple[str, ...]:
 def allowed_hosts(settings: dict) -> tuple[str, ...]:
     """The Host names a request may carry: TRUSTED_HOSTS's and PUBLIC_BASE_URL's host; none
     (any Host is answered) when neither is set."""
-    names = _listed_hosts(settings)
+    names = listed_hosts(settings)
     base = public_base_url(settings)
     host = urlsplit(base).hostname if base else None
     return names if host is None or host in names else (*names, host)
-
-
-def _public_base_url_form(settings: dict) -> str | None:
-    value = settings.get("PUBLIC_BASE_URL")
-    if value and public_base_url(settings) is None:
-        return (
-            f"PUBLIC_BASE_URL={value!r} is not a scheme and host, as https://api.example.com "
-            "(no path, query or user)"
-        )
-    return None
-
-
-def _trusted_hosts_form(settings: dict) -> str | None:
-    wrong = [name for name in _listed_hosts(settings) if not _HOST_NAME.match(name)]
-    if wrong:
-        return (
-            f"TRUSTED_HOSTS holds {', '.join(map(repr, wrong))}: host names only, as "
-            "api.example.com or .example.com (no scheme, port or path)"
-        )
-    return None
-
-
-# What no environment starts with: each returns its problem as one line, or None.
-FORM_CHECKS = (_public_base_url_form, _trusted_hosts_form)
-
-
-class UnsafeSettings(SystemExit):
-    """The settings name no environment this app knows, are malformed, or are production's
-    without what it cannot run safely without. A SystemExit, so that a command (`flask ...`)
-    that meets it prints its lines and exits 1 without a traceback; `problems` holds one line
-    per problem."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
-
-
-def _jwt_secret(settings: dict) -> str | None:
-    if len((settings.get("JWT_SECRET_KEY") or "").encode()) < 32:
-        return "JWT_SECRET_KEY must be set, at least 32 bytes long"
-    return None
-
-
-def _database_url(settings: dict) -> str | None:
-    url = settings.get("SQLALCHEMY_DATABASE_URI")
-    if not url:
-        return "DATABASE_URL must be set (PostgreSQL)"
-    if url.startswith("sqlite") and not settings.get("ALLOW_UNSAFE_SQLITE"):
-        return (
-            "DATABASE_URL is SQLite (one host, one writer): use PostgreSQL, "
-            "or ALLOW_UNSAFE_SQLITE=1"
-        )
-    return None
-
-
-def _mail_server(settings: dict) -> str | None:
-    if not settings.get("MAIL_SERVER"):
-        return "MAIL_SERVER must be set (invite mail is sent through it)"
-    return None
-
-
-def _rate_limits(settings: dict) -> str | None:
-    if not settings["RATELIMIT_ENABLED"]:
-        if not settings.get("ALLOW_UNSAFE_NO_RATE_LIMITS"):
-            return (
-                "RATELIMIT_ENABLED is false (sign-in guesses go uncounted): turn it on, "
-                "or ALLOW_UNSAFE_NO_RATE_LIMITS=1"
-            )
-        return None
-    storage = settings["RATELIMIT_STORAGE_URI"]
-    if storage.startswith("memory://") and not settings.get("ALLOW_UNSAFE_MEMORY_RATE_LIMITS"):
-        return (
-            "RATELIMIT_STORAGE_URI is memory:// (a count per process): use redis://, "
-            "or ALLOW_UNSAFE_MEMORY_RATE_LIMITS=1"
-        )
-    return None
-
-
-def _cors_origins(settings: dict) -> str | None:
-    origins = [o.strip() for o in settings["CORS_ORIGINS"].split(",")]
-    if "*" in origins and not settings.get("ALLOW_UNSAFE_ANY_ORIGIN"):
-        return (
-            "CORS_ORIGINS is '*' (any site may call): name the origins, "
-            "or ALLOW_UNSAFE_ANY_ORIGIN=1"
-        )
-    return None
-
-
-def _host_header(settings: dict) -> str | None:
-    if settings.get("PUBLIC_BASE_URL") or settings.get("ALLOWED_HOSTS"):
-        return None
-    if settings.get("ALLOW_UNSAFE_HOST_HEADER"):
-        return None
-    return (
-        "PUBLIC_BASE_URL is not set (links and Location would name any Host a client sends): "
-        "set it (or TRUSTED_HOSTS), or ALLOW_UNSAFE_HOST_HEADER=1"
-    )
-
-
-# What production refuses: each returns its problem as one line, or None. Add to the end.
-PRODUCTION_CHECKS = (
-    _jwt_secret,
-    _database_url,
-    _mail_server,
-    _rate_limits,
-    _cors_origins,
-    _host_header,
-)
-
-
-def settings_problems(settings: dict) -> list[str]:
-    """One line per reason these settings may not start the app; none when they may."""
-    environment = settings["JSONAPI_SERVER_ENV"]
-    if environment not in ENVIRONMENTS:
-        return [f"JSONAPI_SERVER_ENV={environment!r} is none of: {', '.join(ENVIRONMENTS)}"]
-    problems = [problem for problem in (check(settings) for check in FORM_CHECKS) if problem]
-    if environment == "production":
-        refused = (check(settings) for check in PRODUCTION_CHECKS)
-        problems += [f"JSONAPI_SERVER_ENV=production refuses to start: {p}" for p in refused if p]
-    return problems
-
-
-def check_settings(settings: dict) -> None:
-    """Refuse to start with settings that name no known environment or are unsafe in
-    production, naming every problem at once."""
-    problems = settings_problems(settings)
-    if problems:
-        raise UnsafeSettings(problems)

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from jsonapi_server.extensions import db
 from jsonapi_server.jsonapi import API_PREFIX
 from jsonapi_server.jsonapi.fields import Relationship
-from jsonapi_server.jsonapi.openapi import OperationSpec, spec_of
+from jsonapi_server.jsonapi.operations import OperationSpec, spec_of
 from jsonapi_server.jsonapi.schema import ResourceSchema
 
 from .factories import PASSWORD, UserFactory

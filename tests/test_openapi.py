@@ -17,7 +17,8 @@ from schemathesis.checks import (
     positive_data_acceptance,
 )
 
-from jsonapi_server.jsonapi.openapi import build_openapi, spec_of
+from jsonapi_server.jsonapi.openapi import build_openapi
+from jsonapi_server.jsonapi.operations import spec_of
 
 from .factories import UserFactory
 from .jsonapi_validation import validation_errors

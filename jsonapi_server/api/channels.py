@@ -1,6 +1,6 @@
 """`channels` of an organization, and who is in them (`relationships/members`)."""
 
-from jsonapi_server.jsonapi.openapi import describe
+from jsonapi_server.jsonapi.operations import describe
 from jsonapi_server.jsonapi.request import load_identifiers
 from jsonapi_server.jsonapi.responses import relationship_response
 from jsonapi_server.models import Channel

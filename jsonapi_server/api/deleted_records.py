@@ -1,6 +1,6 @@
 """`deleted_records`: tombstones of hard deletes, pulled by offline clients."""
 
-from jsonapi_server.jsonapi.openapi import describe
+from jsonapi_server.jsonapi.operations import describe
 from jsonapi_server.jsonapi.responses import listing_response, query_params
 from jsonapi_server.services import deleted_records
 from schemas.organizations import DeletedRecordSchema

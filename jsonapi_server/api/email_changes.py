@@ -2,7 +2,7 @@
 there), and confirm it with that code."""
 
 from jsonapi_server.api.hardening import no_store
-from jsonapi_server.jsonapi.openapi import describe
+from jsonapi_server.jsonapi.operations import describe
 from jsonapi_server.jsonapi.request import load_resource
 from jsonapi_server.jsonapi.responses import query_params, resource_response
 from jsonapi_server.services import email_changes

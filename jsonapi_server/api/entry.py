@@ -6,7 +6,7 @@ from importlib.metadata import version
 from flask import Blueprint
 
 from jsonapi_server.jsonapi.entry import ENTRY_DOCUMENT, entry_response
-from jsonapi_server.jsonapi.openapi import describe
+from jsonapi_server.jsonapi.operations import describe
 
 from .blueprint import api
 

@@ -8,7 +8,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from jsonapi_server.api.hardening import any_host
 from jsonapi_server.extensions import db
-from jsonapi_server.jsonapi.openapi import build_openapi, describe
+from jsonapi_server.jsonapi.openapi import build_openapi
+from jsonapi_server.jsonapi.operations import describe
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("health", __name__)

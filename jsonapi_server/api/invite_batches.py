@@ -3,7 +3,7 @@
 
 from dataclasses import replace
 
-from jsonapi_server.jsonapi.openapi import describe
+from jsonapi_server.jsonapi.operations import describe
 from jsonapi_server.jsonapi.request import load_resource
 from jsonapi_server.jsonapi.responses import query_params, resource_response
 from jsonapi_server.services import invites

@@ -2,7 +2,7 @@
 resend."""
 
 from jsonapi_server.jsonapi.conditional import if_match_base
-from jsonapi_server.jsonapi.openapi import describe
+from jsonapi_server.jsonapi.operations import describe
 from jsonapi_server.jsonapi.request import load_resource
 from jsonapi_server.jsonapi.responses import query_params, resource_response
 from jsonapi_server.models import OrganizationInvite

@@ -1,6 +1,6 @@
 """`memberships` of an organization, and its members as `users`."""
 
-from jsonapi_server.jsonapi.openapi import describe
+from jsonapi_server.jsonapi.operations import describe
 from jsonapi_server.jsonapi.responses import listing_response, query_params
 from jsonapi_server.models import Membership
 from jsonapi_server.services import accounts, memberships

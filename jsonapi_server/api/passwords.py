@@ -2,7 +2,7 @@
 (public: a token mailed to the account's address sets a new password)."""
 
 from jsonapi_server.api.hardening import no_store
-from jsonapi_server.jsonapi.openapi import describe
+from jsonapi_server.jsonapi.operations import describe
 from jsonapi_server.jsonapi.request import load_resource
 from jsonapi_server.jsonapi.responses import no_content, query_params, resource_response
 from jsonapi_server.services import passwords

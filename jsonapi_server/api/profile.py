@@ -1,6 +1,6 @@
 """`/profile`: the caller's own `users` resource."""
 
-from jsonapi_server.jsonapi.openapi import describe
+from jsonapi_server.jsonapi.operations import describe
 from jsonapi_server.jsonapi.request import load_resource
 from jsonapi_server.jsonapi.responses import query_params, resource_response
 from jsonapi_server.services import accounts

@@ -7,7 +7,7 @@ from flask import Flask, current_app, request
 from flask_limiter import RateLimitExceeded
 
 from jsonapi_server.extensions import limiter
-from jsonapi_server.jsonapi.openapi import mark_rate_limited
+from jsonapi_server.jsonapi.operations import mark_rate_limited
 from jsonapi_server.jsonapi.protocol import handle_http_exception
 from jsonapi_server.services.accounts import normalize_email
 

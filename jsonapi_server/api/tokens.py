@@ -1,7 +1,7 @@
 """`tokens`: sign in, refresh, sign out."""
 
 from jsonapi_server.api.hardening import no_store
-from jsonapi_server.jsonapi.openapi import describe
+from jsonapi_server.jsonapi.operations import describe
 from jsonapi_server.jsonapi.request import load_resource
 from jsonapi_server.jsonapi.responses import no_content, query_params, resource_response
 from jsonapi_server.services import accounts, tokens

@@ -1,7 +1,7 @@
 """`users`: registration (public), and the accounts a caller may see."""
 
 from jsonapi_server.api.hardening import no_store
-from jsonapi_server.jsonapi.openapi import describe
+from jsonapi_server.jsonapi.operations import describe
 from jsonapi_server.jsonapi.request import load_resource
 from jsonapi_server.jsonapi.responses import collection_response, query_params, resource_response
 from jsonapi_server.jsonapi.routing import register_resource

@@ -1,15 +1,9 @@
 """What each operation of the OpenAPI document answers, derived from its OperationSpec: the
 success document, the 4xx error documents it can give, and the query parameters it reads."""
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
 from . import API_PREFIX, JSONAPI_MEDIA_TYPE
 from .openapi_schemas import ERROR_DOCUMENT, document_schema, linkage_document, writes_relationships
-
-if TYPE_CHECKING:
-    from .openapi import OperationSpec
+from .operations import OperationSpec
 
 KINDS = {
     "list": "List {type}",

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from flask import Blueprint
 
 from .current import current_request
-from .openapi import OperationSpec
+from .operations import OperationSpec
 from .responses import related_response, relationship_response
 from .schema import ResourceSchema, schema_for
 

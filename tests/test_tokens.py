@@ -259,17 +259,28 @@ def test_a_token_without_its_type_is_an_access_token(app, client, user):
     assert response.json["errors"][0]["code"] == "invalid_token"
 
 
-def test_a_caller_who_reads_is_a_record_and_one_who_writes_a_user(app, client, user, session):
-    """Reads load the caller as a record (no ORM instance); writes get the session's User."""
+def test_the_caller_is_a_record_and_a_change_to_their_account_takes_its_row(
+    app, client, user, session, login
+):
+    """Every request loads the caller as a record (no ORM instance); a service that changes
+    the caller's own account reads its row, locked (accounts.own_account)."""
     from jsonapi_server.extensions import db
     from jsonapi_server.models import User
+    from jsonapi_server.services.accounts import own_account
     from jsonapi_server.services.tokens import session_holder
 
     session_id = "00000000-0000-4000-8000-000000000000"
-    with app.test_request_context():
-        reader, revoked = session_holder(user.id, session_id, as_record=True)
-        assert not revoked and not isinstance(reader, User)
+    with app.test_request_context(method="POST"):
+        caller, revoked = session_holder(user.id, session_id)
+        assert not revoked and not isinstance(caller, User)
         assert not any(isinstance(instance, User) for instance in db.session.identity_map.values())
-        assert (reader.id, reader.email, reader.full_name) == (user.id, user.email, user.full_name)
-        writer, _ = session_holder(user.id, session_id)
-        assert isinstance(writer, User) and writer in db.session
+        assert (caller.id, caller.email, caller.full_name) == (user.id, user.email, user.full_name)
+        account = own_account(caller)
+        assert isinstance(account, User) and account in db.session
+    response = client.patch(
+        "/api/v2/profile",
+        json={"data": {"type": "users", "id": str(user.id), "attributes": {"first_name": "Ada"}}},
+        headers={**login(user), "Content-Type": "application/vnd.api+json"},
+    )
+    assert response.status_code == 200, response.json
+    assert response.json["data"]["attributes"]["first_name"] == "Ada"

@@ -18,7 +18,7 @@ from flask_jwt_extended.exceptions import (
 )
 
 from jsonapi_server.extensions import jwt
-from jsonapi_server.jsonapi.current import READ_METHODS, current_request, request_globals
+from jsonapi_server.jsonapi.current import current_request, request_globals
 from jsonapi_server.jsonapi.errors import JsonApiError
 from jsonapi_server.jsonapi.protocol import handle_jsonapi_error
 from jsonapi_server.jsonapi.responses import reveal_private_fields
@@ -99,7 +99,7 @@ def _encoded_token() -> str:
     return parts[1]
 
 
-def _authenticate(refresh: bool, caller_record: bool = False) -> None:
+def _authenticate(refresh: bool) -> None:
     """Verify the request's token and load its caller into `g`, or raise what refuses it.
     Verified by the library's `decode_token` (remembered per token), not `verify_jwt_in_request`,
     which parses the token's header again on every request and loads the caller through
@@ -114,14 +114,11 @@ def _authenticate(refresh: bool, caller_record: bool = False) -> None:
     # (The token's header is read only to refuse it, as the library's exceptions carry it.)
     if ids is None:
         raise RevokedTokenError(get_unverified_jwt_headers(token), claims)
-    # Only a caller the request only reads gets a record (a GET's, and a view's that says
-    # so): whatever writes to the caller needs the ORM's User. Such a caller's role in the
-    # organization the URL names comes with them.
+    # The caller comes as a record, with their role in the organization the URL names; a
+    # service that changes their own account reads its row itself (accounts.own_account).
     request = current_request()
     user, revoked = session_holder(
-        *ids,
-        as_record=caller_record or request.method in READ_METHODS,
-        organization_id=(request.view_args or {}).get(ORGANIZATION_ARGUMENT),
+        *ids, organization_id=(request.view_args or {}).get(ORGANIZATION_ARGUMENT)
     )
     if user is None:
         raise UserLookupError(
@@ -129,7 +126,6 @@ def _authenticate(refresh: bool, caller_record: bool = False) -> None:
         )
     if revoked:
         raise RevokedTokenError(get_unverified_jwt_headers(token), claims)
-    # The id apart: after a write's commit, reading `user.id` would load the whole row again.
     globals_ = request_globals()
     globals_.caller, globals_.caller_id, globals_.token_claims = user, ids[0], claims
     reveal_private_fields_to(ids[0], user.is_superadmin)
@@ -140,15 +136,13 @@ def reveal_private_fields_to(user_id: uuid.UUID, is_superadmin: bool) -> None:
     reveal_private_fields(private_fields_visible(user_id, is_superadmin))
 
 
-def authenticated(view=None, *, refresh: bool = False, caller_record: bool = False):
-    """Decorator: the view needs a valid access token (or, with refresh=True, a refresh token).
-    `caller_record`: the view writes but only reads the caller (its id, name and role), who
-    is then loaded as a record with their role, as for a read."""
+def authenticated(view=None, *, refresh: bool = False):
+    """Decorator: the view needs a valid access token (or, with refresh=True, a refresh token)."""
 
     def decorate(function):
         @wraps(function)
         def wrapper(*args, **kwargs):
-            _authenticate(refresh, caller_record)
+            _authenticate(refresh)
             return function(*args, **kwargs)
 
         return wrapper
@@ -157,8 +151,8 @@ def authenticated(view=None, *, refresh: bool = False, caller_record: bool = Fal
 
 
 def current_user() -> User:
-    """The caller: a User, or for a request that only reads them, a record of one (same
-    columns and properties, known to no session)."""
+    """The caller, as a record of their User (its columns and properties, known to no
+    session)."""
     return request_globals().caller
 
 

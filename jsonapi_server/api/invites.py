@@ -30,7 +30,6 @@ declare(
         delete=invites.cancel_invite,
         update_schema=InviteUpdateSchema,
         create_limit=invite_creation_limit,
-        create_reads_caller_only=True,
     ),
 )
 

@@ -42,9 +42,6 @@ class Resource:
     nested: bool = True
     update_schema: type[ResourceSchema] | None = None
     create_limit: Callable | None = None  # a rate limit for creating, applied once signed in
-    # The create only reads the caller (their id, name and role): authenticated as a record
-    # with their role in the organization (api.auth), as a read is.
-    create_reads_caller_only: bool = False
 
 
 # Every declared resource, by model: what answers a model's instance in a document.
@@ -170,7 +167,7 @@ def _register(blueprint: Blueprint, resource: Resource, *, related_elsewhere: fr
         collection_path=collection_path,
         collection_views={
             "GET": authenticated(_named(list_view, f"list_{type_}")),
-            "POST": authenticated(create, caller_record=resource.create_reads_caller_only),
+            "POST": authenticated(create),
         },
         parent_argument=ORGANIZATION_ARGUMENT if resource.nested else None,
     )

@@ -175,9 +175,16 @@ def list_users(viewer: User, *, filters, sort, offset: int, size: int):
     )
 
 
-def update_profile(user: User, changes: dict) -> User:
+def own_account(caller: User) -> User:
+    """The caller's own row, locked, for a change to it: the caller as authenticated is a
+    record, which is only read."""
+    return db.session.get(User, caller.id, with_for_update=True, populate_existing=True)
+
+
+def update_profile(caller: User, changes: dict) -> User:
     """Change the caller's own profile; members left out stay as they are. The email is not
     changed here (services.email_changes)."""
+    user = own_account(caller)
     changes = {name: value for name, value in changes.items() if name in PROFILE_FIELDS}
     # Clients send the whole resource back: the address as it is changes nothing.
     if "email" in changes and normalize_email(changes.pop("email")) != user.email:
@@ -196,7 +203,8 @@ def update_profile(user: User, changes: dict) -> User:
     return user
 
 
-def clear_avatar(user: User) -> User:
+def clear_avatar(caller: User) -> User:
+    user = own_account(caller)
     user.avatar_url = None
     db.session.commit()
     return user

@@ -12,7 +12,7 @@ from jsonapi_server.models import EmailChange, PasswordReset, User
 from jsonapi_server.times import utc_now
 
 from . import one_time_codes, outbox
-from .accounts import email_taken, ensure_email_free, normalize_email
+from .accounts import email_taken, ensure_email_free, normalize_email, own_account
 from .errors import Conflict, Forbidden, Gone, Invalid, NotFound
 from .passwords import check_current_password
 from .sync import committing
@@ -22,8 +22,9 @@ def _ttl() -> timedelta:
     return timedelta(seconds=current_app.config["EMAIL_CHANGE_TTL_SECONDS"])
 
 
-def request_email_change(user: User, new_email: str, current_password: str) -> EmailChange:
+def request_email_change(caller: User, new_email: str, current_password: str) -> EmailChange:
     """Mail a code to `new_email`; it replaces any change of the caller's not yet confirmed."""
+    user = own_account(caller)
     check_current_password(user, current_password)
     address = normalize_email(new_email)
     if address == user.email:
@@ -67,7 +68,7 @@ def request_email_change(user: User, new_email: str, current_password: str) -> E
     return change
 
 
-def confirm_email_change(user: User, change_id: uuid.UUID, code: str) -> EmailChange:
+def confirm_email_change(caller: User, change_id: uuid.UUID, code: str) -> EmailChange:
     """Move the caller's account to the change's address, once: the row is locked, so of two
     concurrent confirmations one succeeds and the other finds it confirmed (409). The address
     is verified; reset tokens mailed to the old one stop working."""
@@ -77,7 +78,7 @@ def confirm_email_change(user: User, change_id: uuid.UUID, code: str) -> EmailCh
         .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
-    if change is None or change.user_id != user.id:
+    if change is None or change.user_id != caller.id:
         raise NotFound("No such email change.")
     if not one_time_codes.matches(code, change.code_hash):
         raise Forbidden(
@@ -90,7 +91,8 @@ def confirm_email_change(user: User, change_id: uuid.UUID, code: str) -> EmailCh
         raise Conflict("This email change was confirmed already.", code="email_change_confirmed")
     if change.expires_at <= now:
         raise Gone("This email change has expired.", code="email_change_expired")
-    ensure_email_free(change.new_email, exclude=user)
+    ensure_email_free(change.new_email, exclude=caller)
+    user = own_account(caller)
     with committing(email_taken()):
         user.email = change.new_email
         user.is_verified = True

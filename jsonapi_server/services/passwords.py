@@ -14,7 +14,7 @@ from jsonapi_server.models import EmailChange, PasswordReset, User
 from jsonapi_server.times import utc_now
 
 from . import one_time_codes, outbox, tokens
-from .accounts import hash_password, normalize_email
+from .accounts import hash_password, normalize_email, own_account
 from .errors import Conflict, Forbidden, Gone, Invalid
 
 TOKEN_POINTER = "/data/attributes/token"  # noqa: S105 - where the token is, not one
@@ -55,9 +55,10 @@ def _forget_pending_changes(user_id: uuid.UUID, now: datetime) -> None:
 
 
 def change_password(
-    user: User, current_password: str, new_password: str, *, keep_session: uuid.UUID
+    caller: User, current_password: str, new_password: str, *, keep_session: uuid.UUID
 ) -> PasswordChange:
     """Set a new password; every session of the account but `keep_session` is revoked."""
+    user = own_account(caller)
     check_current_password(user, current_password)
     now = utc_now()
     user.password_hash = hash_password(new_password)

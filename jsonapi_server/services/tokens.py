@@ -121,9 +121,8 @@ def revoke_sessions(user_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> Non
 
 # Built once, run with parameters (every request runs one of them).
 _REVOKED = exists().where(RevokedSession.id == bindparam("session_id")).label("revoked")
-_USER_AND_REVOCATION = select(User, _REVOKED).where(User.id == bindparam("user_id"))
-# For a reader, also the caller's role in the organization the request names (when it exists),
-# so that the permission check runs no statement of its own.
+# With the caller's role in the organization the request names (when it exists), so that the
+# permission check runs no statement of its own.
 _USER_RECORD_AND_REVOCATION = (
     record_reader(User, ())
     .select(select(User).where(User.id == bindparam("user_id")))
@@ -136,21 +135,12 @@ _USER_RECORD_AND_REVOCATION = (
 
 
 def session_holder(
-    user_id: uuid.UUID,
-    session_id: uuid.UUID,
-    *,
-    as_record: bool = False,
-    organization_id: uuid.UUID | None = None,
+    user_id: uuid.UUID, session_id: uuid.UUID, *, organization_id: uuid.UUID | None = None
 ) -> tuple[User | None, bool]:
-    """The token's user and whether its session is revoked, in one statement. `as_record`
-    (a caller the request only reads): the user is a record (db.records), the same columns
-    and properties without the ORM's loading; and their role in `organization_id`, if given,
-    is read with them and remembered for the permission check."""
-    parameters = {"user_id": user_id, "session_id": session_id}
-    if not as_record:
-        row = db.session.execute(_USER_AND_REVOCATION, parameters).first()
-        return (None, False) if row is None else (row[0], bool(row.revoked))
-    parameters["organization_id"] = organization_id
+    """The token's user, as a record (db.records), and whether its session is revoked, in one
+    statement; their role in `organization_id`, if given, is read with them and remembered
+    for the permission check."""
+    parameters = {"user_id": user_id, "session_id": session_id, "organization_id": organization_id}
     rows = all_rows(read_connection(), _USER_RECORD_AND_REVOCATION, parameters)
     if not rows:
         return None, False

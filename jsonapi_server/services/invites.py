@@ -22,7 +22,6 @@ from jsonapi_server.db.listing import (
     Filter,
     Listing,
     Scope,
-    eager_options,
     fetch_one,
     parse_choice,
     parse_text,
@@ -161,14 +160,10 @@ def _checked(user, invite, role, organization_id, action: str):
     return invite
 
 
-def _invite_for(
-    user, invite_id, organization_id, action: str, *, lock=False, include: Sequence[str] = ()
-) -> OrganizationInvite:
+def _invite_for(user, invite_id, organization_id, action: str, *, lock=False) -> OrganizationInvite:
     """The invite (an ORM instance, to be changed) and the caller's right to `action` on it,
     in one statement."""
     statement = _INVITE_WITH_CALLER_ROLE
-    if include:
-        statement = statement.options(*eager_options(OrganizationInvite, include))
     if lock:
         statement = statement.with_for_update(of=OrganizationInvite)
     row = db.session.execute(statement, {"invite_id": invite_id, "user_id": user.id}).first()
@@ -596,12 +591,13 @@ def check_code_form(code: Any, pointer: str) -> str:
     return code
 
 
+_INVITE_BY_CODE = select(OrganizationInvite).where(OrganizationInvite.code == bindparam("code"))
+
+
 def _open_invite_by_code(code: str) -> OrganizationInvite | None:
-    return db.session.scalar(
-        select(OrganizationInvite)
-        .where(OrganizationInvite.code == code)
-        .options(*eager_options(OrganizationInvite, ["organization"]))
-    )
+    """The invite, with its organization, as a record."""
+    [invite] = read_one(_INVITE_BY_CODE, {"code": code}, include=["organization"])
+    return invite
 
 
 def verify_code(code: str) -> Verification:

@@ -167,7 +167,7 @@ def test_plans_for_client_chosen_fieldsets_are_bounded():
 
 
 class GadgetRecord:
-    """Holds every column in its __dict__ (as services.records' classes promise)."""
+    """Holds every column in its __dict__ (as db.records' classes promise)."""
 
     __record_columns__ = frozenset(vars(gadget()))
 
@@ -198,7 +198,7 @@ def test_a_record_class_lacking_an_attribute_takes_the_general_way():
 
 
 class TypedOnRead:
-    """A column held as text, typed when read as an attribute (services.records' way)."""
+    """A column held as text, typed when read as an attribute (db.records' way)."""
 
     reads = 0
 

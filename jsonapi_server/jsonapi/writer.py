@@ -25,7 +25,7 @@ from .timestamps import format_timestamp, format_timestamp_text
 _MISSING = object()
 _NOTHING: dict = {}
 # A class with this attribute (a set of names) promises that each of its instances holds every
-# one of those names in its __dict__: plain records of rows (services.records) do.
+# one of those names in its __dict__: plain records of rows (db.records) do.
 RECORD_COLUMNS = "__record_columns__"
 # Those of them it holds as the text PostgreSQL writes for their type (a dict: name -> "uuid",
 # whose text is what str() of the value writes, or "timestamptz", `2021-11-23 14:38:03.25+00`);
@@ -120,8 +120,10 @@ class ResourcePlan:
     def write(
         self, objects: Sequence[Any], base_url: str, included_relationships: frozenset[str]
     ) -> list[dict]:
-        """Resource objects for `objects`. Records (services.records) of one class, which
-        hold every column of their model, are written by a function made for their class."""
+        """Resource objects for `objects`. Records (db.records) of one class, which hold
+        every column of their model, are written by a function made for their class; any
+        other object (an answer that is no row, an ORM instance a write returns) the general
+        way."""
         if objects:
             kind = type(objects[0])
             if getattr(kind, RECORD_COLUMNS, None) is not None and all(

@@ -466,3 +466,39 @@ def test_filters_a_service_applies_itself_choose_a_scope_whose_shapes_are_kept(
     response = client.get(url.format(second["id"], "member"), headers=login(other))
     assert response.json["data"] == []  # the caller is a parameter of the shape kept
     assert len(listing._SHAPES) == 2
+
+
+@pytest.mark.parametrize(
+    ("kind", "to_many"),
+    [("organizations", "memberships"), ("channels", "members"), ("memberships", None)],
+)
+def test_one_resource_is_read_as_a_record_with_the_callers_role(
+    api, client, login, user, count_queries, kind, to_many
+):
+    organization, elsewhere = api.create_organization(user), api.create_organization(user)
+    base = f"/api/v2/organizations/{organization['id']}"
+    if kind == "organizations":
+        url, flat, moved = base, base, None
+    else:
+        if kind == "channels":
+            resource = api.create_channel(organization["id"], user)
+        else:
+            resource = api.add_member(organization["id"], user, UserFactory())
+        url = f"{base}/{kind}/{resource['id']}"
+        flat = f"/api/v2/{kind}/{resource['id']}"
+        moved = f"/api/v2/organizations/{elsewhere['id']}/{kind}/{resource['id']}"
+    headers = login(user)
+    with count_queries() as statements:
+        assert client.get(url, headers=headers).status_code == 200
+    assert len(statements) == 2, statements  # the caller; the row with the caller's role
+    if to_many:
+        with count_queries() as statements:
+            response = client.get(f"{url}?include={to_many}", headers=headers)
+        assert response.json["included"]
+        assert len(statements) == 3, statements  # and the to-many step
+    assert client.get(flat, headers=headers).status_code == 200
+    if moved:  # under another organization's URL (one the caller belongs to as well)
+        assert client.get(moved, headers=headers).status_code == 404
+    stranger = UserFactory()
+    api.create_organization(stranger)  # their role elsewhere is no role here
+    assert client.get(url, headers=login(stranger)).status_code == 404

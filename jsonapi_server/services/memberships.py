@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select
+from sqlalchemy.orm import aliased
 
 from jsonapi_server.db import pulls
 from jsonapi_server.db.listing import Filter, Listing, Scope, fetch_one, parse_choice, read_one
@@ -18,7 +19,6 @@ from .errors import Conflict, Invalid, NotFound
 from .organizations import DEFAULT_CHANNEL
 from .permissions import (
     Access,
-    caller_role,
     check_includes,
     organization_access,
     require_right,
@@ -113,7 +113,18 @@ def membership_access(
 # Built once, run with parameters: the membership, and with it the caller's role in its
 # organization.
 _MEMBERSHIP = select(Membership).where(Membership.id == bindparam("membership_id"))
-_CALLER_ROLE = (caller_role(Membership.organization_id).label("caller_role"),)
+# (permissions.caller_role names memberships as the row does, and would correlate to it)
+_CALLERS = aliased(Membership)
+_CALLER_ROLE = (
+    select(_CALLERS.role)
+    .where(
+        _CALLERS.organization_id == Membership.organization_id,
+        _CALLERS.user_id == bindparam("user_id"),
+        _CALLERS.removed_at.is_(None),
+    )
+    .scalar_subquery()
+    .label("caller_role"),
+)
 
 
 def get_membership(user, membership_id, organization_id=None, include: Sequence[str] = ()):

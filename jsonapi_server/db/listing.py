@@ -135,7 +135,7 @@ class Listing:
         The count is an uncorrelated scalar subquery, which PostgreSQL runs once, apart from
         the page: the page's scan then stops at offset + size rows, and the relationships
         joined to it are joined to those rows only. (A window count would make it read, and
-        join, every row of the collection: three times the time.)"""
+        join, every row of the collection.)"""
         order = [
             self.sorts[key.field].desc() if key.descending else self.sorts[key.field].asc()
             for key in sort

@@ -4,8 +4,8 @@ A record holds the model's columns (not the hidden ones: models.base.HIDDEN) and
 model's own properties and methods (an invite's `status`); included relationships are records
 of their own. To-one includes are outer-joined into the statement; each to-many step is read
 by one more statement for all its parents at once (as selectinload would), its records
-attached to each parent as a list. Loading ORM instances costs twice what the rows do
-(identity map, instance state, instrumentation), and a document only reads. Records are never
+attached to each parent as a list. ORM instances cost far more than their rows (identity
+map, instance state, instrumentation), and a document only reads. Records are never
 written back: nothing in a session knows them.
 
 A record holds its `uuid` and `timestamptz` columns as the text PostgreSQL writes for them
@@ -165,8 +165,8 @@ class _Layout:
 def _compile_builder(layout: _Layout) -> Callable[[Sequence[Any]], Any]:
     """`build(row)`: the record of `layout` (with its included relationships' records), or
     None for an outer join that found nothing; one function generated for the layout, whose
-    positions and names are constants of its code (a loop over the layout per row cost 40 %
-    more). The source is made only of the models' column names, never of a client's input."""
+    positions and names are constants of its code (no loop over the layout per row). The
+    source is made only of the models' column names, never of a client's input."""
     constants: dict[str, Any] = {"new": object.__new__}
     lines: list[str] = []
 

@@ -115,11 +115,13 @@ def test_outside_a_request_connections_are_transactional(app_with_pool):
 def test_a_read_holds_one_pooled_connection_shared_with_the_session(
     make_app, api, login, session, monkeypatch
 ):
-    """A GET reads its records on a connection of its own, not through the ORM session; when
-    it needs the session too (a to-many include), the session works on that same connection:
-    with a pool of one, both kinds of read answer instead of waiting for a second."""
-    user = UserFactory()
+    """A GET reads its records on a connection of its own, not through the ORM session (a
+    to-many include too); when it needs the session too (another user's account, read by
+    services.accounts), the session works on that same connection: with a pool of one, both
+    kinds of read answer instead of waiting for a second."""
+    user, other = UserFactory(), UserFactory()
     organization = api.create_organization(user)
+    api.add_member(organization["id"], user, other)
     app = make_app(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_timeout": 2})
     with app.app_context():
         engine = db.engine
@@ -146,10 +148,13 @@ def test_a_read_holds_one_pooled_connection_shared_with_the_session(
         pull = client.get(f"{base}/invites?filter[updated_since]={since}", headers=headers)
         assert pull.status_code == 200, pull.json
         assert (len(checkouts), begun, made) == (2, [], [])
-        with_orm = client.get(f"{base}/channels?include=members", headers=headers)
+        to_many = client.get(f"{base}/channels?include=members", headers=headers)
+        assert to_many.status_code == 200, to_many.json
+        assert to_many.json["included"]  # the members, read as records
+        assert (len(checkouts), begun, made) == (3, [], [])
+        with_orm = client.get(f"/api/v2/users/{other.id}", headers=headers)
         assert with_orm.status_code == 200, with_orm.json
-        assert with_orm.json["included"]  # the members, loaded by the ORM
-        assert len(checkouts) == 3 and len(begun) == 1  # one connection for the request
+        assert len(checkouts) == 4 and len(begun) == 1  # one connection for the request
         assert engine.pool.checkedout() == 0  # returned when each request ended
     finally:
         event.remove(RequestSession, "after_begin", listener)

@@ -225,7 +225,7 @@ def test_a_two_step_to_one_include_is_joined_into_the_page(
     api, client, login, user, org, count_queries
 ):
     """`organization.owner` is joined into the page's statement, step by step
-    (db/listing.py)."""
+    (db/records.py)."""
     for other in UserFactory.create_batch(3):
         api.add_member(org["id"], user, other)
     headers = login(user)

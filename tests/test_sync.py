@@ -52,6 +52,38 @@ class TestVersions:
 
 
 class TestConditionalWrites:
+    @pytest.mark.parametrize(
+        ("kind", "attributes"),
+        [
+            ("organizations", {"name": "Offline"}),
+            ("channels", {"name": "offline"}),
+            ("memberships", {"role": "admin"}),
+            ("organization_invites", {"invite_user_as": "admin"}),
+        ],
+    )
+    def test_a_stale_write_shows_the_row_it_holds_as_a_read_shows_it(
+        self, api, client, login, user, org, kind, attributes
+    ):
+        """`meta.current` is the locked row the write read, made a record (not read again):
+        the same resource object a GET answers."""
+        headers = login(user)
+        base = org_url(org)
+        if kind == "channels":
+            base = f"{org_url(org)}/channels/{api.create_channel(org['id'], user)['id']}"
+        elif kind == "memberships":
+            member = api.add_member(org["id"], user, UserFactory())
+            base = f"{org_url(org)}/memberships/{member['id']}"
+        elif kind == "organization_invites":
+            body = {"data": {"type": kind, "attributes": {"recipient_email": "s@example.com"}}}
+            created = client.send("POST", f"{org_url(org)}/invites", body, headers=headers)
+            base = f"{org_url(org)}/invites/{created.json['data']['id']}"
+        shown = client.get(base, headers=headers).json["data"]
+        stale = {**attributes, "updated_in_db_at": "2000-01-01T00:00:00.000Z"}
+        body = {"data": {"type": kind, "id": shown["id"], "attributes": stale}}
+        response = client.send("PATCH", base, body, headers=headers)
+        assert response.status_code == 409, response.json
+        assert response.json["errors"][0]["meta"]["current"] == shown
+
     def test_current_base_writes(self, client, login, user, org):
         base = org["attributes"]["updated_in_db_at"]
         response = patch(client, login(user), org, {"name": "B", "updated_in_db_at": base})

@@ -21,7 +21,7 @@ def handle_domain_error(error: DomainError):
     meta = dict(error.meta or {})
     current = getattr(error, "current", None)
     if current is not None:
-        meta["current"] = resource_object(schema_for_model(type(current)), current)
+        meta["current"] = resource_object(schema_for_model(type(current).__model__), current)
     headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
     return handle_jsonapi_error(
         JsonApiError(

@@ -11,13 +11,10 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy import inspect as inspect_mapper
 from sqlalchemy.exc import NoResultFound
-from sqlalchemy.orm import MANYTOONE, joinedload, selectinload
-
-from jsonapi_server.db.connections import read_connection
-from jsonapi_server.db.cursor_reads import all_rows
-from jsonapi_server.extensions import db
 
 from . import pulls
+from .connections import read_connection
+from .cursor_reads import all_rows
 from .records import RecordReader, record_reader
 
 MAX_FILTER_VALUES = 100
@@ -80,15 +77,18 @@ class Listing:
         size: int,
         include: Sequence[str] = (),
     ):
-        """A page (PageResult), or with filter[updated_since] a pull (pulls.PullResult), with
-        the included relationships loaded. `parameters` are the values of the scope's bind
-        parameters."""
+        """A page (PageResult), or with filter[updated_since] a pull (pulls.PullResult), of
+        records with the included relationships. `parameters` are the values of the scope's
+        bind parameters."""
         model = self.id_column.class_
         loader = _Loader.for_(model, include)
         statement = scope.statement if isinstance(scope, Scope) else scope
-        # A scope's statements are built once per shape; filters other than the pull's put
-        # their values into the statement, so a filtered listing builds its own.
-        shared = isinstance(scope, Scope) and not set(filters) - {"updated_since"}
+        # A scope's statements are built once per shape. A filter the listing applies puts
+        # its value into the statement, so such a listing builds its own; one the service
+        # applies itself (the pull's, say) chose the scope instead.
+        shared = isinstance(scope, Scope) and all(
+            self.filters_by_name[name].apply is None for name in filters
+        )
         statement = self.apply_filters(statement, filters)
         parameters = dict(parameters or {})
         sort_shape = tuple((key.field, key.descending) for key in sort)
@@ -120,7 +120,7 @@ class Listing:
         )
         if rows:
             return PageResult(items=loader.items(rows), total_count=rows[0][-1])
-        total = db.session.scalar(count, parameters) if offset else 0
+        total = loader.rows(count, parameters, lasting=shared)[0][0] if offset else 0
         return PageResult(items=[], total_count=total)
 
     def _shape(self, scope: "Scope", shape: tuple, build: Callable[[], Any]) -> Any:
@@ -135,7 +135,7 @@ class Listing:
         The count is an uncorrelated scalar subquery, which PostgreSQL runs once, apart from
         the page: the page's scan then stops at offset + size rows, and the relationships
         joined to it are joined to those rows only. (A window count would make it read, and
-        join, every row of the collection: three times the time.)"""
+        join, every row of the collection.)"""
         order = [
             self.sorts[key.field].desc() if key.descending else self.sorts[key.field].asc()
             for key in sort
@@ -185,9 +185,8 @@ def read_one(
     statement: Select, parameters: Mapping[str, Any], *, include: Sequence[str] = (), columns=()
 ) -> tuple[Any, ...]:
     """The first row of `statement` (a module constant selecting a model, with bind
-    parameters) with its included relationships loaded, and the values of `columns` added to
-    it: `(item, *values)`, or Nones when there is no row. The item is a record when every
-    include is to-one (one Core statement, read as `_Loader.rows` reads, no ORM instances)."""
+    parameters) as a record with its included relationships, and the values of `columns`
+    added to it: `(record, *values)`, or Nones when there is no row."""
     loader = _Loader.for_(_selected_model(statement), include)
     built = _shaped(
         ("one", id(statement), loader.include, columns),
@@ -206,41 +205,30 @@ def _selected_model(statement: Select) -> type:
 
 @dataclass(frozen=True)
 class _Loader:
-    """How a listing's rows become items: records when every included path is to-one (one
-    statement, no ORM instances), ORM instances otherwise (a to-many include loads each level
-    with one more statement)."""
+    """How a listing's rows become records (RecordReader): to-one includes joined into the
+    statement, each to-many step one statement more."""
 
-    model: type
     include: tuple[str, ...]
-    reader: RecordReader | None
+    reader: RecordReader
 
     @classmethod
     def for_(cls, model: type, include: Sequence[str]) -> "_Loader":
         paths = tuple(sorted(include))
-        if all(_is_to_one_path(model, path) for path in paths):
-            return cls(model, paths, record_reader(model, paths))
-        return cls(model, paths, None)
+        return cls(paths, record_reader(model, paths))
 
     def select(self, statement: Select) -> Select:
-        if self.reader is not None:
-            return self.reader.select(statement)
-        return statement.options(*eager_options(self.model, self.include))
+        return self.reader.select(statement)
 
     def rows(self, statement: Select, parameters: Mapping[str, Any], *, lasting: bool) -> list:
-        """The rows of `statement`; `lasting` when it is built once and kept (a shape)."""
-        if self.reader is not None:
-            # Plain columns: run as Core (in a read, on the request's own connection), which
-            # skips the ORM's statement setup and row loading (a third of the statement's CPU),
-            # and a kept statement on the driver's cursor, which skips Core's execution too.
-            if lasting:
-                return all_rows(read_connection(), statement, parameters)
-            return read_connection().execute(statement, parameters).all()
-        return db.session.execute(statement, parameters).all()
+        """The rows of `statement`; `lasting` when it is built once and kept (a shape).
+        Plain columns run as Core on the request's read connection (no ORM statement setup
+        or row loading), and a kept statement on the driver's cursor (no Core execution)."""
+        if lasting:
+            return all_rows(read_connection(), statement, parameters)
+        return read_connection().execute(statement, parameters).all()
 
     def items(self, rows: Sequence[Any]) -> list:
-        if self.reader is not None:
-            return self.reader.records(rows)
-        return [row[0] for row in rows]
+        return self.reader.records(rows)
 
 
 def parse_uuid_list(raw: str) -> list[uuid.UUID]:
@@ -265,47 +253,13 @@ def parse_text(raw: str, max_length: int = 254) -> str:
     return text
 
 
-def _is_to_one_path(model: type, path: str) -> bool:
-    """Every step is many-to-one: joining the path cannot multiply the rows."""
-    current = model
-    for segment in path.split("."):
-        relationship = getattr(current, segment).property
-        if relationship.direction is not MANYTOONE:
-            return False
-        current = relationship.mapper.class_
-    return True
-
-
-def eager_options(model: type, include_paths: Sequence[str]) -> list:
-    """Loader options that fetch every included relationship with the rows: paths of
-    many-to-one steps joined into the same statement, any other path one query per level
-    (whatever the page size)."""
-    options = []
-    for path in include_paths:
-        joined = _is_to_one_path(model, path)
-        current, loader = model, None
-        for segment in path.split("."):
-            attribute = getattr(current, segment)
-            if loader is None:
-                loader = joinedload(attribute) if joined else selectinload(attribute)
-            else:
-                loader = loader.joinedload(attribute) if joined else loader.selectinload(attribute)
-            current = attribute.property.mapper.class_
-        options.append(loader)
-    return options
-
-
 def fetch_one(model: type, id_: Any, include_paths: Sequence[str] = ()) -> Any:
-    """One row by id with its includes loaded (used to answer after a write has committed):
-    a record when every include is to-one (read as `read_one` reads, a third of the ORM's
-    CPU), an ORM instance otherwise. Raises NoResultFound when there is no such row."""
-    if _Loader.for_(model, include_paths).reader is not None:
-        [item] = read_one(_by_id(model), {"id": id_}, include=include_paths)
-        if item is None:
-            raise NoResultFound(f"No {model.__name__} {id_}")
-        return item
-    statement = _by_id_statement(model, tuple(include_paths))
-    return db.session.scalars(statement, {"id": id_}).one()
+    """One row by id as a record with its includes, read as `read_one` reads (a write's
+    answer, after its commit). Raises NoResultFound when there is no such row."""
+    [item] = read_one(_by_id(model), {"id": id_}, include=include_paths)
+    if item is None:
+        raise NoResultFound(f"No {model.__name__} {id_}")
+    return item
 
 
 @cache  # one per model
@@ -313,21 +267,10 @@ def _by_id(model: type) -> Select:
     return select(model).where(model.id == bindparam("id"))
 
 
-@lru_cache(maxsize=256)  # include paths come from clients (checked against the schema)
-def _by_id_statement(model: type, include_paths: tuple[str, ...]) -> Select:
-    """Built once per model and includes: building a statement (and its cache key) anew cost
-    a write as much CPU as running it."""
-    return (
-        _by_id(model)
-        .options(*eager_options(model, include_paths))
-        .execution_options(populate_existing=True)
-    )
-
-
 def fetch_again(instance: Any, include_paths: Sequence[str] = ()) -> Any:
-    """`instance`'s row read again after the commit that wrote it, with its includes loaded.
-    The id comes from the session's identity key: reading `instance.id` after a commit would
-    first load every column the commit expired, a statement of its own."""
+    """`instance`'s row read again as a record after the commit that wrote it. The id comes
+    from the session's identity key: reading `instance.id` after a commit would first load
+    every column the commit expired, a statement of its own."""
     [id_] = inspect_mapper(instance).identity
     return fetch_one(type(instance), id_, include_paths)
 

@@ -1,20 +1,17 @@
-"""Listed rows read as plain records instead of ORM instances.
+"""Rows read as plain records instead of ORM instances: what every document shows.
 
-A listing whose included relationships are all to-one reads the model's columns and those of
-every included relationship (outer-joined into the same statement) as plain rows, and turns
-each into a record: an object holding the column values and the model's own properties and
-methods (an invite's `status`), with the included relationships as records of their own.
-Loading ORM instances costs twice what the rows do (identity map, instance state, attribute
-instrumentation), and a listing only reads. Records are never written back: nothing in a
-session knows them. Columns no document shows (models.base.HIDDEN: a password hash) are
-neither read nor held.
+A record holds the model's columns (not the hidden ones: models.base.HIDDEN) and has the
+model's own properties and methods (an invite's `status`); included relationships are records
+of their own. To-one includes are outer-joined into the statement; each to-many step is read
+by one more statement for all its parents at once (as selectinload would), its records
+attached to each parent as a list. ORM instances cost far more than their rows (identity
+map, instance state, instrumentation), and a document only reads. Records are never
+written back: nothing in a session knows them.
 
 A record holds its `uuid` and `timestamptz` columns as the text PostgreSQL writes for them
-(the statement casts them to text) and makes the typed value (connections.StoredUUID, an
-aware datetime) only when the attribute is read. psycopg2 calls a Python function for every
-value of those types, NULLs included, to make the typed one: a page of 25 invites and their
-users made 375 such calls, and its document writes most of those values out as text again
-(jsonapi.writer reads the text; RECORD_TEXT_COLUMNS). Text, psycopg2 reads in C."""
+(the statement casts them to text) and makes the typed value only when the attribute is read:
+psycopg2 would call a Python function for every such value, and the document writer writes
+most of them out as text again (jsonapi.writer reads the text; RECORD_TEXT_COLUMNS)."""
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
@@ -24,13 +21,28 @@ from functools import cache, lru_cache, partial
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Select, Text, TypeDecorator, Uuid, cast
+from sqlalchemy import (
+    ARRAY,
+    Column,
+    DateTime,
+    Select,
+    Text,
+    TypeDecorator,
+    Uuid,
+    any_,
+    bindparam,
+    cast,
+    select,
+)
 from sqlalchemy import inspect as inspect_mapper
-from sqlalchemy.orm import aliased
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import MANYTOONE, aliased
 
 from jsonapi_server.extensions import db
 from jsonapi_server.models.base import HIDDEN, UTCDateTime
 
+from .connections import read_connection
+from .cursor_reads import all_rows
 from .typecasters import timestamp_from_text, uuid_from_text
 
 
@@ -128,6 +140,7 @@ def record_class(model: type) -> type:
             ):
                 namespace[name] = value
     namespace["__repr__"] = lambda self: f"<{model.__name__} {self.__dict__.get('id')}>"
+    namespace["__model__"] = model  # what a document of it is found by (api.resources.schema_for_model)
     # Every record holds every column but the hidden ones (its builder sets them all): the
     # document writer reads them without testing for a missing one (jsonapi.writer.RECORD_COLUMNS).
     namespace["__record_columns__"] = frozenset(record_columns(model))
@@ -152,8 +165,8 @@ class _Layout:
 def _compile_builder(layout: _Layout) -> Callable[[Sequence[Any]], Any]:
     """`build(row)`: the record of `layout` (with its included relationships' records), or
     None for an outer join that found nothing; one function generated for the layout, whose
-    positions and names are constants of its code (a loop over the layout per row cost 40 %
-    more). The source is made only of the models' column names, never of a client's input."""
+    positions and names are constants of its code (no loop over the layout per row). The
+    source is made only of the models' column names, never of a client's input."""
     constants: dict[str, Any] = {"new": object.__new__}
     lines: list[str] = []
 
@@ -181,53 +194,171 @@ def _compile_builder(layout: _Layout) -> Callable[[Sequence[Any]], Any]:
     return constants[top]
 
 
-class RecordReader:
-    """Reads a model's rows, with the given to-one relationship paths joined, as records."""
+def _id_key(model: type) -> str:
+    mapper = inspect_mapper(model)
+    return mapper.get_property_by_column(mapper.primary_key[0]).key
 
-    def __init__(self, model: type, include_paths: Sequence[str]):
-        self.columns: list[Any] = []
+
+def _held(entity: Any, model: type, key: str) -> Any:
+    """The column as a record holds it: cast to text for a uuid or timestamptz."""
+    held_as = record_text_columns(model).get(key)
+    column = getattr(entity, key)
+    return column if held_as is None else cast(column, _HeldAsText(held_as))
+
+
+class RecordReader:
+    """Reads a model's rows, with the given relationship paths included, as records: to-one
+    steps outer-joined into the statement, each to-many step one statement more (_Step).
+    `entity` (an alias) and `leading` columns serve a _Step's statement."""
+
+    def __init__(
+        self, model: type, include_paths: Sequence[str], *, entity: Any = None, leading=()
+    ):
+        self.columns: list[Any] = list(leading)
         self.joins: list[tuple[Any, Any]] = []
-        self.layout = self._plan(model, model, include_paths)
+        self.steps: list[_Step] = []
+        self.layout = self._plan(model if entity is None else entity, model, include_paths, ())
         self._build = _compile_builder(self.layout)
 
-    def _plan(self, entity: Any, model: type, paths: Sequence[str]) -> _Layout:
+    def _plan(self, entity: Any, model: type, paths: Sequence[str], route: tuple) -> _Layout:
         mapper = inspect_mapper(model)
         keys = record_columns(model)
         start = len(self.columns)
-        text_columns = record_text_columns(model)
-        self.columns.extend(
-            cast(getattr(entity, key), _HeldAsText(text_columns[key]))
-            if key in text_columns
-            else getattr(entity, key)
-            for key in keys
-        )
-        id_key = mapper.get_property_by_column(mapper.primary_key[0]).key
+        self.columns.extend(_held(entity, model, key) for key in keys)
         below: dict[str, list[str]] = {}  # first step -> the rest of each path through it
         for path in paths:
             name, _, rest = path.partition(".")
             below.setdefault(name, []).extend([rest] if rest else [])
         children = []
         for name, rests in below.items():
-            target = mapper.relationships[name].mapper.class_
+            relationship = mapper.relationships[name]
+            if relationship.direction is not MANYTOONE:  # joining it would multiply the rows
+                self.steps.append(_Step(model, name, rests, route))
+                continue
+            target = relationship.mapper.class_
             alias = aliased(target)
             self.joins.append((alias, getattr(entity, name).of_type(alias)))
-            children.append((name, self._plan(alias, target, rests)))
+            children.append((name, self._plan(alias, target, rests, (*route, name))))
         return _Layout(
-            record_class(model), start, keys, start + keys.index(id_key), tuple(children)
+            record_class(model), start, keys, start + keys.index(_id_key(model)), tuple(children)
         )
 
     def select(self, statement: Select) -> Select:
         """`statement` (which selects the model) selecting the columns records are made of."""
-        statement = statement.with_only_columns(*self.columns)
+        return self.joined(statement.with_only_columns(*self.columns))
+
+    def joined(self, statement: Select) -> Select:
         for alias, onclause in self.joins:
             statement = statement.outerjoin(alias, onclause)
         return statement
 
-    def records(self, rows: Sequence[Sequence[Any]]) -> list[Any]:
+    def records(self, rows: Sequence[Sequence[Any]], connection: Connection | None = None):
+        """The records of `rows`, with their to-many includes read (on `connection`, by
+        default the request's read connection)."""
         build = self._build
-        return [build(row) for row in rows]
+        records = [build(row) for row in rows]
+        if self.steps and records:
+            connection = connection or read_connection()
+            for step in self.steps:
+                step.load(connection, records)
+        return records
+
+
+class _Step:
+    """A to-many relationship of the records at `route` (to-one names from a statement's own
+    records), read for all of them by one statement: the related rows joined from their
+    parents through the relationship (its secondary table and conditions), in its order,
+    each with its parent's key first. The parents' keys are one array parameter on
+    PostgreSQL, so the statement is one whatever their number (kept, and prepared)."""
+
+    def __init__(self, parent_model: type, name: str, paths: Sequence[str], route: tuple):
+        relationship = inspect_mapper(parent_model).relationships[name]
+        target = relationship.mapper
+        parent, child = aliased(parent_model), aliased(target.class_)
+        self.name, self.route, self.many = name, route, relationship.uselist
+        self.key = _id_key(parent_model)
+        self.key_is_text = self.key in record_text_columns(parent_model)
+        self.reader = RecordReader(
+            target.class_, paths, entity=child, leading=(_held(parent, parent_model, self.key),)
+        )
+        order = [
+            getattr(child, target.get_property_by_column(column).key)
+            for column in relationship.order_by or ()
+        ]
+        self._joined = self.reader.joined(
+            select(*self.reader.columns)
+            .select_from(parent)
+            .join(getattr(parent, name).of_type(child))
+        ).order_by(*order)
+        self._parent_key = getattr(parent, self.key)
+        self._key_type = inspect_mapper(parent_model).columns[self.key].type
+        self._statements: dict[bool, Select] = {}
+
+    def statement(self, postgresql: bool) -> Select:
+        """Built once per form: `= ANY(array)` on PostgreSQL, an IN list elsewhere (SQLite)."""
+        built = self._statements.get(postgresql)
+        if built is None:
+            if postgresql:
+                if self.key_is_text:  # the records' texts, cast as one array
+                    keys = cast(_bound_keys(ARRAY(Text)), ARRAY(self._key_type, as_tuple=False))
+                else:
+                    keys = _bound_keys(ARRAY(self._key_type))
+                condition = self._parent_key == any_(keys)
+            else:
+                condition = self._parent_key.in_(_bound_keys(None, expanding=True))
+            built = self._statements[postgresql] = self._joined.where(condition)
+        return built
+
+    def load(self, connection: Connection, records: Sequence[Any]) -> None:
+        parents = records
+        for name in self.route:
+            parents = [
+                nested for parent in parents if (nested := parent.__dict__[name]) is not None
+            ]
+        if not parents:
+            return
+        key = self.key
+        first: dict[Any, Any] = {}  # each parent's key asked for once
+        for parent in parents:
+            first.setdefault(parent.__dict__[key], parent)
+        postgresql = connection.dialect.name == "postgresql"
+        if self.key_is_text and not postgresql:
+            values = [getattr(parent, key) for parent in first.values()]  # typed, for its IN
+        else:
+            values = list(first)
+        rows = all_rows(connection, self.statement(postgresql), {"parent_keys": values})
+        related: dict[Any, list] = {}
+        for row, record in zip(rows, self.reader.records(rows, connection), strict=True):
+            related.setdefault(row[0], []).append(record)
+        name = self.name
+        for parent in parents:
+            found = related.get(parent.__dict__[key])
+            if self.many:
+                parent.__dict__[name] = found or []
+            else:
+                parent.__dict__[name] = found[0] if found else None
+
+
+def _bound_keys(type_: Any, *, expanding: bool = False) -> Any:
+    return bindparam("parent_keys", type_=type_, expanding=expanding)
 
 
 @lru_cache(maxsize=256)  # include paths come from clients (checked against the schema)
 def record_reader(model: type, include_paths: tuple[str, ...]) -> RecordReader:
     return RecordReader(model, include_paths)
+
+
+def record_of(instance: Any) -> Any:
+    """The record of an ORM instance a write holds (its values, held as a record holds
+    them), for a document to show it without reading the row again."""
+    model = type(instance)
+    text_columns = record_text_columns(model)
+    values = {}
+    for key in record_columns(model):
+        value = getattr(instance, key)
+        if value is not None and key in text_columns:
+            value = str(value) if text_columns[key] == "uuid" else value.isoformat(sep=" ")
+        values[key] = value
+    record = object.__new__(record_class(model))
+    record.__dict__ = values
+    return record

@@ -26,7 +26,7 @@ from .schema import ResourceSchema
 _MISSING = object()
 _NOTHING: dict = {}
 # A class with this attribute (a set of names) promises that each of its instances holds every
-# one of those names in its __dict__: plain records of rows (services.records) do.
+# one of those names in its __dict__: plain records of rows (db.records) do.
 RECORD_COLUMNS = "__record_columns__"
 # Those of them it holds as the text PostgreSQL writes for their type (a dict: name -> "uuid",
 # whose text is what str() of the value writes, or "timestamptz", `2021-11-23 14:38:03.25+00`);
@@ -123,8 +123,10 @@ class ResourcePlan:
     def write(
         self, objects: Sequence[Any], base_url: str, included_relationships: frozenset[str]
     ) -> list[dict]:
-        """Resource objects for `objects`. Records (services.records) of one class, which
-        hold every column of their model, are written by a function made for their class."""
+        """Resource objects for `objects`. Records (db.records) of one class, which hold
+        every column of their model, are written by a function made for their class; any
+        other object (an answer that is no row, an ORM instance a write returns) the general
+        way."""
         if objects:
             kind = type(objects[0])
             if getattr(kind, RECORD_COLUMNS, None) is not None and all(
@@ -139,11 +141,11 @@ class ResourcePlan:
     def _compile(self, record_class: type | None) -> Callable | None:
         """`write(objects, base_url, included_relationships)` as one function generated for
         this plan: every member name, link suffix and field is a constant of its code, so
-        writing an object runs no loop over the plan and no dispatch per field (half the
-        writer's time, measured). For a record class, values are read straight from the
-        record's columns and properties, with no test for a missing one; None when the plan
-        names an attribute the class lacks. The source is made only of the schema's
-        declarations (names are written with repr), never of anything a client sent."""
+        writing an object runs no loop over the plan and no dispatch per field. For a record
+        class, values are read straight from the record's columns and properties, with no
+        test for a missing one; None when the plan names an attribute the class lacks. The
+        source is made only of the schema's declarations (names are written with repr),
+        never of anything a client sent."""
         constants: dict[str, Any] = {
             "_MISSING": _MISSING,
             "_NOTHING": _NOTHING,

@@ -6,24 +6,33 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import bindparam, delete, exists, func, select
 
 from jsonapi_server.db import pulls
 from jsonapi_server.db.listing import (
     Filter,
     Listing,
+    Scope,
     fetch_again,
     fetch_one,
     parse_boolean,
     parse_choice,
     parse_text,
+    read_one,
 )
 from jsonapi_server.extensions import db
 from jsonapi_server.models import Channel, ChannelMember, Membership, User
 
 from . import sync
 from .errors import Conflict, Forbidden, Invalid, NotFound
-from .permissions import Access, check_includes, organization_access, require_right
+from .permissions import (
+    Access,
+    caller_role,
+    check_includes,
+    organization_access,
+    require_right,
+    require_role,
+)
 
 WRITABLE = ("name", "description", "archived")
 
@@ -57,20 +66,45 @@ def _name_taken() -> Conflict:
     )
 
 
+_ORGANIZATION_CHANNELS = select(Channel).where(
+    Channel.organization_id == bindparam("organization_id")
+)
+_CALLER_IN_CHANNEL = exists().where(
+    ChannelMember.channel_id == Channel.id, ChannelMember.user_id == bindparam("user_id")
+)
+
+
+def _scope(archived: bool | None, membership: str | None) -> Scope:
+    statement = _ORGANIZATION_CHANNELS
+    if archived is not None:
+        statement = statement.where(Channel.archived.is_(archived))
+    if membership is not None:
+        joined = _CALLER_IN_CHANNEL if membership == "member" else ~_CALLER_IN_CHANNEL
+        statement = statement.where(joined)
+    return Scope(statement)
+
+
+# One scope for each choice of the filters this service applies itself (archived, membership).
+_SCOPES = {
+    (archived, membership): _scope(archived, membership)
+    for archived in (None, True, False)
+    for membership in (None, "member", "non_member")
+}
+
+
 def list_channels(user: User, organization_id, *, filters, sort, offset, size, include=()):
     require_right(user, organization_id, "channel.read", include=include)
-    statement = select(Channel).where(Channel.organization_id == organization_id)
-    if "archived" in filters:
-        statement = statement.where(Channel.archived.is_(filters["archived"]))
-    elif not {"updated_since", "id"} & set(filters):  # pulls and finds by id: archived too
-        statement = statement.where(Channel.archived.is_(False))
-    if "membership" in filters:
-        joined = exists().where(
-            ChannelMember.channel_id == Channel.id, ChannelMember.user_id == user.id
-        )
-        statement = statement.where(joined if filters["membership"] == "member" else ~joined)
+    archived = filters.get("archived")
+    if archived is None and not {"updated_since", "id"} & set(filters):
+        archived = False  # pulls and finds by id: archived too
     return CHANNEL_LISTING.fetch(
-        statement, filters=filters, sort=sort, offset=offset, size=size, include=include
+        _SCOPES[archived, filters.get("membership")],
+        parameters={"organization_id": organization_id, "user_id": user.id},
+        filters=filters,
+        sort=sort,
+        offset=offset,
+        size=size,
+        include=include,
     )
 
 
@@ -89,10 +123,25 @@ def _channel(channel_id: uuid.UUID, *, lock: bool) -> Channel | None:
     return db.session.get(Channel, channel_id, with_for_update=lock or None, populate_existing=lock)
 
 
+# Built once, run with parameters: the channel, and with it the caller's role in its
+# organization.
+_CHANNEL = select(Channel).where(Channel.id == bindparam("channel_id"))
+_CALLER_ROLE = (caller_role(Channel.organization_id).label("caller_role"),)
+
+
 def get_channel(user, channel_id, organization_id=None, include: Sequence[str] = ()):
-    access, _ = channel_access(user, channel_id, organization_id)
-    check_includes(access, include)
-    return fetch_one(Channel, channel_id, include)
+    """The channel as a record, read with the caller's role in one statement."""
+    channel, role = read_one(
+        _CHANNEL,
+        {"channel_id": channel_id, "user_id": user.id},
+        include=include,
+        columns=_CALLER_ROLE,
+    )
+    if channel is None or organization_id not in (None, channel.organization_id):
+        raise NotFound("No such channel.")
+    require_role(user, role, "channel.read", "No such channel.")
+    check_includes(Access(user=user, organization=None, role=role), include)
+    return channel
 
 
 def _clean(values: Mapping[str, Any]) -> dict:

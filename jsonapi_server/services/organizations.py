@@ -12,17 +12,24 @@ from jsonapi_server.db.listing import (
     Filter,
     Listing,
     Scope,
-    eager_options,
     fetch_again,
     fetch_one,
     parse_text,
+    read_one,
 )
 from jsonapi_server.extensions import db
 from jsonapi_server.models import Channel, Membership, Organization, User
 
 from . import channels, sync
-from .errors import Forbidden
-from .permissions import authorize, includes_invites
+from .errors import Forbidden, NotFound
+from .permissions import (
+    Access,
+    authorize,
+    caller_role,
+    check_includes,
+    includes_invites,
+    require_role,
+)
 
 DEFAULT_CHANNEL = "general"
 WRITABLE = ("name", "description", "email", "industry", "location", "country", "logo_url")
@@ -75,10 +82,24 @@ def list_organizations(user: User, *, filters, sort, offset, size, include=()):
     )
 
 
+# Built once, run with parameters: the organization, and with it the caller's role in it.
+_ORGANIZATION = select(Organization).where(Organization.id == bindparam("organization_id"))
+_CALLER_ROLE = (caller_role(Organization.id).label("caller_role"),)
+
+
 def get_organization(user: User, organization_id: uuid.UUID, include: Sequence[str] = ()):
-    options = eager_options(Organization, include)
-    access = authorize(user, organization_id, "organization.read", *options, include=include)
-    return access.organization
+    """The organization as a record, read with the caller's role in one statement."""
+    organization, role = read_one(
+        _ORGANIZATION,
+        {"organization_id": organization_id, "user_id": user.id},
+        include=include,
+        columns=_CALLER_ROLE,
+    )
+    if organization is None:
+        raise NotFound("No such organization.")
+    require_role(user, role, "organization.read", "No such organization.")
+    check_includes(Access(user=user, organization=organization, role=role), include)
+    return organization
 
 
 def _clean(values: Mapping[str, Any]) -> dict:

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from jsonapi_server.db.pulls import reads_clock_with_rows
+from jsonapi_server.db.records import record_of
 from jsonapi_server.extensions import db
 from jsonapi_server.models import DeletedRecord, DeletedRecordViewer
 from jsonapi_server.times import truncate_to_millisecond, utc_now
@@ -23,7 +24,8 @@ ONE_MILLISECOND = timedelta(milliseconds=1)
 
 
 class StaleUpdate(DomainError):
-    """The client's base version is not the stored one; `current` is what is stored."""
+    """The client's base version is not the stored one; `current` is what is stored, as a
+    record (the row the write holds, locked, not read again)."""
 
     status = 409
     code = "stale_update"
@@ -33,7 +35,7 @@ class StaleUpdate(DomainError):
             "This resource changed since the version your change is based on; "
             "`meta.current` holds it as it is now."
         )
-        self.current = current
+        self.current = record_of(current)
         if precondition:  # the base came as If-Match
             self.status = 412
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
-from jsonapi_server.db.listing import eager_options, fetch_one
+from jsonapi_server.db.listing import fetch_one, read_one
 from jsonapi_server.extensions import db
 from jsonapi_server.models import Membership, OrganizationInvite, User
 
@@ -120,12 +120,13 @@ def check_code_form(code: Any, pointer: str) -> str:
     return code
 
 
+_INVITE_BY_CODE = select(OrganizationInvite).where(OrganizationInvite.code == bindparam("code"))
+
+
 def _open_invite_by_code(code: str) -> OrganizationInvite | None:
-    return db.session.scalar(
-        select(OrganizationInvite)
-        .where(OrganizationInvite.code == code)
-        .options(*eager_options(OrganizationInvite, ["organization"]))
-    )
+    """The invite, with its organization, as a record."""
+    [invite] = read_one(_INVITE_BY_CODE, {"code": code}, include=["organization"])
+    return invite
 
 
 def verify_code(code: str) -> Verification:

@@ -9,7 +9,6 @@ from jsonapi_server.db.listing import (
     Filter,
     Listing,
     Scope,
-    eager_options,
     parse_choice,
     parse_text,
     read_one,
@@ -106,14 +105,10 @@ def _checked(user, invite, role, organization_id, action: str):
     return invite
 
 
-def invite_for(
-    user, invite_id, organization_id, action: str, *, lock=False, include: Sequence[str] = ()
-) -> OrganizationInvite:
+def invite_for(user, invite_id, organization_id, action: str, *, lock=False) -> OrganizationInvite:
     """The invite (an ORM instance, to be changed) and the caller's right to `action` on it,
     in one statement."""
     statement = _INVITE_WITH_CALLER_ROLE
-    if include:
-        statement = statement.options(*eager_options(OrganizationInvite, include))
     if lock:
         statement = statement.with_for_update(of=OrganizationInvite)
     row = db.session.execute(statement, {"invite_id": invite_id, "user_id": user.id}).first()

@@ -140,7 +140,7 @@ def record_class(model: type) -> type:
             ):
                 namespace[name] = value
     namespace["__repr__"] = lambda self: f"<{model.__name__} {self.__dict__.get('id')}>"
-    namespace["__model__"] = model  # what a document of it is found by (api.resources.schema_for_model)
+    namespace["__model__"] = model  # a document of it finds its schema by this (api.resources)
     # Every record holds every column but the hidden ones (its builder sets them all): the
     # document writer reads them without testing for a missing one (jsonapi.writer.RECORD_COLUMNS).
     namespace["__record_columns__"] = frozenset(record_columns(model))

@@ -173,7 +173,6 @@ def create_channel(
     """Any member may create a channel; the creator owns it and joins it."""
     require_right(user, organization_id, "channel.create")
     attributes = _clean(values)
-    channel_id = sync.parse_client_id(client_id)
 
     def same(stored: Channel) -> bool:
         return (
@@ -182,21 +181,19 @@ def create_channel(
             and all(getattr(stored, name) == value for name, value in attributes.items())
         )
 
-    replay = sync.replayed_create(Channel, channel_id, same)
-    if replay is not None:
-        return fetch_one(Channel, replay.id, include)
+    create = sync.SyncableCreate(Channel, client_id, same, include)
+    if (replay := create.replay()) is not None:
+        return replay
     if not _name_free(organization_id, attributes["name"]):
-        replay = sync.replay_or(_name_taken(), Channel, channel_id, same)
-        return fetch_one(Channel, replay.id, include)
+        return create.replay_or(_name_taken())
     now = sync.database_now()
-    new_id = channel_id or uuid.uuid4()
-    channel = Channel(id=new_id, organization_id=organization_id, owner_id=user.id, **attributes)
+    channel = Channel(id=create.id, organization_id=organization_id, owner_id=user.id, **attributes)
     if channel.archived:
         channel.archived_at = now
     sync.stamp(channel, now)
-    with sync.committing(_name_taken(), model=Channel, row_id=channel_id, same=same):
+    with create.committing(_name_taken()):
         add_with_creator(channel, user.id, now)
-    return fetch_one(Channel, new_id, include)
+    return create.answer()
 
 
 def add_with_creator(channel: Channel, creator_id: uuid.UUID, now) -> None:

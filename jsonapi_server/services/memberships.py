@@ -175,7 +175,6 @@ def add_member(
         raise Invalid(
             "Name the user to add in relationships.user.", pointer="/data/relationships/user"
         ) from error
-    membership_id = sync.parse_client_id(client_id)
 
     def same(stored: Membership) -> bool:
         return (
@@ -186,9 +185,9 @@ def add_member(
             and stored.removed_at is None
         )
 
-    replay = sync.replayed_create(Membership, membership_id, same)
-    if replay is not None:
-        return fetch_one(Membership, replay.id, include)
+    create = sync.SyncableCreate(Membership, client_id, same, include)
+    if (replay := create.replay()) is not None:
+        return replay
     if db.session.get(User, member_id) is None:
         raise NotFound("No such user.", pointer="/data/relationships/user")
     already = Conflict("This user is already a member.", code="already_member")
@@ -201,8 +200,7 @@ def add_member(
         .execution_options(populate_existing=True)
     )
     if existing is not None and existing.removed_at is None:
-        replay = sync.replay_or(already, Membership, membership_id, same)
-        return fetch_one(Membership, replay.id, include)
+        return create.replay_or(already)
     now = sync.database_now()
     if existing is not None:  # a former member comes back: the tombstone comes alive
         existing.removed_at = None
@@ -211,7 +209,7 @@ def add_member(
         membership = existing
     else:
         membership = Membership(
-            id=membership_id or uuid.uuid4(),
+            id=create.id,
             organization_id=organization_id,
             user_id=member_id,
             role=role,
@@ -221,10 +219,10 @@ def add_member(
     stored_id = membership.id
     # Inside the commit's guard: joining reads, which flushes the new row, and a concurrent
     # add of the same client id is then a unique violation answered as a replay.
-    with sync.committing(already, model=Membership, row_id=membership_id, same=same):
+    with create.committing(already):
         sync.stamp(membership, now)
         join_default_channel(organization_id, member_id, now)
-    return fetch_one(Membership, stored_id, include)
+    return create.answer(stored_id)
 
 
 def change_role(

@@ -13,7 +13,6 @@ from jsonapi_server.db.listing import (
     Listing,
     Scope,
     fetch_again,
-    fetch_one,
     parse_text,
     read_one,
 )
@@ -119,18 +118,17 @@ def create_organization(
     """Create an organization owned by `user`, with its `general` channel, which the owner
     joins. A replayed create returns the stored one."""
     attributes = _clean(values)
-    organization_id = sync.parse_client_id(client_id)
 
     def same(stored: Organization) -> bool:
         return stored.owner_id == user.id and all(
             getattr(stored, name) == value for name, value in attributes.items()
         )
 
-    replay = sync.replayed_create(Organization, organization_id, same)
-    if replay is not None:
-        return fetch_one(Organization, replay.id, include)
+    create = sync.SyncableCreate(Organization, client_id, same, include)
+    if (replay := create.replay()) is not None:
+        return replay
     now = sync.database_now()
-    new_id = organization_id or uuid.uuid4()
+    new_id = create.id
     organization = Organization(id=new_id, owner_id=user.id, **attributes)
     sync.stamp(organization, now)
     membership = Membership(
@@ -139,10 +137,10 @@ def create_organization(
     sync.stamp(membership, now)
     channel = Channel(organization_id=new_id, name=DEFAULT_CHANNEL, owner_id=user.id)
     sync.stamp(channel, now)
-    with sync.committing(model=Organization, row_id=organization_id, same=same):
+    with create.committing():
         db.session.add_all([organization, membership])
         channels.add_with_creator(channel, user.id, now)
-    return fetch_one(Organization, new_id, include)
+    return create.answer()
 
 
 def update_organization(

@@ -12,6 +12,7 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from jsonapi_server.db.listing import fetch_one
 from jsonapi_server.db.pulls import reads_clock_with_rows
 from jsonapi_server.db.records import record_of
 from jsonapi_server.extensions import db
@@ -165,6 +166,37 @@ def committing(
         if conflict is not None:
             raise conflict from error
         raise
+
+
+class SyncableCreate:
+    """The create every syncable resource makes, written once: the id a client may generate,
+    a replay (the same id with the same content) answered with the stored row, the id taken
+    by anything else refused (409 duplicate_id), a conflict of the service's own checks that
+    a concurrent replay explains answered as that replay, and the row answered as read after
+    its commit. `same(stored)` says whether a stored row is this create's."""
+
+    def __init__(self, model: type, client_id: str | None, same: Callable[[Any], bool], include=()):
+        self.model, self.same, self.include = model, same, include
+        self.client_id = parse_client_id(client_id)
+        self.id = self.client_id or uuid.uuid4()
+
+    def replay(self) -> Any:
+        """The stored row as the answer, when this create is a replay; None when it is new."""
+        stored = replayed_create(self.model, self.client_id, self.same)
+        return None if stored is None else self.answer(stored.id)
+
+    def replay_or(self, conflict: Conflict) -> Any:
+        """A check of the service found `conflict`: the answer of a concurrent replay, or the
+        conflict raised."""
+        return self.answer(replay_or(conflict, self.model, self.client_id, self.same).id)
+
+    def committing(self, conflict: Conflict | None = None):
+        """The write's commit guard (committing), for this create's row."""
+        return committing(conflict, model=self.model, row_id=self.client_id, same=self.same)
+
+    def answer(self, row_id: uuid.UUID | None = None) -> Any:
+        """The created (or replayed) row, as read after the commit, with its includes."""
+        return fetch_one(self.model, row_id or self.id, self.include)
 
 
 def insert_or_nothing(table):

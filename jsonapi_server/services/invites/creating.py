@@ -11,7 +11,6 @@ from sqlalchemy import and_, bindparam, insert, literal_column, select
 
 from jsonapi_server.db import pulls
 from jsonapi_server.db.cursor_reads import all_rows
-from jsonapi_server.db.listing import fetch_one
 from jsonapi_server.extensions import db
 from jsonapi_server.models import Membership, Organization, OrganizationInvite, User
 from jsonapi_server.times import truncate_to_millisecond
@@ -163,7 +162,6 @@ def create_invite(
     require_right(user, organization_id, "invite.manage")
     email = normalize_email(values["recipient_email"])
     role = values.get("invite_user_as", "member")
-    invite_id = sync.parse_client_id(client_id)
 
     def same(stored: OrganizationInvite) -> bool:
         return (
@@ -173,9 +171,9 @@ def create_invite(
             and stored.invite_user_as == role
         )
 
-    replay = sync.replayed_create(OrganizationInvite, invite_id, same)
-    if replay is not None:
-        return fetch_one(OrganizationInvite, replay.id, include)
+    create = sync.SyncableCreate(OrganizationInvite, client_id, same, include)
+    if (replay := create.replay()) is not None:
+        return replay
     state = _address_state(organization_id, email)
     if state.member:
         code, detail = _ALREADY_MEMBER
@@ -188,17 +186,16 @@ def create_invite(
     now = state.now
     if state.open_invite_id is not None:
         if state.open_invite_expires_at > now:
-            replay = sync.replay_or(pending, OrganizationInvite, invite_id, same)
-            return fetch_one(OrganizationInvite, replay.id, include)
+            return create.replay_or(pending)
         expired = db.session.get(
             OrganizationInvite, state.open_invite_id, with_for_update=True, populate_existing=True
         )
         if expired is not None and expired.status_at(now) == "expired":  # (else: gone or
             _retire_expired(expired, user, now)  # closed meanwhile, nothing stands in the way)
-    invite = _new_invite(organization_id, user, email, role, now, invite_id)
-    with sync.committing(pending, model=OrganizationInvite, row_id=invite_id, same=same):
+    invite = _new_invite(organization_id, user, email, role, now, create.id)
+    with create.committing(pending):
         _write_invites([invite], [invitation(invite, state.organization_name, user)])
-    return fetch_one(OrganizationInvite, invite["id"], include)
+    return create.answer()
 
 
 def invite_batch(

@@ -1,17 +1,6 @@
-"""Rows read as plain records instead of ORM instances: what every document shows.
-
-A record holds the model's columns (not the hidden ones: models.base.HIDDEN) and has the
-model's own properties and methods (an invite's `status`); included relationships are records
-of their own. To-one includes are outer-joined into the statement; each to-many step is read
-by one more statement for all its parents at once (as selectinload would), its records
-attached to each parent as a list. ORM instances cost far more than their rows (identity
-map, instance state, instrumentation), and a document only reads. Records are never
-written back: nothing in a session knows them.
-
-A record holds its `uuid` and `timestamptz` columns as the text PostgreSQL writes for them
-(the statement casts them to text) and makes the typed value only when the attribute is read:
-psycopg2 would call a Python function for every such value, and the document writer writes
-most of them out as text again (jsonapi.writer reads the text; RECORD_TEXT_COLUMNS)."""
+"""Rows read as plain records, the one form every document is written from: the model's
+columns and properties without the ORM's identity map, state and instrumentation (a document
+only reads; nothing in a session knows a record, and none is written back)."""
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
@@ -208,8 +197,14 @@ def _held(entity: Any, model: type, key: str) -> Any:
 
 class RecordReader:
     """Reads a model's rows, with the given relationship paths included, as records: to-one
-    steps outer-joined into the statement, each to-many step one statement more (_Step).
-    `entity` (an alias) and `leading` columns serve a _Step's statement."""
+    steps outer-joined into the statement, each to-many step one statement more for all its
+    parents at once (_Step), attached to each parent as a list. A record holds the model's
+    columns but the hidden ones (models.base.HIDDEN) and its properties (an invite's
+    `status`). Its `uuid` and `timestamptz` columns are held as the text PostgreSQL sent
+    (the statement casts them) and typed only when read: psycopg2 would call a Python
+    function for every such value, and the writer writes most of them out as text again
+    (jsonapi.writer, RECORD_TEXT_COLUMNS). `entity` (an alias) and `leading` columns serve a
+    _Step's statement."""
 
     def __init__(
         self, model: type, include_paths: Sequence[str], *, entity: Any = None, leading=()

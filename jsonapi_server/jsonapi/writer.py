@@ -1,14 +1,6 @@
-"""Resource objects written from a plan compiled once per schema class and sparse fieldset.
-
-The marshmallow-jsonapi schema stays the one description of every resource type: a plan is
-read off a bound schema instance (its dump fields, data keys, type, path template and
-relationships) and then writes resource objects in one pass per object, without marshmallow's
-per-field dispatch. Fields whose serialization is plain (strings, booleans, integers, our
-timestamps) are written directly; any other field is serialized by the marshmallow field
-itself. `tests/test_writer.py` proves the output equal to `Schema.dump` for every type.
-
-A plan holds nothing of a request: the base URL and the included relationships are passed
-to every `write` call, so cached plans cannot carry one response into another."""
+"""Resource objects written from a plan compiled once per schema class and sparse fieldset,
+read off the marshmallow-jsonapi schema (which stays the one description of every type) and
+proved equal to its `Schema.dump` by tests/test_writer.py."""
 
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -81,7 +73,13 @@ def _path_template(template: str) -> tuple[tuple[str, str | None], ...]:
 
 
 class ResourcePlan:
-    """How to write resource objects of one schema class with one set of dump fields."""
+    """How to write resource objects of one schema class with one set of dump fields: read off
+    a bound schema instance (dump fields, data keys, type, path template, relationships), it
+    writes each object in one pass, without marshmallow's per-field dispatch. Plain fields
+    (strings, booleans, integers, timestamps) are written directly, any other by its
+    marshmallow field. A plan holds nothing of a request (the base URL and the included
+    relationships come with every `write`), so a cached plan cannot carry one response into
+    another."""
 
     def __init__(self, schema: ResourceSchema):
         self.type_ = schema.opts.type_

@@ -93,3 +93,37 @@ def test_the_check_sees_an_upward_import(tmp_path):
     assert upward_imports(probe, "jsonapi_server.db.probe") == {"services"}
     probe.write_text("from jsonapi_server.db import listing\n")
     assert upward_imports(probe, "jsonapi_server.services.probe") == set()
+
+
+def data_access_imports(path: Path) -> list[str]:
+    """What a module takes from the data-access layer other than the names its face offers."""
+    import jsonapi_server.db as data_access
+
+    offered = set(data_access.__all__)
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module.startswith("jsonapi_server.db."):
+                found.append(node.module)
+            elif node.module == "jsonapi_server.db":
+                found += [alias.name for alias in node.names if alias.name not in offered]
+        elif isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.startswith("jsonapi_server.db")]
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in sources() if own_layer(p) in ("services", "api")],
+    ids=lambda path: str(path.relative_to(ROOT)),
+)
+def test_services_and_views_read_through_the_data_access_layers_face(path):
+    assert not data_access_imports(path)
+
+
+def test_the_face_check_sees_a_reach_inside(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text("from jsonapi_server.db.cursor_reads import all_rows\n")
+    assert data_access_imports(probe) == ["jsonapi_server.db.cursor_reads"]
+    probe.write_text("from jsonapi_server.db import listing, read_one\n")
+    assert data_access_imports(probe) == ["listing"]

@@ -5,7 +5,7 @@ import pkgutil
 
 from flask import Flask
 
-from jsonapi_server.db import connections
+from jsonapi_server.db import serve_reads_only
 from jsonapi_server.jsonapi.current import READ_METHODS, current_request
 from jsonapi_server.jsonapi.errors import JsonApiError
 from jsonapi_server.jsonapi.protocol import handle_jsonapi_error
@@ -40,7 +40,7 @@ def handle_domain_error(error: DomainError):
 
 def _reads_only_when_the_method_only_reads() -> None:
     if current_request().method in READ_METHODS:
-        connections.serve_reads_only()
+        serve_reads_only()
 
 
 def register_blueprints(app: Flask) -> None:

@@ -1,2 +1,41 @@
-"""Data access: connections, typecasters, prepared statements, cursor reads, records, listings
-and pulls, kept apart from the services so that how rows are read never shapes a rule."""
+"""Data access, kept apart from the services so that how rows are read never shapes a rule;
+services read through the few names below (a page or pull, one row with the caller's role,
+one row after a write), and the web layer says which requests only read."""
+
+from .connections import serve_reads_only
+from .listing import (
+    Filter,
+    Listing,
+    PageResult,
+    Scope,
+    fetch_again,
+    fetch_one,
+    parse_boolean,
+    parse_choice,
+    parse_text,
+    parse_uuid_list,
+    read_one,
+    read_rows,
+)
+from .pulls import PullResult, parse_since, reads_clock_with_rows
+from .records import record_of
+
+__all__ = [
+    "Filter",
+    "Listing",
+    "PageResult",
+    "PullResult",
+    "Scope",
+    "fetch_again",
+    "fetch_one",
+    "parse_boolean",
+    "parse_choice",
+    "parse_since",
+    "parse_text",
+    "parse_uuid_list",
+    "read_one",
+    "read_rows",
+    "reads_clock_with_rows",
+    "record_of",
+    "serve_reads_only",
+]

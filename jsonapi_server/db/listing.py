@@ -198,6 +198,12 @@ def read_one(
     return (loader.items(rows[:1])[0], *rows[0][len(rows[0]) - len(columns) :])
 
 
+def read_rows(statement: Select, parameters: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+    """Every row of `statement` (a module constant of plain columns), on the request's read
+    connection."""
+    return all_rows(read_connection(), statement, parameters)
+
+
 @lru_cache(maxsize=64)  # statements given to read_one are module constants
 def _selected_model(statement: Select) -> type:
     return statement.column_descriptions[0]["entity"]

@@ -8,7 +8,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from jsonapi_server.db.listing import Filter, Listing, parse_text
+from jsonapi_server.db import Filter, Listing, parse_text
 from jsonapi_server.extensions import db
 from jsonapi_server.models import Membership, User
 

@@ -8,8 +8,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, exists, func, select
 
-from jsonapi_server.db import pulls
-from jsonapi_server.db.listing import (
+from jsonapi_server.db import (
     Filter,
     Listing,
     Scope,
@@ -17,6 +16,7 @@ from jsonapi_server.db.listing import (
     fetch_one,
     parse_boolean,
     parse_choice,
+    parse_since,
     parse_text,
     read_one,
 )
@@ -53,7 +53,7 @@ CHANNEL_LISTING = Listing(
                 func.lower(Channel.name).contains(name.lower(), autoescape=True)
             ),
         ),
-        "updated_since": Filter(pulls.parse_since),
+        "updated_since": Filter(parse_since),
     },
 )
 

@@ -1,7 +1,6 @@
 """Tombstones of hard deletes (organizations, channels), listed to those who could see them."""
 
-from jsonapi_server.db import pulls
-from jsonapi_server.db.listing import Filter, Listing
+from jsonapi_server.db import Filter, Listing, parse_since
 from jsonapi_server.models import DeletedRecord, User
 
 from . import sync
@@ -27,7 +26,7 @@ DELETED_RECORD_LISTING = Listing(
             parse_types,
             lambda statement, types: statement.where(DeletedRecord.deletable_type.in_(types)),
         ),
-        "updated_since": Filter(pulls.parse_since),
+        "updated_since": Filter(parse_since),
     },
 )
 

@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import aliased
 
-from jsonapi_server.db import pulls
-from jsonapi_server.db.listing import Filter, Listing, Scope, fetch_one, parse_choice, read_one
+from jsonapi_server.db import Filter, Listing, Scope, fetch_one, parse_choice, parse_since, read_one
 from jsonapi_server.extensions import db
 from jsonapi_server.models import ROLES, Channel, ChannelMember, Membership, User
 
@@ -39,7 +38,7 @@ MEMBERSHIP_LISTING = Listing(
         "role": Filter(
             parse_choice(*ROLES), lambda statement, role: statement.where(Membership.role == role)
         ),
-        "updated_since": Filter(pulls.parse_since),
+        "updated_since": Filter(parse_since),
     },
 )
 

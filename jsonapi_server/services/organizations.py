@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select
 
-from jsonapi_server.db import pulls
-from jsonapi_server.db.listing import (
+from jsonapi_server.db import (
     Filter,
     Listing,
     Scope,
     fetch_again,
+    parse_since,
     parse_text,
     read_one,
 )
@@ -48,7 +48,7 @@ ORGANIZATION_LISTING = Listing(
                 func.lower(Organization.name).contains(name.lower(), autoescape=True)
             ),
         ),
-        "updated_since": Filter(pulls.parse_since),
+        "updated_since": Filter(parse_since),
     },
 )
 

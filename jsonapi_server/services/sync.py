@@ -12,9 +12,7 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from jsonapi_server.db.listing import fetch_one
-from jsonapi_server.db.pulls import reads_clock_with_rows
-from jsonapi_server.db.records import record_of
+from jsonapi_server.db import fetch_one, reads_clock_with_rows, record_of
 from jsonapi_server.extensions import db
 from jsonapi_server.models import DeletedRecord, DeletedRecordViewer
 from jsonapi_server.times import truncate_to_millisecond, utc_now

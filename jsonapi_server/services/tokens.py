@@ -10,9 +10,7 @@ from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import bindparam, delete, exists, insert, literal, select
 
-from jsonapi_server.db.connections import read_connection
-from jsonapi_server.db.cursor_reads import all_rows
-from jsonapi_server.db.records import record_reader
+from jsonapi_server.db import read_one
 from jsonapi_server.extensions import db
 from jsonapi_server.models import Organization, RevokedSession, TokenSession, User
 from jsonapi_server.times import utc_now
@@ -123,14 +121,11 @@ def revoke_sessions(user_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> Non
 _REVOKED = exists().where(RevokedSession.id == bindparam("session_id")).label("revoked")
 # With the caller's role in the organization the request names (when it exists), so that the
 # permission check runs no statement of its own.
-_USER_RECORD_AND_REVOCATION = (
-    record_reader(User, ())
-    .select(select(User).where(User.id == bindparam("user_id")))
-    .add_columns(
-        _REVOKED,
-        exists().where(Organization.id == bindparam("organization_id")).label("organization"),
-        caller_role(bindparam("organization_id")).label("role"),
-    )
+_USER = select(User).where(User.id == bindparam("user_id"))
+_REVOCATION_AND_ROLE = (
+    _REVOKED,
+    exists().where(Organization.id == bindparam("organization_id")).label("organization"),
+    caller_role(bindparam("organization_id")).label("role"),
 )
 
 
@@ -141,11 +136,11 @@ def session_holder(
     statement; their role in `organization_id`, if given, is read with them and remembered
     for the permission check."""
     parameters = {"user_id": user_id, "session_id": session_id, "organization_id": organization_id}
-    rows = all_rows(read_connection(), _USER_RECORD_AND_REVOCATION, parameters)
-    if not rows:
+    user, revoked, organization_exists, role = read_one(
+        _USER, parameters, columns=_REVOCATION_AND_ROLE
+    )
+    if user is None:
         return None, False
-    [user] = record_reader(User, ()).records(rows)
-    revoked, organization_exists, role = rows[0][-3:]
     if organization_exists:
         remember_role(user, organization_id, role)
     return user, bool(revoked)

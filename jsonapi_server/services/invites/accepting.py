@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from jsonapi_server.db.listing import fetch_one, read_one
+from jsonapi_server.db import fetch_one, read_one
 from jsonapi_server.extensions import db
 from jsonapi_server.models import Membership, OrganizationInvite, User
 

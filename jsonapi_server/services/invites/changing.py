@@ -1,6 +1,6 @@
 """Changing a pending invite's role, and cancelling an invite."""
 
-from jsonapi_server.db.listing import fetch_one
+from jsonapi_server.db import fetch_one
 from jsonapi_server.extensions import db
 from jsonapi_server.models import OrganizationInvite
 

@@ -9,8 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, literal_column, select
 
-from jsonapi_server.db import pulls
-from jsonapi_server.db.cursor_reads import all_rows
+from jsonapi_server.db import read_rows, reads_clock_with_rows
 from jsonapi_server.extensions import db
 from jsonapi_server.models import Membership, Organization, OrganizationInvite, User
 from jsonapi_server.times import truncate_to_millisecond
@@ -111,14 +110,12 @@ def _address_state(organization_id, email: str) -> _AddressState:
     """One round trip on PostgreSQL instead of four, read as plain values (the open invite is
     loaded as an ORM instance only when it has expired and must give way)."""
     parameters = {"organization_id": organization_id, "email": email}
-    if not pulls.reads_clock_with_rows():
+    if not reads_clock_with_rows():
         member = _address_problem(organization_id, email) is not None
         open_invite = db.session.execute(_OPEN_INVITE_EXPIRY, parameters).first() or (None, None)
         name = db.session.scalar(_ORGANIZATION_NAME, parameters)
         return _AddressState(member, sync.database_now(), *open_invite, name)
-    [(member, now, *open_invite, name)] = all_rows(
-        db.session.connection(), _ADDRESS_STATE, parameters
-    )
+    [(member, now, *open_invite, name)] = read_rows(_ADDRESS_STATE, parameters)
     return _AddressState(member, truncate_to_millisecond(now), *open_invite, name)
 
 

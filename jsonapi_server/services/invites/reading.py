@@ -4,12 +4,12 @@ from collections.abc import Sequence
 
 from sqlalchemy import and_, bindparam, select
 
-from jsonapi_server.db import pulls
-from jsonapi_server.db.listing import (
+from jsonapi_server.db import (
     Filter,
     Listing,
     Scope,
     parse_choice,
+    parse_since,
     parse_text,
     read_one,
 )
@@ -59,7 +59,7 @@ INVITE_LISTING = Listing(
             lambda raw: normalize_email(parse_text(raw)),
             lambda statement, email: statement.where(OrganizationInvite.recipient_email == email),
         ),
-        "updated_since": Filter(pulls.parse_since),
+        "updated_since": Filter(parse_since),
     },
 )
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import inspect as inspect_mapper
 
-from jsonapi_server.db.listing import fetch_one
+from jsonapi_server.db import fetch_one
 from jsonapi_server.extensions import db
 from jsonapi_server.models import Organization, OrganizationInvite, User
 

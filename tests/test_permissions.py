@@ -1,6 +1,8 @@
 """The permission table, walked whole: every role against every organization endpoint.
 A stranger learns nothing (404); a member without the role is refused (403)."""
 
+import re
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import func
@@ -167,3 +169,75 @@ def test_permission_table(client, login, world, endpoint, role):
         assert response.status_code < 300, (endpoint, role, response.status_code, response.json)
     else:
         assert response.status_code == expected, (endpoint, role, response.get_json())
+
+
+# The rights as the services declare them, held here as one table: a change to any role an
+# action needs is a change to this test too.
+EXPECTED_RIGHTS = {
+    "organization.read": "member",
+    "organization.update": "admin",
+    "organization.delete": "owner",
+    "membership.read": "member",
+    "membership.create": "admin",
+    "membership.update": "admin",
+    "membership.remove": "admin",
+    "channel.read": "member",
+    "channel.create": "member",
+    "channel.update": "admin",
+    "channel.delete": "admin",
+    "channel.manage_members": "admin",
+    "invite.read": "admin",
+    "invite.manage": "admin",
+}
+
+
+ACTION = re.compile(r"^[a-z_]+\.[a-z_]+$")
+
+
+def actions_named_in_services() -> set[str]:
+    """Every `"<resource>.<action>"` string a service passes to a permission check."""
+    import ast
+    from pathlib import Path
+
+    import jsonapi_server.services as services
+
+    checks = {
+        "require_right",
+        "require_role",
+        "role_allows",
+        "authorize",
+        "require",
+        "can",
+        "membership_access",
+    }
+    found = set()
+    for path in Path(services.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name in checks:
+                found.update(
+                    argument.value
+                    for argument in node.args
+                    if isinstance(argument, ast.Constant)
+                    and isinstance(argument.value, str)
+                    and ACTION.match(argument.value)
+                )
+    return found
+
+
+def test_every_action_a_service_checks_is_declared_with_its_role(app):
+    from jsonapi_server.services.permissions import REQUIRED_ROLE
+
+    assert REQUIRED_ROLE == EXPECTED_RIGHTS
+    assert actions_named_in_services() == set(EXPECTED_RIGHTS)
+
+
+def test_a_right_declared_twice_or_with_an_unknown_role_is_refused():
+    from jsonapi_server.services.permissions import declare_rights
+
+    with pytest.raises(ValueError, match="declared twice"):
+        declare_rights("channel", read="member")
+    with pytest.raises(ValueError, match="none of"):
+        declare_rights("teams", read="guest")

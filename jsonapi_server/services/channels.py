@@ -29,10 +29,22 @@ from .permissions import (
     Access,
     caller_role,
     check_includes,
+    declare_rights,
     organization_access,
     require_right,
     require_role,
 )
+
+declare_rights(
+    "channel",
+    read="member",
+    create="member",
+    update="admin",  # the channel's owner may too
+    delete="admin",
+    manage_members="admin",  # adding or removing others (joining oneself needs only read)
+)
+TOMBSTONE = sync.tombstoned("channels")
+
 
 WRITABLE = ("name", "description", "archived")
 
@@ -244,7 +256,7 @@ def delete_channel(user: User, channel_id: uuid.UUID, *, organization_id=None, b
         )
     ).all()
     sync.record_deletion(
-        "channels", channel.id, deleted_by_id=user.id, viewer_ids=viewers, now=sync.database_now()
+        TOMBSTONE, channel.id, deleted_by_id=user.id, viewer_ids=viewers, now=sync.database_now()
     )
     db.session.execute(delete(Channel).where(Channel.id == channel.id))
     db.session.commit()

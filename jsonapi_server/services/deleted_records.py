@@ -5,14 +5,12 @@ from jsonapi_server.models import DeletedRecord, User
 
 from . import sync
 
-DELETABLE_TYPES = ("organizations", "channels")
-
 
 def parse_types(raw: str) -> list[str]:
     types = [part.strip().replace("-", "_") for part in raw.split(",") if part.strip()]
-    unknown = [type_ for type_ in types if type_ not in DELETABLE_TYPES]
+    unknown = [type_ for type_ in types if type_ not in sync.TOMBSTONED_TYPES]
     if not types or unknown:
-        raise ValueError(f"a comma-separated list of {', '.join(DELETABLE_TYPES)}")
+        raise ValueError(f"a comma-separated list of {', '.join(sync.TOMBSTONED_TYPES)}")
     return types
 
 

@@ -19,10 +19,15 @@ from .organizations import DEFAULT_CHANNEL
 from .permissions import (
     Access,
     check_includes,
+    declare_rights,
     organization_access,
     require_right,
     require_role,
 )
+
+# Leaving (removing oneself) needs only membership.
+declare_rights("membership", read="member", create="admin", update="admin", remove="admin")
+
 
 ASSIGNABLE_ROLES = ("admin", "member")
 

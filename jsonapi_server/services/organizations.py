@@ -26,9 +26,14 @@ from .permissions import (
     authorize,
     caller_role,
     check_includes,
+    declare_rights,
     includes_invites,
     require_role,
 )
+
+declare_rights("organization", read="member", update="admin", delete="owner")
+TOMBSTONE = sync.tombstoned("organizations")
+
 
 DEFAULT_CHANNEL = "general"
 WRITABLE = ("name", "description", "email", "industry", "location", "country", "logo_url")
@@ -173,7 +178,7 @@ def delete_organization(user: User, organization_id: uuid.UUID, *, base=None) ->
         )
     ).all()
     sync.record_deletion(
-        "organizations",
+        TOMBSTONE,
         organization_id,
         deleted_by_id=user.id,
         viewer_ids=[*member_ids, user.id],

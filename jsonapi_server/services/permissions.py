@@ -1,6 +1,6 @@
-"""Who may do what in an organization: the one table of required roles (owner > admin > member;
-a superadmin everything) and the one check. To a stranger, the organization and everything
-under it are not found, so nothing is learnt of them."""
+"""Who may do what in an organization: the roles each resource's service declares its actions
+need (owner > admin > member; a superadmin everything) and the one check. To a stranger, the
+organization and everything under it are not found, so nothing is learnt of them."""
 
 import uuid
 from collections.abc import Sequence
@@ -16,23 +16,20 @@ from .errors import Forbidden, NotFound
 
 RANK = {"member": 1, "admin": 2, "owner": 3}
 
-REQUIRED_ROLE = {
-    "organization.read": "member",
-    "organization.update": "admin",
-    "organization.delete": "owner",
-    "membership.read": "member",
-    "membership.create": "admin",
-    "membership.update": "admin",
-    "membership.remove": "admin",  # leaving (removing oneself) needs only membership
-    "channel.read": "member",
-    "channel.create": "member",
-    "channel.update": "admin",  # the channel's owner may too
-    "channel.delete": "admin",
-    "channel.join": "member",  # oneself
-    "channel.manage_members": "admin",  # adding or removing others
-    "invite.read": "admin",
-    "invite.manage": "admin",
-}
+# "channel.update" -> "admin": filled by each service's declare_rights, beside its rules.
+REQUIRED_ROLE: dict[str, str] = {}
+
+
+def declare_rights(resource: str, **roles: str) -> None:
+    """`declare_rights("channel", read="member", ...)`: the role each action on `resource`
+    needs. An action declared twice, or a role RANK does not know, is refused at import."""
+    for action, role in roles.items():
+        name = f"{resource}.{action}"
+        if name in REQUIRED_ROLE:
+            raise ValueError(f"{name} is declared twice")
+        if role not in RANK:
+            raise ValueError(f"{name}: {role!r} is none of {', '.join(RANK)}")
+        REQUIRED_ROLE[name] = role
 
 
 @dataclass(frozen=True)

@@ -205,6 +205,18 @@ def insert_or_nothing(table):
     return module.insert(table).on_conflict_do_nothing()
 
 
+# The types whose hard deletes leave tombstones: each declared by its service (tombstoned).
+TOMBSTONED_TYPES: list[str] = []
+
+
+def tombstoned(deletable_type: str) -> str:
+    """Declare that deleting a `deletable_type` resource leaves a tombstone (record_deletion);
+    the type, for the service to name its tombstones by."""
+    if deletable_type not in TOMBSTONED_TYPES:
+        TOMBSTONED_TYPES.append(deletable_type)
+    return deletable_type
+
+
 def record_deletion(
     deletable_type: str,
     deletable_id: uuid.UUID,
@@ -214,6 +226,8 @@ def record_deletion(
     now: datetime,
 ) -> DeletedRecord:
     """Leave a tombstone of a hard delete for the users who could see the resource."""
+    if deletable_type not in TOMBSTONED_TYPES:
+        raise ValueError(f"{deletable_type}: declare it with sync.tombstoned first")
     record = DeletedRecord(
         deletable_type=deletable_type,
         deletable_id=deletable_id,

@@ -19,7 +19,10 @@ from jsonapi_server.models import OrganizationInvite, User
 from .. import sync
 from ..accounts import normalize_email
 from ..errors import NotFound
-from ..permissions import caller_role, require_right, require_role
+from ..permissions import caller_role, declare_rights, require_right, require_role
+
+declare_rights("invite", read="admin", manage="admin")
+
 
 STATUSES = ("pending", "accepted", "cancelled", "expired")
 

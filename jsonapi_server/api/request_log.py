@@ -14,6 +14,8 @@ from jsonapi_server.clock import utc_now
 from jsonapi_server.jsonapi.current import current_request, request_globals
 from jsonapi_server.jsonapi.timestamps import format_timestamp
 
+from .library_internals import skip_caller_lookup
+
 log = logging.getLogger("jsonapi_server.requests")
 
 
@@ -68,9 +70,8 @@ def configure_logging(stream: TextIO | None = None) -> None:
     if root.handlers:
         return
     # No line we write names the caller's file and line, so logging need not look them up
-    # (sys._getframe, a fifth of the request line's cost): the switch the logging HOWTO's
-    # "Optimization" section gives for this.
-    logging._srcfile = None
+    # (a fifth of the request line's cost).
+    skip_caller_lookup()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonLineFormatter())
     root.addHandler(handler)

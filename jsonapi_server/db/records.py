@@ -26,7 +26,8 @@ from typing import Any
 
 from sqlalchemy import Column, DateTime, Select, Text, TypeDecorator, Uuid, cast
 from sqlalchemy import inspect as inspect_mapper
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Mapper, aliased
+from sqlalchemy.types import TypeEngine
 
 from jsonapi_server.extensions import db
 from jsonapi_server.models.base import HIDDEN, UTCDateTime
@@ -37,9 +38,10 @@ from .typecasters import timestamp_from_text, uuid_from_text
 @cache
 def record_columns(model: type) -> tuple[str, ...]:
     """The model's column attributes, but those marked hidden (models.base.HIDDEN)."""
+    mapper: Mapper[Any] = inspect_mapper(model)
     return tuple(
         prop.key
-        for prop in inspect_mapper(model).column_attrs
+        for prop in mapper.column_attrs
         if not any(
             isinstance(column, Column) and column.info.get(HIDDEN) for column in prop.columns
         )
@@ -50,11 +52,11 @@ def record_columns(model: type) -> tuple[str, ...]:
 def record_text_columns(model: type) -> Mapping[str, str]:
     """The record's columns held as text, by the PostgreSQL type whose text it is."""
     held: dict[str, str] = {}
-    mapper = inspect_mapper(model)
+    mapper: Mapper[Any] = inspect_mapper(model)
     for key in record_columns(model):
         column_type = mapper.columns[key].type
         if isinstance(column_type, TypeDecorator):
-            column_type = column_type.impl  # the type the database holds
+            column_type = column_type.impl_instance  # the type the database holds
         if isinstance(column_type, Uuid):
             held[key] = "uuid"
         elif isinstance(column_type, DateTime) and column_type.timezone:
@@ -80,16 +82,20 @@ class _HeldAsText(TypeDecorator):
     def result_processor(self, dialect, coltype):
         if dialect.name == "postgresql":
             return None
+        column_type: TypeEngine[Any]
+        write: Callable[[Any], str]
         if self.database_type == "uuid":
-            read, write = Uuid()._cached_result_processor(dialect, coltype), str
+            column_type, write = Uuid(), str
         else:
-            read = UTCDateTime()._cached_result_processor(dialect, coltype)
-            write = partial(datetime.isoformat, sep=" ")
+            column_type, write = UTCDateTime(), partial(datetime.isoformat, sep=" ")
+        read = column_type.dialect_impl(dialect).result_processor(dialect, coltype)
 
         def process(value: Any) -> str | None:
             if value is None:
                 return None
-            return write(read(value) if read is not None else value)
+            if read is not None:
+                value = read(value)
+            return write(value)
 
         return process
 
@@ -191,7 +197,7 @@ class RecordReader:
         self._build = _compile_builder(self.layout)
 
     def _plan(self, entity: Any, model: type, paths: Sequence[str]) -> _Layout:
-        mapper = inspect_mapper(model)
+        mapper: Mapper[Any] = inspect_mapper(model)
         keys = record_columns(model)
         start = len(self.columns)
         text_columns = record_text_columns(model)

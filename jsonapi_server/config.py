@@ -2,8 +2,10 @@
 
 import os
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 ENVIRONMENTS = ("development", "production")
 
@@ -16,7 +18,7 @@ UNSAFE_ALLOWANCES = (
 )
 
 
-DEFAULTS = {
+DEFAULTS: dict[str, Any] = {
     "JSONAPI_SERVER_ENV": "development",
     "SQLALCHEMY_DATABASE_URI": None,  # None: SQLite in the instance folder
     "SQLALCHEMY_ENGINE_OPTIONS": {},
@@ -83,7 +85,7 @@ def _flag(value: str) -> bool:
 
 
 # Environment variable -> (setting, parser). Only these are read from the environment.
-ENVIRONMENT = {
+ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "JSONAPI_SERVER_ENV": ("JSONAPI_SERVER_ENV", str),
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
     "JWT_SECRET_KEY": ("JWT_SECRET_KEY", str),

@@ -33,7 +33,8 @@ class _Attributes(dict):
 class Timestamp(ma.fields.Field):
     """`2021-11-23T14:38:03.250Z` out; any RFC 3339 form (or `... UTC`) in, kept to the ms."""
 
-    default_error_messages: ClassVar[dict] = {
+    # Typed as marshmallow types it (an instance attribute, which each class sets).
+    default_error_messages: dict[str, str] = {  # noqa: RUF012
         "invalid": "Not a valid timestamp (RFC 3339, e.g. 2021-11-23T14:38:03.250Z)."
     }
 
@@ -50,7 +51,7 @@ class Timestamp(ma.fields.Field):
 class Boolean(ma.fields.Boolean):
     """JSON `true` or `false` only: marshmallow's takes "yes", 1, "on" and "true" as true."""
 
-    default_error_messages: ClassVar[dict] = {"invalid": "Not a boolean (true or false)."}
+    default_error_messages: dict[str, str] = {"invalid": "Not a boolean (true or false)."}  # noqa: RUF012
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, bool):

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from jsonapi_server.config import normalize_database_url
-from jsonapi_server.jsonapi.timestamps import format_timestamp
 from jsonapi_server.db.pulls import parse_since
+from jsonapi_server.jsonapi.timestamps import format_timestamp
 
 from .served import served
 

@@ -4,6 +4,7 @@ headers are off, or every answer it counted would). Limits come from the setting
 (RATELIMIT_*); RATELIMIT_ENABLED=false turns them all off."""
 
 import time
+from typing import Any
 
 from flask import Flask, current_app, request
 from flask_limiter import RateLimitExceeded
@@ -31,7 +32,7 @@ def _caller() -> str:
 
 def _addresses_in_batch() -> int:
     """A batch costs one per address (bounded; a malformed body costs one and fails later)."""
-    document = request.get_json(silent=True)
+    document: Any = request.get_json(silent=True)
     try:
         count = len(document["data"]["attributes"]["recipient_emails"])
     except (KeyError, TypeError):
@@ -46,7 +47,7 @@ def _marked(limit):
 
 def _requested_email() -> str:
     """The address a password reset asks for (normalized as accounts store them)."""
-    document = request.get_json(silent=True)
+    document: Any = request.get_json(silent=True)
     try:
         email = document["data"]["attributes"]["email"]
     except (KeyError, TypeError):

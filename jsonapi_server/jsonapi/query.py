@@ -32,11 +32,16 @@ def member_name(text: str) -> str:
 class CollectionSpec(Protocol):
     """What a collection endpoint lets clients ask for (the service layer's listings say it)."""
 
-    sort_fields: frozenset[str]
-    filters: Mapping[str, Callable[[str], Any]]  # name -> parser raising ValueError
-    default_sort: str
-    default_page_size: int
-    max_page_size: int
+    @property
+    def sort_fields(self) -> frozenset[str]: ...
+    @property
+    def filters(self) -> Mapping[str, Callable[[str], Any]]: ...  # name -> parser (ValueError)
+    @property
+    def default_sort(self) -> str: ...
+    @property
+    def default_page_size(self) -> int: ...
+    @property
+    def max_page_size(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -72,13 +77,21 @@ class QueryParams:
     def fields_for(self, type_: str) -> frozenset[str] | None:
         return self.fields.get(type_)
 
+    @property
+    def collection_page(self) -> Page:
+        """The page a collection's parameters ask for (parse_query gives one to each)."""
+        if self.page is None:
+            raise TypeError("not the query parameters of a collection: they have no page")
+        return self.page
+
     def listing(self) -> dict[str, Any]:
         """What a collection's service takes: filters, sort and the page's window."""
+        page = self.collection_page
         return {
             "filters": self.filters,
             "sort": self.sort,
-            "offset": self.page.offset,
-            "size": self.page.size,
+            "offset": page.offset,
+            "size": page.size,
         }
 
 

@@ -3,6 +3,7 @@
 import re
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import overload
 
 from jsonapi_server.clock import truncate_to_millisecond
 
@@ -14,6 +15,14 @@ _RFC3339 = re.compile(
 
 
 _WIRE_FORMAT = "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ"
+
+
+@overload
+def format_timestamp(value: datetime) -> str: ...
+@overload
+def format_timestamp(value: None) -> None: ...
+@overload
+def format_timestamp(value: datetime | None) -> str | None: ...
 
 
 @lru_cache(maxsize=4096)

@@ -113,7 +113,7 @@ def new_user(*, email: str, password: str, is_verified: bool = False, **profile)
 def register_user(*, email: str, password: str, **profile: str | None) -> User:
     """Create an account; the email (stored lower-case) and username must be free."""
     with committing(_taken()):
-        user = new_user(email=email, password=password, **profile)
+        user = new_user(email=email, password=password, is_verified=False, **profile)
     return user
 
 

@@ -277,13 +277,14 @@ def _address_state(organization_id, email: str) -> _AddressState:
     parameters = {"organization_id": organization_id, "email": email}
     if not pulls.reads_clock_with_rows():
         member = _address_problem(organization_id, email) is not None
-        open_invite = db.session.execute(_OPEN_INVITE_EXPIRY, parameters).first() or (None, None)
-        name = db.session.scalar(_ORGANIZATION_NAME, parameters)
-        return _AddressState(member, sync.database_now(), *open_invite, name)
-    [(member, now, *open_invite, name)] = all_rows(
+        open_invite = db.session.execute(_OPEN_INVITE_EXPIRY, parameters).first()
+        invite_id, expires_at = open_invite or (None, None)
+        name = db.session.execute(_ORGANIZATION_NAME, parameters).scalar_one()
+        return _AddressState(member, sync.database_now(), invite_id, expires_at, name)
+    [(member, now, invite_id, expires_at, name)] = all_rows(
         db.session.connection(), _ADDRESS_STATE, parameters
     )
-    return _AddressState(member, truncate_to_millisecond(now), *open_invite, name)
+    return _AddressState(member, truncate_to_millisecond(now), invite_id, expires_at, name)
 
 
 def _new_invite(organization_id, inviter, email, role, now, invite_id=None) -> dict[str, Any]:
@@ -350,7 +351,7 @@ def create_invite(
     )
     now = state.now
     if state.open_invite_id is not None:
-        if state.open_invite_expires_at > now:
+        if state.open_invite_expires_at is not None and state.open_invite_expires_at > now:
             replay = sync.replay_or(pending, OrganizationInvite, invite_id, same)
             return fetch_one(OrganizationInvite, replay.id, include)
         expired = db.session.get(
@@ -403,7 +404,7 @@ def invite_batch(
                 if now - existing.last_sent_at < _resend_interval():
                     refuse("resend_too_soon", "This invite was sent less than a minute ago.")
                     continue
-                messages.append(_refresh(existing, access.organization.name, user, now))
+                messages.append(_refresh(existing, access.loaded_organization.name, user, now))
                 invited_ids.append(existing.id)
                 outcome.resent_count += 1
                 continue
@@ -411,7 +412,7 @@ def invite_batch(
                 _retire_expired(existing, user, now)
             invite = _new_invite(organization_id, user, email, role, now)
             new_invites.append(invite)
-            messages.append(_invitation(invite, access.organization.name, user))
+            messages.append(_invitation(invite, access.loaded_organization.name, user))
             invited_ids.append(invite["id"])
             outcome.created_count += 1
         _write_invites(new_invites, messages)
@@ -489,8 +490,9 @@ def resend_invite(user, invite_id, *, organization_id=None, base=None, include=(
             code="resend_too_soon",
             retry_after=max(1, int(wait.total_seconds() + 0.999)),
         )
-    organization_name = db.session.get(Organization, invite.organization_id).name
-    outbox.queue_emails([_refresh(invite, organization_name, user, now)])
+    organization = db.session.get(Organization, invite.organization_id)
+    assert organization is not None  # the invite's (a foreign key)
+    outbox.queue_emails([_refresh(invite, organization.name, user, now)])
     db.session.commit()
     return fetch_one(OrganizationInvite, invite_id, include)
 

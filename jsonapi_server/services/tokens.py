@@ -147,7 +147,7 @@ def session_holder(
     columns and properties without the ORM's loading, at a third of the statement's CPU; and
     their role in `organization_id`, if given, is read with them and remembered for the
     permission check."""
-    parameters = {"user_id": user_id, "session_id": session_id}
+    parameters: dict[str, uuid.UUID | None] = {"user_id": user_id, "session_id": session_id}
     if not as_record:
         row = db.session.execute(_USER_AND_REVOCATION, parameters).first()
         return (None, False) if row is None else (row[0], bool(row.revoked))
@@ -157,7 +157,7 @@ def session_holder(
         return None, False
     [user] = record_reader(User, ()).records(rows)
     revoked, organization_exists, role = rows[0][-3:]
-    if organization_exists:
+    if organization_exists and organization_id is not None:
         remember_role(user, organization_id, role)
     return user, bool(revoked)
 

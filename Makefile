@@ -42,16 +42,18 @@ test: $(VENV)/.installed-test node_modules/.installed
 	scripts/ensure-chromium
 	TEST_DATABASE_URL="$$(scripts/ensure-postgres)" $(BIN)/pytest $(PYTEST_ARGS)
 
+# What .pre-commit-config.yaml runs too; mypy's settings are pyproject.toml's [tool.mypy].
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) node_modules instance .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) node_modules instance .pytest_cache .ruff_cache .mypy_cache *.egg-info
 
 bench: $(VENV)/.installed-test
 	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk curl)

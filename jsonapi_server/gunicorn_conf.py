@@ -6,6 +6,7 @@ import logging
 import multiprocessing
 import os
 from collections.abc import Mapping
+from typing import Any
 
 from gunicorn.glogging import Logger
 
@@ -47,7 +48,7 @@ class GunicornJsonFormatter(JsonLineFormatter):
     request line (the path only: never the query, which may carry an invite code)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        atoms = record.args
+        atoms: Any = record.args  # an access record's: values of several types, by atom
         if record.name == "gunicorn.access" and isinstance(atoms, Mapping):
             request_id = atoms["{x-request-id}o"]
             record.fields = {

@@ -5,6 +5,7 @@ stores and writes: JavaScript's Date holds no more), and one wire form, written 
 import re
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import overload
 
 _RFC3339 = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{2}:\d{2}:\d{2})"
@@ -22,6 +23,14 @@ def utc_now() -> datetime:
 
 
 _WIRE_FORMAT = "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ"
+
+
+@overload
+def format_timestamp(value: datetime) -> str: ...
+@overload
+def format_timestamp(value: None) -> None: ...
+@overload
+def format_timestamp(value: datetime | None) -> str | None: ...
 
 
 @lru_cache(maxsize=4096)

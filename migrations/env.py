@@ -12,7 +12,7 @@ config = context.config
 # This line sets up loggers basically.
 # Configure logging only when nothing has (the `flask db` command); inside a running
 # application or a test session, its own logging stays as it is.
-if not logging.getLogger().handlers:
+if config.config_file_name is not None and not logging.getLogger().handlers:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 

@@ -11,6 +11,8 @@ from jsonapi_server.jsonapi.current import current_request, request_globals
 from jsonapi_server.jsonapi.errors import JsonApiError
 from jsonapi_server.jsonapi.urls import request_host_trusted
 
+from .library_internals import cors_after_request_position
+
 # RFC 6749 §5.1: what answers carrying tokens send, so that no cache keeps them.
 NO_STORE = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
 _NO_STORE_FLAG = "answer_holds_secrets"
@@ -43,7 +45,7 @@ def refuse_untrusted_host() -> None:
     no such host either: urls.current_host_url); the refusal does not write it back."""
     if request_host_trusted():
         return
-    view = current_app.view_functions.get(current_request().endpoint)
+    view = current_app.view_functions.get(current_request().endpoint or "")
     if getattr(view, "answers_any_host", False):
         return
     raise JsonApiError(
@@ -75,8 +77,8 @@ def cors_only_for_origins(app: Flask) -> None:
     an allowed origin), yet works its options and headers out for each one. Its
     after-request function now runs only for requests that carry `Origin`, as every browser's
     cross-origin request does."""
-    functions = app.after_request_funcs.get(None, [])
-    [position] = [i for i, f in enumerate(functions) if f.__module__ == "flask_cors.extension"]
+    position = cors_after_request_position(app)
+    functions = app.after_request_funcs[None]
     add_cors_headers = functions[position]
 
     @wraps(add_cors_headers)
@@ -99,4 +101,5 @@ def init_app(app: Flask) -> None:
     if any(trusted.values()):
         # links and Location then use the scheme and host the client used (unless
         # PUBLIC_BASE_URL names them), and TRUSTED_HOSTS checks the forwarded host
-        app.wsgi_app = ProxyFix(app.wsgi_app, **trusted)
+        # (Flask documents replacing the method as the way to add WSGI middleware.)
+        app.wsgi_app = ProxyFix(app.wsgi_app, **trusted)  # type: ignore[method-assign]

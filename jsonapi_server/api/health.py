@@ -1,6 +1,7 @@
 """Plain-JSON endpoints beside the JSON:API: liveness, readiness, the OpenAPI document."""
 
 import logging
+from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
@@ -14,7 +15,11 @@ from jsonapi_server.jsonapi.operations import describe
 log = logging.getLogger(__name__)
 blueprint = Blueprint("health", __name__)
 
-_STATUS = {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
+_STATUS: dict[str, Any] = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {"status": {"type": "string"}},
+}
 _READINESS = {
     **_STATUS,
     "required": ["status", "database"],

@@ -2,6 +2,7 @@
 their 429 and `Retry-After`; limits come from the RATELIMIT_* settings."""
 
 import time
+from typing import Any
 
 from flask import Flask, current_app, request
 from flask_limiter import RateLimitExceeded
@@ -29,7 +30,7 @@ def _caller() -> str:
 
 def _addresses_in_batch() -> int:
     """A batch costs one per address (bounded; a malformed body costs one and fails later)."""
-    document = request.get_json(silent=True)
+    document: Any = request.get_json(silent=True)
     try:
         count = len(document["data"]["attributes"]["recipient_emails"])
     except (KeyError, TypeError):
@@ -44,7 +45,7 @@ def _marked(limit):
 
 def _requested_email() -> str:
     """The address a password reset asks for (normalized as accounts store them)."""
-    document = request.get_json(silent=True)
+    document: Any = request.get_json(silent=True)
     try:
         email = document["data"]["attributes"]["email"]
     except (KeyError, TypeError):

@@ -13,6 +13,8 @@ from flask import Flask
 from jsonapi_server.jsonapi.current import current_request, request_globals
 from jsonapi_server.times import format_timestamp, utc_now
 
+from .library_internals import skip_caller_lookup
+
 log = logging.getLogger("jsonapi_server.requests")
 
 
@@ -69,7 +71,7 @@ def configure_logging(stream: TextIO | None = None) -> None:
     # No line we write names the caller's file and line, so logging need not look them up
     # (sys._getframe, a large part of the request line's cost): the switch the logging
     # HOWTO's "Optimization" section gives for this.
-    logging._srcfile = None
+    skip_caller_lookup()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonLineFormatter())
     root.addHandler(handler)

@@ -3,8 +3,10 @@
 import os
 import re
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from werkzeug.urls import iri_to_uri
@@ -21,7 +23,7 @@ UNSAFE_ALLOWANCES = (
 )
 
 
-DEFAULTS = {
+DEFAULTS: dict[str, Any] = {
     "JSONAPI_SERVER_ENV": "development",
     "SQLALCHEMY_DATABASE_URI": None,  # None: SQLite in the instance folder
     "SQLALCHEMY_ENGINE_OPTIONS": {},
@@ -99,7 +101,7 @@ def _names(value: str) -> tuple[str, ...]:
 
 
 # Environment variable -> (setting, parser). Only these are read from the environment.
-ENVIRONMENT = {
+ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "JSONAPI_SERVER_ENV": ("JSONAPI_SERVER_ENV", str),
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
     "JWT_SECRET_KEY": ("JWT_SECRET_KEY", str),

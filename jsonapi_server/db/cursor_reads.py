@@ -9,8 +9,16 @@ from typing import Any
 
 from sqlalchemy import Executable
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from . import prepared
+from .sqlalchemy_internals import (
+    bind_processors,
+    handle_driver_error,
+    has_event_listeners,
+    result_column_types,
+)
 
 MAX_PLANS = 1024  # more than listing.MAX_SHAPES: every lasting statement fits
 
@@ -39,36 +47,33 @@ def all_rows(
     plan = _PLANS.get(key, _UNPLANNED)
     if plan is _UNPLANNED:
         plan = _plan(key)
-    if (
-        plan is None
-        or connection._has_events  # listeners of this connection alone
-        or connection.engine._has_events
-    ):
+    if plan is None or has_event_listeners(connection):
         return connection.execute(statement, parameters).all()
     pooled = connection.connection  # raises as SQLAlchemy would for a closed connection
     driver_connection = pooled.dbapi_connection
+    assert driver_connection is not None  # a connection of a pool that is checked out has one
     if not (driver_connection.autocommit or connection.in_transaction()):
         # SQLAlchemy would begin a transaction first; let it.
         return connection.execute(statement, parameters).all()
     cursor = None
     values: Mapping[str, Any] = parameters
     try:
-        values = plan.compiled.construct_params(parameters, escape_names=False)
+        filled: dict[str, Any] = plan.compiled.construct_params(parameters, escape_names=False)
+        values = filled
         for name, process in plan.bind_processors:
-            if name in values:
-                values[name] = process(values[name])
+            if name in filled:
+                filled[name] = process(filled[name])
         cursor = pooled.cursor()
         statements = prepared.for_dialect(connection.dialect)
         if statements is None or not statements.execute(
-            cursor, plan.sql, values, plan.compiled, connection.info
+            cursor, plan.sql, filled, plan.compiled, connection.info
         ):
-            cursor.execute(plan.sql, values)
+            cursor.execute(plan.sql, filled)
         return cursor.fetchall()
     except Exception as error:
         # As SQLAlchemy's execution hands it on: a driver's error, or a value its type
         # refused, wrapped, and a lost connection invalidated. This raises.
-        connection._handle_dbapi_exception(error, plan.sql, values, cursor, None)
-        raise
+        handle_driver_error(connection, error, plan.sql, values, cursor)
     finally:
         if cursor is not None:
             cursor.close()
@@ -79,7 +84,9 @@ def _plan(key: tuple[Executable, Any]) -> _Plan | None:
     SQLAlchemy around the driver: SQL rewritten per execution (an expanding IN list), columns
     converted after the driver's own (result processors), execution options."""
     statement, dialect = key
+    assert isinstance(statement, ClauseElement)  # an Executable that compiles: a SELECT
     compiled = statement.compile(dialect=dialect)
+    assert isinstance(compiled, SQLCompiler)
     plan = None
     if (
         dialect.driver == "psycopg2"  # its named parameters and autocommit, as used here
@@ -90,7 +97,7 @@ def _plan(key: tuple[Executable, Any]) -> _Plan | None:
         and not compiled.escaped_bind_names
         and _no_result_processors(compiled, dialect)
     ):
-        plan = _Plan(compiled.string, compiled, tuple(compiled._bind_processors.items()))
+        plan = _Plan(compiled.string, compiled, tuple(bind_processors(compiled).items()))
     with _PLANS_LOCK:  # threaded workers: evicting iterates the dict
         _PLANS[key] = plan
         if len(_PLANS) > MAX_PLANS:
@@ -98,14 +105,14 @@ def _plan(key: tuple[Executable, Any]) -> _Plan | None:
     return plan
 
 
-def _no_result_processors(compiled: Any, dialect: Any) -> bool:
+def _no_result_processors(compiled: SQLCompiler, dialect: Any) -> bool:
     """Every column arrives from the driver as SQLAlchemy would hand it over. A type whose
     conversion depends on what the driver reports (numerics) cannot say without it: such a
     statement takes the ordinary path."""
     try:
         return all(
-            column.type._cached_result_processor(dialect, None) is None
-            for column in compiled._result_columns
+            column_type.dialect_impl(dialect).result_processor(dialect, None) is None
+            for column_type in result_column_types(compiled)
         )
     except Exception:  # any doubt means the ordinary path
         return False

@@ -94,7 +94,7 @@ class Listing:
         sort_shape = tuple((key.field, key.descending) for key in sort)
         if "updated_since" in filters:
             since = filters["updated_since"]
-            shape = ("pull", since.id is not None, loader.include)
+            shape: tuple = ("pull", since.id is not None, loader.include)
 
             def build() -> Select:
                 return loader.select(
@@ -123,7 +123,7 @@ class Listing:
         total = loader.rows(count, parameters, lasting=shared)[0][0] if offset else 0
         return PageResult(items=[], total_count=total)
 
-    def _shape(self, scope: "Scope", shape: tuple, build: Callable[[], Any]) -> Any:
+    def _shape(self, scope: "Select | Scope", shape: tuple, build: Callable[[], Any]) -> Any:
         return _shaped((id(self), scope, shape), build)  # listings are module constants
 
     def _page_statement(
@@ -225,7 +225,9 @@ class _Loader:
     def select(self, statement: Select) -> Select:
         return self.reader.select(statement)
 
-    def rows(self, statement: Select, parameters: Mapping[str, Any], *, lasting: bool) -> list:
+    def rows(
+        self, statement: Select, parameters: Mapping[str, Any], *, lasting: bool
+    ) -> Sequence[Any]:
         """The rows of `statement`; `lasting` when it is built once and kept (a shape).
         Plain columns run as Core on the request's read connection (no ORM statement setup
         or row loading), and a kept statement on the driver's cursor (no Core execution)."""
@@ -269,7 +271,7 @@ def fetch_one(model: type, id_: Any, include_paths: Sequence[str] = ()) -> Any:
 
 
 @cache  # one per model
-def _by_id(model: type) -> Select:
+def _by_id(model: type[Any]) -> Select:
     return select(model).where(model.id == bindparam("id"))
 
 

@@ -25,7 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy import inspect as inspect_mapper
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import MANYTOONE, aliased
+from sqlalchemy.orm import MANYTOONE, Mapper, RelationshipProperty, aliased
+from sqlalchemy.types import TypeEngine
 
 from jsonapi_server.extensions import db
 from jsonapi_server.models.base import HIDDEN, UTCDateTime
@@ -38,9 +39,10 @@ from .typecasters import timestamp_from_text, uuid_from_text
 @cache
 def record_columns(model: type) -> tuple[str, ...]:
     """The model's column attributes, but those marked hidden (models.base.HIDDEN)."""
+    mapper: Mapper[Any] = inspect_mapper(model)
     return tuple(
         prop.key
-        for prop in inspect_mapper(model).column_attrs
+        for prop in mapper.column_attrs
         if not any(
             isinstance(column, Column) and column.info.get(HIDDEN) for column in prop.columns
         )
@@ -51,11 +53,11 @@ def record_columns(model: type) -> tuple[str, ...]:
 def record_text_columns(model: type) -> Mapping[str, str]:
     """The record's columns held as text, by the PostgreSQL type whose text it is."""
     held: dict[str, str] = {}
-    mapper = inspect_mapper(model)
+    mapper: Mapper[Any] = inspect_mapper(model)
     for key in record_columns(model):
         column_type = mapper.columns[key].type
         if isinstance(column_type, TypeDecorator):
-            column_type = column_type.impl  # the type the database holds
+            column_type = column_type.impl_instance  # the type the database holds
         if isinstance(column_type, Uuid):
             held[key] = "uuid"
         elif isinstance(column_type, DateTime) and column_type.timezone:
@@ -81,16 +83,20 @@ class _HeldAsText(TypeDecorator):
     def result_processor(self, dialect, coltype):
         if dialect.name == "postgresql":
             return None
+        column_type: TypeEngine[Any]
+        write: Callable[[Any], str]
         if self.database_type == "uuid":
-            read, write = Uuid()._cached_result_processor(dialect, coltype), str
+            column_type, write = Uuid(), str
         else:
-            read = UTCDateTime()._cached_result_processor(dialect, coltype)
-            write = partial(datetime.isoformat, sep=" ")
+            column_type, write = UTCDateTime(), partial(datetime.isoformat, sep=" ")
+        read = column_type.dialect_impl(dialect).result_processor(dialect, coltype)
 
         def process(value: Any) -> str | None:
             if value is None:
                 return None
-            return write(read(value) if read is not None else value)
+            if read is not None:
+                value = read(value)
+            return write(value)
 
         return process
 
@@ -184,7 +190,7 @@ def _compile_builder(layout: _Layout) -> Callable[[Sequence[Any]], Any]:
 
 
 def _id_key(model: type) -> str:
-    mapper = inspect_mapper(model)
+    mapper: Mapper[Any] = inspect_mapper(model)
     return mapper.get_property_by_column(mapper.primary_key[0]).key
 
 
@@ -216,7 +222,7 @@ class RecordReader:
         self._build = _compile_builder(self.layout)
 
     def _plan(self, entity: Any, model: type, paths: Sequence[str], route: tuple) -> _Layout:
-        mapper = inspect_mapper(model)
+        mapper: Mapper[Any] = inspect_mapper(model)
         keys = record_columns(model)
         start = len(self.columns)
         self.columns.extend(_held(entity, model, key) for key in keys)
@@ -267,9 +273,10 @@ class _Step:
     PostgreSQL, so the statement is one whatever their number (kept, and prepared)."""
 
     def __init__(self, parent_model: type, name: str, paths: Sequence[str], route: tuple):
-        relationship = inspect_mapper(parent_model).relationships[name]
+        relationship: RelationshipProperty[Any] = inspect_mapper(parent_model).relationships[name]
         target = relationship.mapper
-        parent, child = aliased(parent_model), aliased(target.class_)
+        parent: Any = aliased(parent_model)
+        child: Any = aliased(target.class_)
         self.name, self.route, self.many = name, route, relationship.uselist
         self.key = _id_key(parent_model)
         self.key_is_text = self.key in record_text_columns(parent_model)
@@ -286,7 +293,7 @@ class _Step:
             .join(getattr(parent, name).of_type(child))
         ).order_by(*order)
         self._parent_key = getattr(parent, self.key)
-        self._key_type = inspect_mapper(parent_model).columns[self.key].type
+        self._key_type: TypeEngine[Any] = inspect_mapper(parent_model).columns[self.key].type
         self._statements: dict[bool, Select] = {}
 
     def statement(self, postgresql: bool) -> Select:
@@ -346,7 +353,7 @@ def record_reader(model: type, include_paths: tuple[str, ...]) -> RecordReader:
 def record_of(instance: Any) -> Any:
     """The record of an ORM instance a write holds (its values, held as a record holds
     them), for a document to show it without reading the row again."""
-    model = type(instance)
+    model: Any = type(instance)  # a mapped class (the caches take it as their key)
     text_columns = record_text_columns(model)
     values = {}
     for key in record_columns(model):
@@ -354,6 +361,6 @@ def record_of(instance: Any) -> Any:
         if value is not None and key in text_columns:
             value = str(value) if text_columns[key] == "uuid" else value.isoformat(sep=" ")
         values[key] = value
-    record = object.__new__(record_class(model))
+    record: Any = object.__new__(record_class(model))
     record.__dict__ = values
     return record

@@ -1,6 +1,7 @@
 """PostgreSQL's uuid and timestamptz values as this service reads them: ids keep the text the
 server sent (documents write every id as text), and equal texts give the same object."""
 
+import builtins
 import uuid
 from datetime import datetime
 from typing import Any
@@ -19,10 +20,14 @@ class StoredUUID(uuid.UUID):
     the same value; copies and pickles are plain UUIDs."""
 
     __slots__ = ("_number", "_text")
-    is_safe = uuid.SafeUUID.unknown
+    _number: builtins.int
+    _text: str
+    # typeshed marks uuid.UUID's two slots Final, as they are to its users; a subclass gives
+    # them values of its own (tests/test_stored_uuids.py holds it to uuid.UUID's behaviour).
+    is_safe = uuid.SafeUUID.unknown  # type: ignore[misc]
 
-    @property
-    def int(self) -> int:  # uuid.UUID's own name for the number
+    @property  # type: ignore[misc]
+    def int(self) -> builtins.int:  # uuid.UUID's own name for the number
         try:
             return self._number
         except AttributeError:
@@ -42,7 +47,7 @@ class StoredUUID(uuid.UUID):
 
 # The slot's own setter: uuid.UUID refuses attribute assignment, and going around that with
 # object.__setattr__ made typecasting an id much dearer, and every row holds ids.
-_set_stored_text = StoredUUID._text.__set__
+_set_stored_text = vars(StoredUUID)["_text"].__set__
 
 
 class _ReadBefore(dict):
@@ -121,9 +126,10 @@ def register_typecasters(engine: Engine) -> None:
     ones by _timestamp_with_zone, replacing the typecasters SQLAlchemy registers (it runs
     first: dialect listeners are inserted ahead)."""
     psycopg2.extensions.register_adapter(StoredUUID, psycopg2.extras.UUID_adapter)  # as UUID
-    uuid_type = psycopg2.extensions.new_type((2950,), "UUID", _stored_uuid)
+    # (psycopg2's stubs let a typecaster be given bytes: on Python 3 it is given text, always.)
+    uuid_type = psycopg2.extensions.new_type((2950,), "UUID", _stored_uuid)  # type: ignore[arg-type]
     uuid_array = psycopg2.extensions.new_array_type((2951,), "UUID[]", uuid_type)
-    timestamp_type = psycopg2.extensions.new_type((1184,), "TIMESTAMPTZ", _timestamp_with_zone)
+    timestamp_type = psycopg2.extensions.new_type((1184,), "TIMESTAMPTZ", _timestamp_with_zone)  # type: ignore[arg-type]
 
     @event.listens_for(engine, "connect")
     def register(dbapi_connection, _record) -> None:

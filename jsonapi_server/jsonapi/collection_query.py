@@ -18,11 +18,16 @@ MAX_OFFSET = 10**9  # keeps OFFSET far inside what any database accepts
 class CollectionSpec(Protocol):
     """What a collection endpoint lets clients ask for (the service layer's listings say it)."""
 
-    sort_fields: frozenset[str]
-    filters: Mapping[str, Callable[[str], Any]]  # name -> parser raising ValueError
-    default_sort: str
-    default_page_size: int
-    max_page_size: int
+    @property
+    def sort_fields(self) -> frozenset[str]: ...
+    @property
+    def filters(self) -> Mapping[str, Callable[[str], Any]]: ...  # name -> parser (ValueError)
+    @property
+    def default_sort(self) -> str: ...
+    @property
+    def default_page_size(self) -> int: ...
+    @property
+    def max_page_size(self) -> int: ...
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,10 @@ from flask import Request, g, request
 READ_METHODS = frozenset({"GET", "HEAD"})
 
 
+# werkzeug documents LocalProxy._get_current_object as the way to the object; Flask types its
+# proxies as the objects they stand for, so a type checker does not know the method.
 def current_request() -> Request:
-    return request._get_current_object()  # LocalProxy's documented way to the object
+    return request._get_current_object()  # type: ignore[attr-defined]
 
 
 def request_globals() -> Any:

@@ -1,6 +1,7 @@
 """JSON:API error objects and the exception that carries them to the error handler."""
 
 from http import HTTPStatus
+from typing import Any
 
 
 class JsonApiError(Exception):
@@ -56,13 +57,13 @@ def error_object(
     meta: dict | None = None,
 ) -> dict:
     """Build one error object; `status` is written as a string, as JSON:API requires."""
-    error = {
+    error: dict[str, Any] = {
         "status": str(status),
         "code": code,
         "title": title or status_title(status),
         "detail": detail,
     }
-    source = {}
+    source: dict[str, str] = {}
     if pointer is not None:
         source["pointer"] = pointer
     if parameter is not None:

@@ -1,7 +1,7 @@
 """The marshmallow fields the protocol adds: timestamps in the API's one wire form, JSON-only
 booleans, and relationships whose linkage never costs a query."""
 
-from typing import Any, ClassVar
+from typing import Any
 
 import marshmallow as ma
 from marshmallow_jsonapi import fields as _library_fields
@@ -25,7 +25,8 @@ class Attributes(dict):
 class Timestamp(ma.fields.Field):
     """`2021-11-23T14:38:03.250Z` out; any RFC 3339 form (or `... UTC`) in, kept to the ms."""
 
-    default_error_messages: ClassVar[dict] = {
+    # Typed as marshmallow types it (an instance attribute, which each class sets).
+    default_error_messages: dict[str, str] = {  # noqa: RUF012
         "invalid": "Not a valid timestamp (RFC 3339, e.g. 2021-11-23T14:38:03.250Z)."
     }
 
@@ -42,7 +43,7 @@ class Timestamp(ma.fields.Field):
 class Boolean(ma.fields.Boolean):
     """JSON `true` or `false` only: marshmallow's takes "yes", 1, "on" and "true" as true."""
 
-    default_error_messages: ClassVar[dict] = {"invalid": "Not a boolean (true or false)."}
+    default_error_messages: dict[str, str] = {"invalid": "Not a boolean (true or false)."}  # noqa: RUF012
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, bool):
@@ -101,6 +102,6 @@ class Relationship(_library_fields.Relationship):
                 None if related_id is None else {"type": self.type_, "id": str(related_id)}
             )
         elif self.name in schema.included_relationships:
-            related = getattr(obj, self.model_attribute) or []
-            relationship["data"] = [{"type": self.type_, "id": str(item.id)} for item in related]
+            items = getattr(obj, self.model_attribute) or []
+            relationship["data"] = [{"type": self.type_, "id": str(item.id)} for item in items]
         return relationship

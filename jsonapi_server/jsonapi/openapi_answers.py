@@ -39,9 +39,11 @@ def organization_scoped(spec: OperationSpec, path: str) -> bool:
     """Under an organization, or of a type that belongs to one: the roles decide (403)."""
     if path.startswith(f"{API_PREFIX}/{ORGANIZATIONS}"):
         return True
-    type_ = spec.schema.type_name()
-    return type_ == ORGANIZATIONS or any(
-        field.type_ == ORGANIZATIONS for field in spec.schema.relationship_fields().values()
+    schema = spec.schema
+    if schema is None:  # plain JSON: of no type
+        return False
+    return schema.type_name() == ORGANIZATIONS or any(
+        field.type_ == ORGANIZATIONS for field in schema.relationship_fields().values()
     )
 
 
@@ -111,7 +113,11 @@ def query_parameters(spec: OperationSpec) -> list[dict]:
 
 
 def summary(spec: OperationSpec) -> str:
-    return spec.summary or KINDS[spec.kind].format(type=spec.schema.type_name())
+    if spec.summary:
+        return spec.summary
+    if spec.schema is None:
+        raise ValueError(f"an operation answering plain JSON ({spec.kind}) names its summary")
+    return KINDS[spec.kind].format(type=spec.schema.type_name())
 
 
 def success_response(spec: OperationSpec, documents: dict[str, dict]) -> tuple[str, dict]:

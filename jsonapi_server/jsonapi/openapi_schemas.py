@@ -1,6 +1,8 @@
 """JSON Schemas of the OpenAPI document, read off the marshmallow schemas: resource objects as
 answered, create and update documents, linkage, and the one JSON:API error document."""
 
+from typing import Any
+
 import marshmallow as ma
 
 from . import JSONAPI_VERSION
@@ -113,7 +115,7 @@ def request_schema(schema_class: type[ResourceSchema], *, partial: bool) -> dict
     attributes_schema: dict = {"type": "object", "properties": attributes}
     if required:
         attributes_schema["required"] = required
-    data = {
+    data: dict[str, Any] = {
         "type": "object",
         "required": ["type"],
         "properties": {

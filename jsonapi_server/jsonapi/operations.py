@@ -3,7 +3,7 @@ declarations the OpenAPI document and the routing helpers read."""
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from .schema import ResourceSchema
 
@@ -14,7 +14,7 @@ _RATE_LIMITED = "openapi_rate_limited"
 class OperationSpec:
     kind: str
     schema: type[ResourceSchema] | None  # what the answer holds (None: plain JSON)
-    request: type[ResourceSchema] | str | None = None  # a create/update schema, or "identifiers"
+    request: type[ResourceSchema] | Literal["identifiers"] | None = None  # a create/update schema
     collection: Any = None  # the listing whose sorts and filters the query may use
     public: bool = False
     status: int = 200

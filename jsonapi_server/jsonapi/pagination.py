@@ -13,7 +13,7 @@ _PAGE_KEYS = {"page[number]", "page[size]", "page[offset]", "page[limit]"}
 
 def collection_meta(params: QueryParams, total_count: int) -> dict:
     """`{"pagination": {...}, "sort": ..., "filter": {...}}` exactly as the v2 seed shows."""
-    page = params.page
+    page = params.collection_page
     return {
         "pagination": {
             "page": page.number,

@@ -62,7 +62,8 @@ def negotiate() -> None:
     if not is_api_request():
         return
     request = current_request()
-    if getattr(current_app.view_functions.get(request.endpoint), "outside_jsonapi", False):
+    endpoint = request.endpoint  # None when no route matched
+    if endpoint and getattr(current_app.view_functions.get(endpoint), "outside_jsonapi", False):
         return
     check_accept(request.headers.get("Accept"))
     has_body = bool(request.content_length) or "chunked" in request.headers.get(
@@ -97,8 +98,9 @@ def handle_http_exception(error: HTTPException):
     if status >= 500:
         return handle_unexpected(error)
     headers = {}
-    if status == 405 and getattr(error, "valid_methods", None):
-        headers["Allow"] = ", ".join(sorted(error.valid_methods))
+    valid_methods = getattr(error, "valid_methods", None)  # a MethodNotAllowed's
+    if status == 405 and valid_methods:
+        headers["Allow"] = ", ".join(sorted(valid_methods))
     detail = HTTP_ERROR_DETAILS.get(status) or error.description or ""
     code = HTTP_ERROR_CODES.get(status, "error")
     return error_response(status, [error_object(status, code, detail)], headers)

@@ -43,13 +43,21 @@ class QueryParams:
     def fields_for(self, type_: str) -> frozenset[str] | None:
         return self.fields.get(type_)
 
+    @property
+    def collection_page(self) -> Page:
+        """The page a collection's parameters ask for (parse_query gives one to each)."""
+        if self.page is None:
+            raise TypeError("not the query parameters of a collection: they have no page")
+        return self.page
+
     def listing(self) -> dict[str, Any]:
         """What a collection's service takes: filters, sort and the page's window."""
+        page = self.collection_page
         return {
             "filters": self.filters,
             "sort": self.sort,
-            "offset": self.page.offset,
-            "size": self.page.size,
+            "offset": page.offset,
+            "size": page.size,
         }
 
 

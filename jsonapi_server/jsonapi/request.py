@@ -180,7 +180,7 @@ def load_resource(
     try:
         values = _loader(schema_class).load(clean, partial=partial)
     except ma.ValidationError as error:
-        raise JsonApiError.many(422, error.messages["errors"]) from error
+        raise JsonApiError.many(422, error.normalized_messages()["errors"]) from error
     return LoadedResource(values=values, client_id=client_id)
 
 
@@ -210,7 +210,7 @@ def resolve_parent(sent_id: Any, url_id: uuid.UUID | None, relationship: str) ->
         raise JsonApiError(404, "not_found", f"No such {relationship}.", pointer=pointer) from error
 
 
-def load_identifiers(expected_type: str, document: Any = None) -> list[str]:
+def load_identifiers(expected_type: str, document: Any = None) -> list[uuid.UUID]:
     """The ids of a to-many relationship document (`{"data": [{"type", "id"}, ...]}`)."""
     document = read_document() if document is None else document
     if not isinstance(document, dict) or not isinstance(document.get("data"), list):

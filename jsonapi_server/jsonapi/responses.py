@@ -148,7 +148,8 @@ def collection_response(
 ):
     """A page of a collection with the seed's `meta` and first/last/prev/next links."""
     context = document_context(params)
-    links = pagination_links(current_base_url(), current_request().args, params.page, total_count)
+    page = params.collection_page
+    links = pagination_links(current_base_url(), current_request().args, page, total_count)
     document = collection_document(
         schema_class, items, context, meta=collection_meta(params, total_count), links=links
     )

@@ -2,15 +2,16 @@
 `/api/v2/<type>/<id>` aliases clients build from the type (as-is and dasherized)."""
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from flask import Blueprint
 
 from .current import current_request
-from .operations import OperationSpec
+from .operations import OperationSpec, describe
 from .responses import related_response, relationship_response
 from .schema import ResourceSchema, schema_for
 
-View = Callable[..., object]
+View = Callable[..., Any]
 
 
 def _dispatcher(views: Mapping[str, View]) -> View:
@@ -22,11 +23,12 @@ def _dispatcher(views: Mapping[str, View]) -> View:
     def dispatch(**kwargs):
         return table[current_request().method](**kwargs)
 
-    dispatch.views = dict(views)  # read by the OpenAPI generator
+    described: Any = dispatch  # (a function's own attributes have no declared type)
+    described.views = dict(views)  # read by the OpenAPI generator
     return dispatch
 
 
-def _describe_once(view: View, spec: OperationSpec) -> None:
+def _describe_once(view: Any, spec: OperationSpec) -> None:
     """Describe a view for the OpenAPI document unless it describes itself."""
     if not hasattr(view, "openapi"):
         view.openapi = spec
@@ -96,6 +98,8 @@ def register_resource(
             )
     if not collection_views:
         return
+    if collection_path is None:
+        raise TypeError("collection_views are registered at a collection_path")
     blueprint.add_url_rule(
         collection_path,
         endpoint=f"{type_}_collection",
@@ -133,7 +137,7 @@ def register_relationships(
         def linkage(_name=name, **kwargs):
             return relationship_response(schema_class, load(include=[_name], **kwargs), _name)
 
-        linkage.openapi = OperationSpec("relationship", schema_class, many=field.many)
+        describe("relationship", schema_class, many=field.many)(linkage)
 
         blueprint.add_url_rule(
             f"{item_path}/relationships/{name}",
@@ -147,7 +151,7 @@ def register_relationships(
         def related(_name=name, **kwargs):
             return related_response(schema_class, load(include=[_name], **kwargs), _name)
 
-        related.openapi = OperationSpec("related", schema_for(field.type_), many=field.many)
+        describe("related", schema_for(field.type_), many=field.many)(related)
 
         blueprint.add_url_rule(
             f"{item_path}/{name}",

@@ -2,7 +2,7 @@
 read off the marshmallow-jsonapi schema (which stays the one description of every type) and
 proved equal to its `Schema.dump` by tests/test_writer.py."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from functools import lru_cache
 from string import Formatter
 from typing import Any
@@ -32,10 +32,10 @@ def _text(value: Any) -> Any:
 
 # The writers that write a value from a record's text of it: str() writes a uuid's text as is,
 # and a timestamptz's has its own (format_timestamp_text).
-_WRITES_FROM_TEXT = {_text: "uuid", format_timestamp: "timestamptz"}
+_WRITES_FROM_TEXT: dict[object, str] = {_text: "uuid", format_timestamp: "timestamptz"}
 
 
-def _boolean(field: ma.fields.Boolean) -> Callable[[Any], Any]:
+def _boolean(field: ma.fields.Field) -> Callable[[Any], Any]:
     def write(value: Any) -> Any:
         return None if value is None else field._serialize(value, None, None)
 
@@ -60,7 +60,7 @@ def _direct_writer(field: ma.fields.Field) -> Callable[[Any], Any] | None:
         return format_timestamp
     if kind in (ma.fields.Boolean, Boolean):  # ours differs in loading only
         return _boolean(field)
-    if kind is ma.fields.Integer and not field.as_string and not field.strict:
+    if type(field) is ma.fields.Integer and not field.as_string and not field.strict:
         return _integer
     if kind is ma.fields.Raw:
         return _identity
@@ -115,7 +115,9 @@ class ResourcePlan:
             else:
                 member = schema.inflect(field.data_key or name)
                 self.attributes.append((member, attribute, _direct_writer(field), field))
-        self._generic = self._compile(None)
+        generic = self._compile(None)
+        assert generic is not None  # only a record class can lack an attribute
+        self._generic = generic
         self._for_records: dict[type, Callable] = {}
 
     def write(
@@ -157,7 +159,7 @@ class ResourcePlan:
             constants[name] = value
             return name
 
-        columns = getattr(record_class, RECORD_COLUMNS, frozenset())
+        columns: Collection[str] = getattr(record_class, RECORD_COLUMNS, frozenset())
         text_columns = getattr(record_class, RECORD_TEXT_COLUMNS, {})
 
         def read(attribute: str, into: str, *, text_of: str = "uuid") -> list[str]:
@@ -309,4 +311,6 @@ def write_resources(
 ) -> list[dict]:
     """Resource objects for `objects`, as `schema_class(only=only).dump(objects)` would write
     them (with the links the schema's path template gives, below `base_url`)."""
-    return resource_plan(schema_class, only).write(objects, base_url, included_relationships)
+    # (mypy takes a class whose base is untyped, as marshmallow-jsonapi's is, for unhashable)
+    plan = resource_plan(schema_class, only)  # type: ignore[arg-type]
+    return plan.write(objects, base_url, included_relationships)

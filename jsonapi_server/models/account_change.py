@@ -7,16 +7,15 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from jsonapi_server.extensions import db
 from jsonapi_server.times import utc_now
 
-from .base import HIDDEN, UTCDateTime, UUIDPrimaryKey
+from .base import HIDDEN, Model, UTCDateTime, UUIDPrimaryKey
 from .user import EMAIL_MAX_LENGTH, User
 
 DIGEST_LENGTH = 64  # SHA-256, in hex
 
 
-class TokenSession(db.Model):
+class TokenSession(Model):
     """A signed-in session (the `sid` of its tokens): what lets a password change or reset
     revoke every session of an account, which the tokens alone do not name."""
 
@@ -31,7 +30,7 @@ class TokenSession(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
 
 
-class EmailChange(UUIDPrimaryKey, db.Model):
+class EmailChange(UUIDPrimaryKey, Model):
     """A request to move an account to `new_email`, confirmed by the code mailed there."""
 
     __tablename__ = "email_changes"
@@ -53,7 +52,7 @@ class EmailChange(UUIDPrimaryKey, db.Model):
         return f"<EmailChange {self.id}>"
 
 
-class PasswordReset(UUIDPrimaryKey, db.Model):
+class PasswordReset(UUIDPrimaryKey, Model):
     """A password-reset token mailed to an account. A request for an address with no account
     leaves a row without a user, which no token opens (see services.passwords)."""
 

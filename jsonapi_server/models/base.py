@@ -2,15 +2,31 @@
 
 import uuid
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import DateTime, TypeDecorator, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from jsonapi_server.extensions import db
 from jsonapi_server.times import truncate_to_millisecond, utc_now
 
 # `mapped_column(..., info={HIDDEN: True})`: a column no document shows (a password hash);
 # records (db.records), which only serve documents, never read it.
 HIDDEN = "hidden"
+
+if TYPE_CHECKING:
+    # A type checker cannot take a base class from an attribute (`db.Model`, which
+    # Flask-SQLAlchemy makes when `db` is made): to it, the models' base is a declarative one.
+    from typing import ClassVar
+
+    from sqlalchemy import Table
+    from sqlalchemy.orm import DeclarativeBase
+
+    class Model(DeclarativeBase):
+        __table__: ClassVar[Table]  # each model names its table (no model maps a query)
+
+else:
+    Model = db.Model
 
 
 class UTCDateTime(TypeDecorator):

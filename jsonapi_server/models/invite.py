@@ -6,17 +6,16 @@ from datetime import UTC, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from jsonapi_server.extensions import db
 from jsonapi_server.times import utc_now
 
-from .base import UTCDateTime, UUIDPrimaryKey, Versioned
+from .base import Model, UTCDateTime, UUIDPrimaryKey, Versioned
 from .organization import Organization
 from .user import User
 
 INVITE_ROLES = ("admin", "member")
 
 
-class OrganizationInvite(UUIDPrimaryKey, Versioned, db.Model):
+class OrganizationInvite(UUIDPrimaryKey, Versioned, Model):
     __tablename__ = "organization_invites"
 
     organization_id: Mapped[uuid.UUID] = mapped_column(
@@ -101,7 +100,7 @@ class OrganizationInvite(UUIDPrimaryKey, Versioned, db.Model):
         return f"<OrganizationInvite {self.id}>"
 
 
-class OutboxMessage(UUIDPrimaryKey, db.Model):
+class OutboxMessage(UUIDPrimaryKey, Model):
     """An email written in the same transaction as the change that causes it."""
 
     __tablename__ = "outbox_messages"

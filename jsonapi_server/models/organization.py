@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
@@ -17,16 +18,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from jsonapi_server.extensions import db
 from jsonapi_server.times import utc_now
 
-from .base import UTCDateTime, UUIDPrimaryKey, Versioned
+from .base import Model, UTCDateTime, UUIDPrimaryKey, Versioned
 from .user import User
+
+if TYPE_CHECKING:  # invite.py imports this module
+    from .invite import OrganizationInvite
 
 ROLES = ("owner", "admin", "member")
 
 
-class Membership(UUIDPrimaryKey, Versioned, db.Model):
+class Membership(UUIDPrimaryKey, Versioned, Model):
     """A user's place in an organization; a removed one stays as a tombstone (`removed_at`)."""
 
     __tablename__ = "memberships"
@@ -57,7 +60,7 @@ class Membership(UUIDPrimaryKey, Versioned, db.Model):
     )
 
 
-class ChannelMember(db.Model):
+class ChannelMember(Model):
     __tablename__ = "channel_members"
 
     channel_id: Mapped[uuid.UUID] = mapped_column(
@@ -69,7 +72,7 @@ class ChannelMember(db.Model):
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utc_now)
 
 
-class Channel(UUIDPrimaryKey, Versioned, db.Model):
+class Channel(UUIDPrimaryKey, Versioned, Model):
     __tablename__ = "channels"
 
     organization_id: Mapped[uuid.UUID] = mapped_column(
@@ -105,7 +108,7 @@ class Channel(UUIDPrimaryKey, Versioned, db.Model):
     )
 
 
-class Organization(UUIDPrimaryKey, Versioned, db.Model):
+class Organization(UUIDPrimaryKey, Versioned, Model):
     __tablename__ = "organizations"
 
     name: Mapped[str] = mapped_column(String(100), nullable=False)
@@ -130,7 +133,7 @@ class Organization(UUIDPrimaryKey, Versioned, db.Model):
     )
     __table_args__ = (Index("ix_organizations_updated_in_db_at", "updated_in_db_at"),)
 
-    invites: Mapped[list["OrganizationInvite"]] = relationship(  # noqa: F821
+    invites: Mapped[list["OrganizationInvite"]] = relationship(
         back_populates="organization",
         lazy="raise_on_sql",
         viewonly=True,
@@ -167,7 +170,7 @@ Channel.members_count = column_property(
 )
 
 
-class DeletedRecord(UUIDPrimaryKey, db.Model):
+class DeletedRecord(UUIDPrimaryKey, Model):
     """A tombstone for a hard delete, shown in pulls to the users who could see the resource."""
 
     __tablename__ = "deleted_records"
@@ -183,7 +186,7 @@ class DeletedRecord(UUIDPrimaryKey, db.Model):
     deleted_by: Mapped[User | None] = relationship(lazy="raise_on_sql")
 
 
-class DeletedRecordViewer(db.Model):
+class DeletedRecordViewer(Model):
     __tablename__ = "deleted_record_viewers"
 
     deleted_record_id: Mapped[uuid.UUID] = mapped_column(

@@ -6,15 +6,14 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, String, Uuid, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from jsonapi_server.extensions import db
 from jsonapi_server.times import utc_now
 
-from .base import HIDDEN, Timestamps, UTCDateTime, UUIDPrimaryKey
+from .base import HIDDEN, Model, Timestamps, UTCDateTime, UUIDPrimaryKey
 
 EMAIL_MAX_LENGTH = 254
 
 
-class User(UUIDPrimaryKey, Timestamps, db.Model):
+class User(UUIDPrimaryKey, Timestamps, Model):
     __tablename__ = "users"
 
     email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), nullable=False, unique=True)
@@ -41,7 +40,7 @@ class User(UUIDPrimaryKey, Timestamps, db.Model):
         return f"<User {self.id}>"
 
 
-class RevokedSession(db.Model):
+class RevokedSession(Model):
     """A signed-out token session: its access and refresh tokens are refused everywhere."""
 
     __tablename__ = "revoked_sessions"

@@ -113,7 +113,7 @@ def new_user(*, email: str, password: str, is_verified: bool = False, **profile)
 def register_user(*, email: str, password: str, **profile: str | None) -> User:
     """Create an account; the email (stored lower-case) and username must be free."""
     with committing(_taken()):
-        user = new_user(email=email, password=password, **profile)
+        user = new_user(email=email, password=password, is_verified=False, **profile)
     return user
 
 
@@ -178,7 +178,9 @@ def list_users(viewer: User, *, filters, sort, offset: int, size: int):
 def own_account(caller: User) -> User:
     """The caller's own row, locked, for a change to it: the caller as authenticated is a
     record, which is only read."""
-    return db.session.get(User, caller.id, with_for_update=True, populate_existing=True)
+    user = db.session.get(User, caller.id, with_for_update=True, populate_existing=True)
+    assert user is not None  # the token's account exists: authentication read it
+    return user
 
 
 def update_profile(caller: User, changes: dict) -> User:

@@ -4,9 +4,9 @@ and cannot be joined."""
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, exists, func, select
+from sqlalchemy import CursorResult, bindparam, delete, exists, func, select
 
 from jsonapi_server.db import (
     Filter,
@@ -280,6 +280,7 @@ def add_channel_members(user, channel_id, user_ids, *, organization_id=None) -> 
     cannot miss the new channel member; then the channel FOR UPDATE, read again, so an
     archive cannot slip in and versions stay in order. A row that exists already is skipped
     by its primary key (ON CONFLICT DO NOTHING), not by a check of our own."""
+    channel: Channel | None  # read again below, locked
     access, channel = channel_access(user, channel_id, organization_id)
     wanted = _check_member_changes(user, access, user_ids)
     members_of_org = set(
@@ -328,7 +329,7 @@ def remove_channel_members(user, channel_id, user_ids, *, organization_id=None) 
             ChannelMember.channel_id == channel.id, ChannelMember.user_id.in_(wanted)
         )
     )
-    if result.rowcount:
+    if cast(CursorResult, result).rowcount:  # a DELETE's result
         sync.stamp(channel, sync.database_now())
         db.session.commit()
     return fetch_again(channel, ["members"])

@@ -127,6 +127,8 @@ def reset_password(token: str, new_password: str) -> PasswordReset:
     if reset.expires_at <= now:
         raise Gone("This password reset has expired.", code="password_reset_expired")
     user = db.session.get(User, reset.user_id)
+    if user is None:
+        raise refused
     user.password_hash = hash_password(new_password)
     user.is_verified = True
     _forget_pending_changes(user.id, now)

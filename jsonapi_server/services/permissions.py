@@ -40,6 +40,13 @@ class Access:
     organization: Organization | None  # None when only the role was read (require_right)
     role: str | None  # None: not a member (only a superadmin gets this far)
 
+    @property
+    def loaded_organization(self) -> Organization:
+        """The organization, which organization_access reads (require_right does not)."""
+        if self.organization is None:
+            raise TypeError("this access was checked without reading the organization")
+        return self.organization
+
     def can(self, action: str) -> bool:
         return role_allows(self.user, self.role, action)
 

@@ -48,7 +48,7 @@ _CLOCK = select(DATABASE_CLOCK)
 def database_now() -> datetime:
     """The database clock (one clock for every server), to the millisecond."""
     if reads_clock_with_rows():
-        return truncate_to_millisecond(db.session.scalar(_CLOCK))
+        return truncate_to_millisecond(db.session.execute(_CLOCK).scalar_one())
     return utc_now()
 
 

@@ -141,7 +141,7 @@ def session_holder(
     )
     if user is None:
         return None, False
-    if organization_exists:
+    if organization_exists and organization_id is not None:
         remember_role(user, organization_id, role)
     return user, bool(revoked)
 

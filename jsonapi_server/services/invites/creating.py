@@ -112,11 +112,12 @@ def _address_state(organization_id, email: str) -> _AddressState:
     parameters = {"organization_id": organization_id, "email": email}
     if not reads_clock_with_rows():
         member = _address_problem(organization_id, email) is not None
-        open_invite = db.session.execute(_OPEN_INVITE_EXPIRY, parameters).first() or (None, None)
-        name = db.session.scalar(_ORGANIZATION_NAME, parameters)
-        return _AddressState(member, sync.database_now(), *open_invite, name)
-    [(member, now, *open_invite, name)] = read_rows(_ADDRESS_STATE, parameters)
-    return _AddressState(member, truncate_to_millisecond(now), *open_invite, name)
+        open_invite = db.session.execute(_OPEN_INVITE_EXPIRY, parameters).first()
+        invite_id, expires_at = open_invite or (None, None)
+        name = db.session.execute(_ORGANIZATION_NAME, parameters).scalar_one()
+        return _AddressState(member, sync.database_now(), invite_id, expires_at, name)
+    [(member, now, invite_id, expires_at, name)] = read_rows(_ADDRESS_STATE, parameters)
+    return _AddressState(member, truncate_to_millisecond(now), invite_id, expires_at, name)
 
 
 def _new_invite(organization_id, inviter, email, role, now, invite_id=None) -> dict[str, Any]:
@@ -182,7 +183,7 @@ def create_invite(
     )
     now = state.now
     if state.open_invite_id is not None:
-        if state.open_invite_expires_at > now:
+        if state.open_invite_expires_at is not None and state.open_invite_expires_at > now:
             return create.replay_or(pending)
         expired = db.session.get(
             OrganizationInvite, state.open_invite_id, with_for_update=True, populate_existing=True
@@ -234,7 +235,7 @@ def invite_batch(
                 if now - existing.last_sent_at < resend_interval():
                     refuse("resend_too_soon", "This invite was sent less than a minute ago.")
                     continue
-                messages.append(refresh(existing, access.organization.name, user, now))
+                messages.append(refresh(existing, access.loaded_organization.name, user, now))
                 invited_ids.append(existing.id)
                 outcome.resent_count += 1
                 continue
@@ -242,7 +243,7 @@ def invite_batch(
                 _retire_expired(existing, user, now)
             invite = _new_invite(organization_id, user, email, role, now)
             new_invites.append(invite)
-            messages.append(invitation(invite, access.organization.name, user))
+            messages.append(invitation(invite, access.loaded_organization.name, user))
             invited_ids.append(invite["id"])
             outcome.created_count += 1
         _write_invites(new_invites, messages)

@@ -78,7 +78,8 @@ def resend_invite(user, invite_id, *, organization_id=None, base=None, include=(
             code="resend_too_soon",
             retry_after=max(1, int(wait.total_seconds() + 0.999)),
         )
-    organization_name = db.session.get(Organization, invite.organization_id).name
-    outbox.queue_emails([refresh(invite, organization_name, user, now)])
+    organization = db.session.get(Organization, invite.organization_id)
+    assert organization is not None  # the invite's (a foreign key)
+    outbox.queue_emails([refresh(invite, organization.name, user, now)])
     db.session.commit()
     return fetch_one(OrganizationInvite, invite_id, include)

@@ -1,0 +1,35 @@
+"""The insides of flask-cors and logging the web layer relies on, each behind one function here:
+nothing else in the project reads a private name of either. Each assumption is checked against
+the installed library by tests/test_library_internals.py, which names the version and what
+changed when an upgrade breaks one."""
+
+import logging
+from collections.abc import Callable
+from importlib.metadata import version
+
+from flask import Flask
+
+# The module whose after-request function adds the CORS headers (flask-cors's extension).
+FLASK_CORS_MODULE = "flask_cors.extension"
+
+
+def cors_after_request_position(app: Flask) -> int:
+    """Where, among `app`'s after-request functions, is the one flask-cors's init_app added,
+    which works out and adds the CORS headers of each response. flask-cors names it in no
+    public API: it is found by the module that defines it."""
+    functions: list[Callable] = app.after_request_funcs.get(None, [])
+    positions = [i for i, f in enumerate(functions) if f.__module__ == FLASK_CORS_MODULE]
+    if len(positions) != 1:
+        raise RuntimeError(
+            f"flask-cors {version('flask-cors')}: {len(positions)} after-request functions"
+            f" from {FLASK_CORS_MODULE} where its init_app used to add one"
+            " (jsonapi_server/api/library_internals.py looks for it)"
+        )
+    return positions[0]
+
+
+def skip_caller_lookup() -> None:
+    """Log records no longer name the file, line and function that logged them, so logging
+    need not look them up (sys._getframe for each record): the switch the logging HOWTO's
+    "Optimization" section gives, a private name of the module."""
+    logging._srcfile = None

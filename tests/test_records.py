@@ -378,6 +378,12 @@ def test_one_invite_is_read_as_a_record_and_its_role_with_it(app, api, client, l
     assert not any(isinstance(obj, OrganizationInvite | User) for obj in identity_map)
 
 
+def listed_shapes() -> list:
+    """The kept shapes of listings (pages and pulls), not of single reads (authentication
+    reads the caller as one)."""
+    return [key for key in listing._SHAPES if key[0] != "one"]
+
+
 def test_a_shape_is_built_once_and_serves_every_scope_value(app, api, client, login, user):
     first, second = api.create_organization(user), api.create_organization(user, name="Beta")
     invite_all(client, login, first, user, ["one@example.com"])
@@ -390,7 +396,7 @@ def test_a_shape_is_built_once_and_serves_every_scope_value(app, api, client, lo
         answers[organization["id"]] = [
             i["attributes"]["recipient_email"] for i in response.json["data"]
         ]
-        assert len(listing._SHAPES) == 1  # the same statement, other parameters
+        assert len(listed_shapes()) == 1  # the same statement, other parameters
     assert answers == {
         first["id"]: ["one@example.com"],
         second["id"]: ["three@example.com", "two@example.com"],
@@ -411,7 +417,7 @@ def test_filter_values_are_not_cached_as_shapes(app, api, client, login, user):
     for email in ("x@example.com", "y@example.com"):
         response = client.get(url + email, headers=login(user))
         assert [i["attributes"]["recipient_email"] for i in response.json["data"]] == [email]
-    assert listing._SHAPES == {}
+    assert listed_shapes() == []
 
 
 def test_the_shapes_kept_are_bounded(app, api, client, login, user, monkeypatch):
@@ -440,7 +446,7 @@ def test_pulls_share_a_shape_per_cursor_form(api, client, login, user, cursor_wi
         response = client.get(f"{url}&filter[updated_since]={cursor}", headers=login(user))
         seen += [item["id"] for item in response.json["data"]]
         assert len(seen) == 3 and len(set(seen)) == 3
-    assert len(listing._SHAPES) == (2 if cursor_with_id else 1)
+    assert len(listed_shapes()) == (2 if cursor_with_id else 1)
 
 
 def test_filters_a_service_applies_itself_choose_a_scope_whose_shapes_are_kept(
@@ -462,10 +468,10 @@ def test_filters_a_service_applies_itself_choose_a_scope_whose_shapes_are_kept(
         for organization_id, names in expected.items():
             response = client.get(url.format(organization_id, membership), headers=login(caller))
             assert [c["attributes"]["name"] for c in response.json["data"]] == names
-    assert len(listing._SHAPES) == 2  # one per choice of filters, for every organization
+    assert len(listed_shapes()) == 2  # one per choice of filters, for every organization
     response = client.get(url.format(second["id"], "member"), headers=login(other))
     assert response.json["data"] == []  # the caller is a parameter of the shape kept
-    assert len(listing._SHAPES) == 2
+    assert len(listed_shapes()) == 2
 
 
 @pytest.mark.parametrize(

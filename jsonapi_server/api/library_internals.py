@@ -1,7 +1,6 @@
-"""The insides of flask-cors and logging the web layer relies on, each behind one function here:
-nothing else in the project reads a private name of either. Each assumption is checked against
-the installed library by tests/test_library_internals.py, which names the version and what
-changed when an upgrade breaks one."""
+"""The insides of flask-cors and logging the web layer relies on, each behind one function here
+and nothing else reading them; tests/test_library_internals.py checks each against the installed
+version and says what changed when an upgrade breaks one."""
 
 import logging
 from collections.abc import Callable

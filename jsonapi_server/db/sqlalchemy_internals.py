@@ -1,9 +1,6 @@
-"""The insides of SQLAlchemy the data-access layer relies on, each behind one function here:
-nothing else in the project reads a private name of SQLAlchemy. Reads of lasting statements
-(cursor_reads) run a compiled statement on the driver's cursor as SQLAlchemy's execution
-would, and SQLAlchemy has no public API for the few things that takes. Each assumption is
-checked against the installed SQLAlchemy by tests/test_library_internals.py, which names the
-version and what changed when an upgrade breaks one."""
+"""The insides of SQLAlchemy that cursor reads need (running a compiled statement as its own
+execution would, for which it has no public API), each behind one function here and read nowhere
+else; tests/test_library_internals.py checks each against the installed version."""
 
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn

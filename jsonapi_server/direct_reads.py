@@ -9,8 +9,11 @@ cache key, sets up an execution context and a result, and wraps every row: about
 statement (measured on a page of invites), an eighth of the instructions of a request for
 one invite. Only what needs none of that comes here: a SELECT whose bound values need no
 SQL rewriting (no expanding IN list) and whose columns need no conversion after the
-driver's own (no result processors). Everything else, and every connection with SQLAlchemy
-event listeners (which would expect to see each statement), takes the ordinary path. A
+driver's own (no result processors). Everything else takes the ordinary path. Listeners of
+the engine's cursor events (statement counts) are called for each statement as SQLAlchemy's
+execution calls them, with no execution context (which SQLAlchemy allows), so a read runs
+the same way whether anything listens or not; only listeners of whole executions
+(before_execute, after_execute), which expect SQLAlchemy's own, send it the ordinary way. A
 driver error is handed to SQLAlchemy as its own execution would hand it, so it is wrapped,
 and a lost connection invalidated, as before."""
 
@@ -50,10 +53,9 @@ def all_rows(
     plan = _PLANS.get(key, _UNPLANNED)
     if plan is _UNPLANNED:
         plan = _plan(key)
-    if (
-        plan is None
-        or connection._has_events  # listeners of this connection alone
-        or connection.engine._has_events
+    events = connection._has_events or connection.engine._has_events
+    if plan is None or (
+        events and (connection.dispatch.before_execute or connection.dispatch.after_execute)
     ):
         return connection.execute(statement, parameters).all()
     pooled = connection.connection  # raises as SQLAlchemy would for a closed connection
@@ -62,6 +64,7 @@ def all_rows(
         # SQLAlchemy would begin a transaction first; let it.
         return connection.execute(statement, parameters).all()
     cursor = None
+    sql = plan.sql
     values: Mapping[str, Any] = parameters
     try:
         values = plan.compiled.construct_params(parameters, escape_names=False)
@@ -69,16 +72,21 @@ def all_rows(
             if name in values:
                 values[name] = process(values[name])
         cursor = pooled.cursor()
+        if events:
+            for listener in connection.dispatch.before_cursor_execute:
+                sql, values = listener(connection, cursor, sql, values, None, False)
         statements = prepared.for_dialect(connection.dialect)
         if statements is None or not statements.execute(
-            cursor, plan.sql, values, plan.compiled, connection.info
+            cursor, sql, values, plan.compiled, connection.info
         ):
-            cursor.execute(plan.sql, values)
+            cursor.execute(sql, values)
+        if events:
+            connection.dispatch.after_cursor_execute(connection, cursor, sql, values, None, False)
         return cursor.fetchall()
     except Exception as error:
         # As SQLAlchemy's execution hands it on: a driver's error, or a value its type
         # refused, wrapped, and a lost connection invalidated. This raises.
-        connection._handle_dbapi_exception(error, plan.sql, values, cursor, None)
+        connection._handle_dbapi_exception(error, sql, values, cursor, None)
         raise
     finally:
         if cursor is not None:

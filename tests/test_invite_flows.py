@@ -304,7 +304,6 @@ class TestEmail:
         assert codes == [invite["attributes"]["code"], resent["data"]["attributes"]["code"]]
 
 
-@pytest.mark.committed
 def test_no_email_is_lost_or_sent_twice_when_smtp_is_down(
     app, api, client, login, session, smtp_server, deliver
 ):
@@ -329,7 +328,6 @@ def test_no_email_is_lost_or_sent_twice_when_smtp_is_down(
     assert recipients == [f"guest{number}@example.com" for number in range(3)]
 
 
-@pytest.mark.committed
 def test_two_workers_never_send_one_email_twice(app, api, client, login, session, inbox):
     import threading
 

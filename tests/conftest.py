@@ -239,30 +239,6 @@ def empty_tables(app):
     assert left_open == 0, "the test left a connection idle in a transaction"
 
 
-@pytest.fixture(autouse=True)
-def writer_matches_marshmallow(monkeypatch):
-    """Every resource object any test's document gets is also dumped the library's way
-    (`Schema.dump`), and the two must be the same bytes: the compiled writer may not drift
-    from the schemas it is read from."""
-    from jsonapi_server.jsonapi import document, writer
-
-    def checked(schema_class, objects, **options):
-        written = writer.write_resources(schema_class, objects, **options)
-        assert_writes_as_marshmallow(schema_class, objects, written, **options)
-        return written
-
-    monkeypatch.setattr(document, "write_resources", checked)
-
-
-def assert_writes_as_marshmallow(
-    schema_class, objects, written, *, base_url, only=None, included_relationships=frozenset()
-):
-    dumped = schema_class(
-        many=True, only=only, base_url=base_url, included_relationships=included_relationships
-    ).dump(list(objects))["data"]
-    assert json.dumps(written) == json.dumps(dumped)
-
-
 @pytest.fixture
 def connection(app, empty_tables):
     """A connection of the test's own on the application's engine, in autocommit: each

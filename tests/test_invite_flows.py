@@ -6,6 +6,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from jsonapi_server.jsonapi.timestamps import utc_now
 from jsonapi_server.models import Membership, OrganizationInvite, OutboxMessage, User
 
 from .development import sqlite_app_with_owner
@@ -320,7 +321,7 @@ def test_no_email_is_lost_or_sent_twice_when_smtp_is_down(
         assert all(m.next_attempt_at > m.created_at for m in failed)  # backed off
     finally:
         smtp_server.start()
-    session.execute(OutboxMessage.__table__.update().values(next_attempt_at=func.now()))
+    session.execute(OutboxMessage.__table__.update().values(next_attempt_at=utc_now()))
     session.commit()
     assert deliver() == 3
     assert deliver() == 0

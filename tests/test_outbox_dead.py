@@ -4,8 +4,9 @@ claimed again; `flask outbox status` counts and lists them without their bodies.
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from jsonapi_server.jsonapi.timestamps import utc_now
 from jsonapi_server.models import OutboxMessage
 from jsonapi_server.services import outbox
 
@@ -18,7 +19,7 @@ def _messages(session):
 
 
 def _due_now(session):
-    session.execute(OutboxMessage.__table__.update().values(next_attempt_at=func.now()))
+    session.execute(OutboxMessage.__table__.update().values(next_attempt_at=utc_now()))
     session.commit()
 
 

@@ -1,5 +1,6 @@
-"""Fixtures: a PostgreSQL database built by the migrations once per session, each test in a
-transaction rolled back at teardown, a client that validates every JSON:API response."""
+"""Fixtures: a PostgreSQL database built by the migrations once per session, on which every
+test runs as production does (its commits are real, its reads in autocommit and prepared) and
+whose tables are emptied after each test; a client that validates every JSON:API response."""
 
 import email
 import email.policy
@@ -208,66 +209,56 @@ def app(database_url, smtp_server):
         db.engine.dispose()
 
 
+def emptying_statement(metadata: sa.MetaData, dialect: sa.Dialect) -> str:
+    """DELETE of every table's rows, dependents first (alembic_version is not the models'),
+    then a count of the connections this database has left in a transaction, all in one round
+    trip. DELETE, not TRUNCATE: TRUNCATE makes each table anew, which costs far more than
+    deleting the few rows a test leaves."""
+    tables = reversed(metadata.sorted_tables)
+    deletes = [str(sa.delete(table).compile(dialect=dialect)) for table in tables]
+    left_open = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND pid <> pg_backend_pid()"
+        " AND state IN ('idle in transaction', 'idle in transaction (aborted)')"
+    )
+    return "; ".join([*deletes, left_open])
+
+
 @pytest.fixture(autouse=True)
-def connection(request, app):
-    """Every test runs in a transaction that is rolled back; the application's engine is
-    swapped for that one connection, and its commits become savepoint releases."""
+def empty_tables(app):
+    """After each test every table is emptied: tests run on the application's own engine, and
+    what they write is committed as production's writes are. A test that leaves a connection
+    idle in a transaction fails: it would hold back other tests' pulls (services.sync)."""
+    yield
     with app.app_context():
         engine = db.engine
-    if request.node.get_closest_marker("committed"):
-        yield None
-        with engine.begin() as cleanup:
-            names = ", ".join(t.name for t in db.metadata.sorted_tables)
-            cleanup.execute(sa.text(f"TRUNCATE {names} CASCADE"))
-        return
-    connection = engine.connect()
-    transaction = connection.begin()
-    engines = db._app_engines[app]
-    engines[None] = connection
-    factory_options = db.session.session_factory.kw
-    factory_options["join_transaction_mode"] = "create_savepoint"
-    try:
-        yield connection
-    finally:
-        factory_options.pop("join_transaction_mode", None)
-        engines[None] = engine
-        transaction.rollback()
-        connection.close()
-
-
-@pytest.fixture(autouse=True)
-def writer_matches_marshmallow(monkeypatch):
-    """Every resource object any test's document gets is also dumped the library's way
-    (`Schema.dump`), and the two must be the same bytes: the compiled writer may not drift
-    from the schemas it is read from."""
-    from jsonapi_server.jsonapi import document, writer
-
-    def checked(schema_class, objects, **options):
-        written = writer.write_resources(schema_class, objects, **options)
-        assert_writes_as_marshmallow(schema_class, objects, written, **options)
-        return written
-
-    monkeypatch.setattr(document, "write_resources", checked)
-
-
-def assert_writes_as_marshmallow(
-    schema_class, objects, written, *, base_url, only=None, included_relationships=frozenset()
-):
-    dumped = schema_class(
-        many=True, only=only, base_url=base_url, included_relationships=included_relationships
-    ).dump(list(objects))["data"]
-    assert json.dumps(written) == json.dumps(dumped)
+    with engine.begin() as connection:
+        left_open = connection.exec_driver_sql(
+            emptying_statement(db.metadata, engine.dialect)
+        ).scalar_one()
+    assert left_open == 0, "the test left a connection idle in a transaction"
 
 
 @pytest.fixture
-def session(app, connection):
-    """The test's own session (separate from the ones requests use), for setup and checks."""
+def connection(app, empty_tables):
+    """A connection of the test's own on the application's engine, in autocommit: each
+    statement sees what has committed, and none leaves a transaction open."""
     with app.app_context():
-        bind = connection if connection is not None else db.engine
-    # Committed tests: objects keep their values after a commit, so reading one does not
-    # leave the test's session idle in a transaction, which would hold pulls back.
+        engine = db.engine
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as own:
+        yield own
+
+
+@pytest.fixture
+def session(app, empty_tables):
+    """The test's own session (separate from the ones requests use), for setup and checks.
+    In autocommit, as the engine's reads are: a read through it leaves no transaction open
+    (which would hold pulls back), and what it flushes is committed at once. Objects keep their
+    values after a commit; `refresh` reads what a request changed since."""
+    with app.app_context():
+        engine = db.engine
     test_session = Session(
-        bind=bind, join_transaction_mode="create_savepoint", expire_on_commit=connection is not None
+        bind=engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
     )
     SessionHolder.session = test_session
     yield test_session
@@ -304,25 +295,24 @@ def login(app):
 
 @pytest.fixture
 def count_queries(app):
-    """`with count_queries() as queries:` records each SQL statement the app runs."""
+    """`with count_queries() as queries:` records each SQL statement the app runs, whichever
+    way it runs (cursor reads report their statements to the same engine events), without
+    changing the way."""
 
     @contextmanager
     def counting():
         statements: list[str] = []
 
         def record(_conn, _cursor, statement, *_args):
-            # Savepoints are the test isolation's own, not the application's.
-            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
-                statements.append(statement)
+            statements.append(statement)
 
         with app.app_context():
-            engine = db._app_engines[app][None]
-        target = engine.engine if isinstance(engine, sa.Connection) else engine
-        event.listen(target, "after_cursor_execute", record)
+            engine = db.engine
+        event.listen(engine, "after_cursor_execute", record)
         try:
             yield statements
         finally:
-            event.remove(target, "after_cursor_execute", record)
+            event.remove(engine, "after_cursor_execute", record)
 
     return counting
 
@@ -389,8 +379,8 @@ def deliver(app):
 
 
 @pytest.fixture
-def make_app(database_url, connection):
-    """Another application (other settings), on the test's own connection when it has one."""
+def make_app(database_url):
+    """Another application (other settings) on the test database, with an engine of its own."""
     apps = []
 
     def build(**settings):
@@ -398,18 +388,13 @@ def make_app(database_url, connection):
             {**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url, **settings}
         )
         application.test_client_class = JsonApiClient
-        if connection is not None:
-            with application.app_context():
-                db.engine  # noqa: B018 - creates the engine entry to replace
-            db._app_engines[application][None] = connection
         apps.append(application)
         return application
 
     yield build
     for application in apps:
-        engine = db._app_engines.get(application, {}).get(None)
-        if isinstance(engine, sa.Engine):
-            engine.dispose()
+        with application.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture

@@ -54,7 +54,6 @@ def test_the_same_name_in_another_organization_is_fine(api, user, org):
     api.create_channel(other["id"], user, name="shared")
 
 
-@pytest.mark.committed
 def test_the_database_decides_a_race_for_a_name(app, api, client, login, session):
     """A create whose check passed while another transaction inserts the same name waits on
     the unique index and gets 409 once the other commits."""

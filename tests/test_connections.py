@@ -111,7 +111,6 @@ def test_outside_a_request_connections_are_transactional(app_with_pool):
         db.session.remove()
 
 
-@pytest.mark.committed
 def test_a_read_holds_one_pooled_connection_shared_with_the_session(
     make_app, api, login, session, monkeypatch
 ):

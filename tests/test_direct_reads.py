@@ -1,6 +1,7 @@
 """Lasting statements read on the driver's cursor (jsonapi_server/db/cursor_reads.py): the rows
-SQLAlchemy would give, prepared where prepared.py would prepare, SQLAlchemy's own path for
-whatever needs it, and errors handed on as SQLAlchemy hands them."""
+SQLAlchemy would give, prepared where prepared.py would prepare, seen by the engine's cursor
+event listeners without leaving that way, SQLAlchemy's own path for whatever needs it, and
+errors handed on as SQLAlchemy hands them."""
 
 import uuid
 from datetime import UTC, datetime
@@ -64,13 +65,41 @@ def test_a_connection_not_yet_in_a_transaction_lets_sqlalchemy_begin_it(engine):
         assert type(row) is not tuple  # SQLAlchemy's own path
 
 
-def test_event_listeners_see_every_statement(engine):
+def test_cursor_event_listeners_see_every_statement_and_change_nothing(engine):
+    """Listeners (statement counts) see each statement as compiled, and the read still runs on
+    the driver's cursor, prepared once seen before."""
     seen = []
+    event.listen(engine, "after_cursor_execute", lambda *args: seen.append(args[2]))
+    with autocommit(engine) as connection:
+        rows = [all_rows(connection, SUMMARY, {**VALUES, "n": n}) for n in range(3)]
+        [(_text, executions)] = server_prepared(connection)
+    assert [row[0][2] for row in rows] == [10, 11, 12]
+    assert all(type(row[0]) is tuple for row in rows)  # the driver's rows
+    assert executions == 2
+    assert len(seen) == 3 and len(set(seen)) == 1 and seen[0].startswith("SELECT")
+
+
+def test_a_cursor_listener_may_change_the_statement_as_sqlalchemy_lets_it(engine):
+    def tagged(_conn, _cursor, statement, parameters, _context, _executemany):
+        return f"{statement} -- tagged", parameters
+
+    seen = []
+    event.listen(engine, "before_cursor_execute", tagged, retval=True)
     event.listen(engine, "after_cursor_execute", lambda *args: seen.append(args[2]))
     with autocommit(engine) as connection:
         for _ in range(2):
             assert all_rows(connection, SUMMARY, VALUES)[0][2] == 15
-    assert len(seen) == 2 and seen[0].startswith("SELECT")
+        [(text, _executions)] = server_prepared(connection)
+    assert all(statement.endswith(" -- tagged") for statement in seen) and len(seen) == 2
+    assert text.endswith(" -- tagged")  # what was prepared is what the listener made of it
+
+
+def test_a_listener_of_whole_executions_gets_sqlalchemy_s_own(engine):
+    seen = []
+    event.listen(engine, "before_execute", lambda _conn, clause, *_args: seen.append(clause))
+    with autocommit(engine) as connection:
+        [row] = all_rows(connection, SUMMARY, VALUES)
+    assert type(row) is not tuple and seen == [SUMMARY]
 
 
 class Percent(sa.TypeDecorator):

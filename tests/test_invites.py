@@ -296,7 +296,6 @@ class TestAccept:
         assert client.send("PUT", url, body, headers=login(recipient)).status_code == status
 
 
-@pytest.mark.committed
 def test_two_concurrent_accepts_one_wins(app, api, client, login, session):
     owner = UserFactory()
     org = api.create_organization(owner)
@@ -337,7 +336,6 @@ def test_two_concurrent_accepts_one_wins(app, api, client, login, session):
     assert count == 1
 
 
-@pytest.mark.committed
 def test_two_concurrent_invites_of_one_address_one_wins(app, api, client, login, session):
     owner = UserFactory()
     org = api.create_organization(owner)

@@ -4,10 +4,11 @@ claimed again; `flask outbox status` counts and lists them without their bodies.
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from jsonapi_server.models import OutboxMessage
 from jsonapi_server.services import outbox
+from jsonapi_server.times import utc_now
 
 from .test_invite_flows import create_invite
 
@@ -18,7 +19,7 @@ def _messages(session):
 
 
 def _due_now(session):
-    session.execute(OutboxMessage.__table__.update().values(next_attempt_at=func.now()))
+    session.execute(OutboxMessage.__table__.update().values(next_attempt_at=utc_now()))
     session.commit()
 
 

@@ -1,4 +1,4 @@
-"""Repeated reads in autocommit run as prepared statements (jsonapi_server/prepared.py): the
+"""Repeated reads in autocommit run as prepared statements (jsonapi_server/db/prepared.py): the
 same rows, one EXECUTE on the wire, a fallback to text for what PostgreSQL cannot prepare, and
 nothing of it inside a transaction."""
 
@@ -143,7 +143,6 @@ def test_a_connection_keeps_a_bounded_number(engine, monkeypatch):
         assert " + 2 AS" in kept[0] and " + 3 AS" in kept[1]  # the newest
 
 
-@pytest.mark.committed
 def test_api_reads_go_prepared_and_answer_the_same(app, make_app, api, login, session):
     user = UserFactory()
     organization = api.create_organization(user)

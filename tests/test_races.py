@@ -24,8 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKERS = 4
 N = 20
 
-pytestmark = pytest.mark.committed
-
 
 @pytest.fixture(scope="module")
 def port(app, database_url, tmp_path_factory):

@@ -409,7 +409,6 @@ def names(document) -> list[str]:
     return [resource["attributes"]["name"] for resource in document["data"]]
 
 
-@pytest.mark.committed
 def test_a_write_committed_late_is_not_skipped_by_the_cursor(app, api, client, login, session):
     """The open transaction holds the cursor back: the committed row younger than it waits,
     and comes with the late write as soon as that commits — not a fixed window later."""
@@ -420,7 +419,6 @@ def test_a_write_committed_late_is_not_skipped_by_the_cursor(app, api, client, l
     assert names(after) == ["Late", "Meanwhile"]
 
 
-@pytest.mark.committed
 def test_without_holding_back_the_late_write_would_be_skipped(
     app, api, client, login, session, monkeypatch
 ):
@@ -436,7 +434,6 @@ def test_without_holding_back_the_late_write_would_be_skipped(
     assert "Late" not in names(after)
 
 
-@pytest.mark.committed
 def test_a_transaction_holds_back_only_what_is_younger_than_it(app, api, client, login, session):
     user = UserFactory()
     headers = login(user)
@@ -458,7 +455,6 @@ def test_a_transaction_holds_back_only_what_is_younger_than_it(app, api, client,
     assert names(released)[-1] == "Younger"
 
 
-@pytest.mark.committed
 def test_a_transaction_open_past_the_longest_hold_back_holds_back_no_more(
     app, api, client, login, session, monkeypatch
 ):

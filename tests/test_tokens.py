@@ -224,7 +224,6 @@ def status_in_another_process(settings: dict, token: str) -> int:
     return int(result.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.committed
 def test_revocation_holds_in_another_process(app, client, session):
     user = UserFactory()
     settings = {

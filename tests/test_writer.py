@@ -1,22 +1,33 @@
-"""The compiled resource writer writes exactly what marshmallow-jsonapi's `Schema.dump` writes
-(conftest checks every document of the suite the same way), for every field kind and every
-registered type, and its cached plans hold nothing of a request."""
+"""The compiled resource writer writes exactly what marshmallow-jsonapi's `Schema.dump` writes:
+for every field kind, and for every registered type (found in the registry, so a new type is
+covered as soon as it is described) from plain objects, from ORM instances and from records,
+with every sparse fieldset and with its to-many relationships included or not; and its cached
+plans hold nothing of a request."""
 
+import importlib
+import json
+import pkgutil
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import ClassVar
 
 import marshmallow as ma
 import pytest
+import sqlalchemy as sa
 from marshmallow_jsonapi import fields
+from sqlalchemy.orm import Session, selectinload
 
+import schemas
+from jsonapi_server.db.records import record_reader
+from jsonapi_server.extensions import db
 from jsonapi_server.jsonapi import API_PREFIX
 from jsonapi_server.jsonapi.fields import Relationship, Timestamp
 from jsonapi_server.jsonapi.schema import ResourceSchema
 from jsonapi_server.jsonapi.writer import resource_plan, write_resources
+from jsonapi_server.times import utc_now
 
-from .conftest import assert_writes_as_marshmallow
+from . import factories
 
 BASE = "http://api.test"
 
@@ -49,6 +60,15 @@ class GadgetSchema(ResourceSchema):
     class Meta:
         type_ = "test_gadgets"
         self_path = "/shops/{shop_id}/gadgets/{id}"
+
+
+def assert_writes_as_marshmallow(
+    schema_class, objects, written, *, base_url, only=None, included_relationships=frozenset()
+):
+    dumped = schema_class(
+        many=True, only=only, base_url=base_url, included_relationships=included_relationships
+    ).dump(list(objects))["data"]
+    assert json.dumps(written) == json.dumps(dumped)
 
 
 def gadget(**overrides):
@@ -144,24 +164,151 @@ def _value_for(field: ma.fields.Field):
     return "x@example.com"
 
 
-def test_every_registered_type_is_written_as_marshmallow_writes_it():
-    for type_, schema_class in ResourceSchema.registry.items():
-        if type_.startswith("test_"):
-            continue
-        values = {"id": uuid.uuid4(), "organization_id": uuid.uuid4()}
-        for name, field in schema_class._declared_fields.items():
-            if isinstance(field, Relationship):
-                if field.many:
-                    values[field.attribute or name] = [SimpleNamespace(id=uuid.uuid4())]
-                else:
-                    values[field.id_attribute or f"{field.attribute or name}_id"] = uuid.uuid4()
-            elif name != "id":
-                values[field.attribute or name] = _value_for(field)
-        objects = [SimpleNamespace(**values)]
-        everything = frozenset(schema_class.relationship_fields())
-        for options in ({}, {"included_relationships": everything}):
-            written = write_resources(schema_class, objects, base_url=BASE, **options)
-            assert_writes_as_marshmallow(schema_class, objects, written, base_url=BASE, **options)
+# Every module of the schemas package, imported: every type it describes is registered.
+for _module in pkgutil.iter_modules(schemas.__path__):
+    importlib.import_module(f"{schemas.__name__}.{_module.name}")
+REGISTERED = {
+    type_: schema_class
+    for type_, schema_class in ResourceSchema.registry.items()
+    if schema_class.__module__.startswith(f"{schemas.__name__}.")  # not tests' own types
+}
+# A type stored in a table of its name is written from its rows, as ORM instances and as
+# records; every other (a sign-in's tokens, a batch's outcome) from plain objects, as the
+# services' dataclasses are.
+MODELS = {
+    mapper.class_.__tablename__: mapper.class_
+    for mapper in db.Model.registry.mappers
+    if mapper.class_.__tablename__ in REGISTERED
+}
+
+
+def to_many(schema_class) -> frozenset[str]:
+    return frozenset(n for n, f in schema_class.relationship_fields().items() if f.many)
+
+
+def fieldsets(schema_class) -> list[frozenset[str] | None]:
+    """Every fieldset a document may ask the writer for: all fields, `id` alone, each field
+    with `id`, and all but the private ones (jsonapi.document withholds them)."""
+    names = [name for name, field in schema_class._declared_fields.items() if not field.load_only]
+    chosen = [None, frozenset({"id"}), *(frozenset({"id", name}) for name in names if name != "id")]
+    private = schema_class.opts.private_fields
+    if private:
+        chosen.append(frozenset(schema_class._declared_fields) - private)
+    return chosen
+
+
+def check_every_fieldset(schema_class, objects, includes) -> int:
+    """Writes `objects` with each fieldset and each of `includes`, as marshmallow would."""
+    checked = 0
+    for only in fieldsets(schema_class):
+        for included in includes:
+            options = {"base_url": BASE, "only": only, "included_relationships": included}
+            written = write_resources(schema_class, objects, **options)
+            assert_writes_as_marshmallow(schema_class, objects, written, **options)
+            checked += 1
+    return checked
+
+
+def plain_object(schema_class, *, empty: bool) -> SimpleNamespace:
+    """An object with what each field reads: values, or (`empty`) nulls and empty lists."""
+    values = {"id": uuid.uuid4(), "organization_id": uuid.uuid4()}
+    for name, field in schema_class._declared_fields.items():
+        if isinstance(field, Relationship):
+            if field.many:
+                related = [] if empty else [SimpleNamespace(id=uuid.uuid4())]
+                values[field.attribute or name] = related
+            else:
+                key = field.id_attribute or f"{field.attribute or name}_id"
+                values[key] = None if empty else uuid.uuid4()
+        elif name != "id":
+            values[field.attribute or name] = None if empty else _value_for(field)
+    return SimpleNamespace(**values)
+
+
+@pytest.mark.parametrize("type_", sorted(REGISTERED))
+def test_every_registered_type_is_written_from_plain_objects_as_marshmallow_writes_it(type_):
+    schema_class = REGISTERED[type_]
+    objects = [plain_object(schema_class, empty=False), plain_object(schema_class, empty=True)]
+    includes = [frozenset(), to_many(schema_class)]
+    assert check_every_fieldset(schema_class, objects, includes) >= 2
+
+
+@pytest.fixture
+def stored(session):
+    """Rows of every stored type, with their optional columns both empty and filled, and
+    every to-many relationship a type has holding something."""
+    owner = factories.UserFactory(
+        username="owner", phone="+1 555 0100", avatar_url="https://a.test/o"
+    )
+    organization = factories.OrganizationFactory(
+        owner=owner,
+        description="Makers",
+        email="team@example.com",
+        industry="Tools",
+        location="Lyon",
+        country="France",
+        logo_url="https://a.test/logo",
+    )
+    factories.OrganizationFactory()
+    member = factories.MembershipFactory(organization=organization, role="admin").user
+    factories.MembershipFactory(organization=organization, removed_at=utc_now())
+    channel = factories.ChannelFactory(organization=organization, description="General talk")
+    factories.ChannelFactory(organization=organization, archived=True, archived_at=utc_now())
+    for user in (owner, member):
+        factories.ChannelMemberFactory(channel=channel, user=user)
+    factories.OrganizationInviteFactory(organization=organization)
+    factories.OrganizationInviteFactory(
+        organization=organization, accepted_at=utc_now(), accepted_by_user_id=member.id
+    )
+    factories.OrganizationInviteFactory(
+        organization=organization, cancelled_at=utc_now(), cancelled_by_user_id=owner.id
+    )
+    factories.OrganizationInviteFactory(
+        organization=organization, expires_at=utc_now() - timedelta(days=1)
+    )
+    factories.DeletedRecordFactory()
+    factories.DeletedRecordFactory(deleted_by=None)
+    factories.EmailChangeFactory(user=owner)
+    factories.EmailChangeFactory(user=member, confirmed_at=utc_now())
+    factories.PasswordResetFactory(user=owner)
+    factories.PasswordResetFactory(user=member, used_at=utc_now())
+
+
+def instances(connection, model, schema_class) -> list:
+    """The model's rows as ORM instances, the to-many relationships of the type loaded (as a
+    listing that includes them loads them)."""
+    loaded = [selectinload(getattr(model, name)) for name in to_many(schema_class)]
+    with Session(bind=connection) as reading:
+        return reading.scalars(sa.select(model).options(*loaded)).unique().all()
+
+
+@pytest.mark.parametrize("type_", sorted(MODELS))
+def test_every_stored_type_is_written_from_instances_as_marshmallow_writes_it(
+    type_, stored, connection
+):
+    schema_class, model = REGISTERED[type_], MODELS[type_]
+    objects = instances(connection, model, schema_class)
+    assert len(objects) >= 2, f"the stored fixture makes one {type_} at most: make more"
+    for name in to_many(schema_class):
+        attribute = schema_class._declared_fields[name].attribute or name
+        assert any(getattr(o, attribute) for o in objects), f"no {type_} has {name}: make some"
+    includes = [frozenset(), to_many(schema_class)]
+    assert check_every_fieldset(schema_class, objects, includes) >= 2
+
+
+@pytest.mark.parametrize("type_", sorted(MODELS))
+def test_every_stored_type_is_written_from_records_as_marshmallow_writes_it(
+    type_, stored, connection
+):
+    """Records, as a listing reads them (db.records). A listing reads records only when
+    every include is to-one, so a record is never written with to-many linkage."""
+    schema_class, model = REGISTERED[type_], MODELS[type_]
+    reader = record_reader(model, ())
+    objects = reader.records(connection.execute(reader.select(sa.select(model))).all())
+    assert len(objects) >= 2, f"the stored fixture makes one {type_} at most: make more"
+    assert check_every_fieldset(schema_class, objects, [frozenset()]) >= 2
+    plan = resource_plan(schema_class, None)
+    assert plan._for_records[type(objects[0])] is not plan._generic  # the records' own way
 
 
 def test_a_cached_plan_holds_nothing_of_a_request():

@@ -17,6 +17,7 @@ from .sqlalchemy_internals import (
     bind_processors,
     handle_driver_error,
     has_event_listeners,
+    listens_to_executions,
     result_column_types,
 )
 
@@ -41,13 +42,16 @@ def all_rows(
 ) -> Sequence[Sequence[Any]]:
     """Every row of `statement` with `parameters`, as `connection.execute(...).all()` gives
     them (values by position). `statement` must be one built once and kept: its compiled
-    form is kept for it. A connection with event listeners of its own or its engine's takes
-    SQLAlchemy's ordinary path, since those expect to see each statement."""
+    form is kept for it. Listeners of cursor events (statement counts) are called as
+    SQLAlchemy's execution calls them, so a read runs the same way whether anything listens or
+    not; only listeners of whole executions, which expect SQLAlchemy's result, send it the
+    ordinary way."""
     key = (statement, connection.dialect)  # an engine's own compiled form (apps may differ)
     plan = _PLANS.get(key, _UNPLANNED)
     if plan is _UNPLANNED:
         plan = _plan(key)
-    if plan is None or has_event_listeners(connection):
+    events = has_event_listeners(connection)
+    if plan is None or (events and listens_to_executions(connection)):
         return connection.execute(statement, parameters).all()
     pooled = connection.connection  # raises as SQLAlchemy would for a closed connection
     driver_connection = pooled.dbapi_connection
@@ -56,7 +60,8 @@ def all_rows(
         # SQLAlchemy would begin a transaction first; let it.
         return connection.execute(statement, parameters).all()
     cursor = None
-    values: Mapping[str, Any] = parameters
+    sql = plan.sql
+    values: Any = parameters
     try:
         filled: dict[str, Any] = plan.compiled.construct_params(parameters, escape_names=False)
         values = filled
@@ -64,16 +69,21 @@ def all_rows(
             if name in filled:
                 filled[name] = process(filled[name])
         cursor = pooled.cursor()
+        if events:
+            for listener in connection.dispatch.before_cursor_execute:
+                sql, values = listener(connection, cursor, sql, values, None, False)
         statements = prepared.for_dialect(connection.dialect)
         if statements is None or not statements.execute(
-            cursor, plan.sql, filled, plan.compiled, connection.info
+            cursor, sql, values, plan.compiled, connection.info
         ):
-            cursor.execute(plan.sql, filled)
+            cursor.execute(sql, values)
+        if events:
+            connection.dispatch.after_cursor_execute(connection, cursor, sql, values, None, False)
         return cursor.fetchall()
     except Exception as error:
         # As SQLAlchemy's execution hands it on: a driver's error, or a value its type
         # refused, wrapped, and a lost connection invalidated. This raises.
-        handle_driver_error(connection, error, plan.sql, values, cursor)
+        handle_driver_error(connection, error, sql, values, cursor)
     finally:
         if cursor is not None:
             cursor.close()

@@ -17,6 +17,12 @@ def has_event_listeners(connection: Connection) -> bool:
     return connection._has_events or connection.engine._has_events
 
 
+def listens_to_executions(connection: Connection) -> bool:
+    """Whether a listener of whole executions (before_execute, after_execute) is set on
+    `connection` or its engine: those expect SQLAlchemy's own execution and result."""
+    return bool(connection.dispatch.before_execute or connection.dispatch.after_execute)
+
+
 def handle_driver_error(
     connection: Connection, error: BaseException, sql: str, parameters: Any, cursor: Any
 ) -> NoReturn:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import selectinload
 
 from jsonapi_server.db import listing
-from jsonapi_server.db.records import record_class, record_of
+from jsonapi_server.db.record_classes import record_class, record_of
 from jsonapi_server.db.typecasters import StoredUUID
 from jsonapi_server.extensions import db
 from jsonapi_server.jsonapi.collection_query import SortKey

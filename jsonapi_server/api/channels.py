@@ -4,7 +4,7 @@ from jsonapi_server.jsonapi.operations import describe
 from jsonapi_server.jsonapi.request import load_identifiers
 from jsonapi_server.jsonapi.responses import relationship_response
 from jsonapi_server.models import Channel
-from jsonapi_server.services import channels
+from jsonapi_server.services import channel_members, channels
 from schemas.organizations import ChannelSchema
 
 from .auth import authenticated, current_user
@@ -39,7 +39,7 @@ declare(
 @authenticated
 def add_channel_members(organization_id, id):
     user_ids = load_identifiers("users")
-    channel = channels.add_channel_members(
+    channel = channel_members.add_channel_members(
         current_user(), id, user_ids, organization_id=organization_id
     )
     return relationship_response(ChannelSchema, channel, "members")
@@ -56,7 +56,7 @@ def add_channel_members(organization_id, id):
 @authenticated
 def remove_channel_members(organization_id, id):
     user_ids = load_identifiers("users")
-    channel = channels.remove_channel_members(
+    channel = channel_members.remove_channel_members(
         current_user(), id, user_ids, organization_id=organization_id
     )
     return relationship_response(ChannelSchema, channel, "members")

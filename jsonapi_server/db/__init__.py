@@ -18,7 +18,7 @@ from .listing import (
     read_rows,
 )
 from .pulls import PullResult, parse_since, reads_clock_with_rows
-from .records import record_of
+from .record_classes import record_of
 
 __all__ = [
     "Filter",

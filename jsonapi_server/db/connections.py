@@ -81,17 +81,15 @@ def read_connection() -> Connection:
     if held is None:
         if db.session.registry.has() and db.session().in_transaction():
             return db.session.connection()  # the session came first: read on its connection
-        bind = db.engine
-        # An application bound to one connection reads on it.
-        held = (bind, False) if isinstance(bind, Connection) else (bind.connect(), True)
+        held = db.engine.connect()
         setattr(g, _READ_CONNECTION, held)
-    return held[0]
+    return held
 
 
 def return_read_connection(_error: BaseException | None = None) -> None:
     """End of the app context: the request's read connection goes back to the pool."""
-    connection, owned = g.pop(_READ_CONNECTION, (None, False))
-    if owned:
+    connection = g.pop(_READ_CONNECTION, None)
+    if connection is not None:
         connection.close()
 
 
@@ -112,5 +110,5 @@ class RequestSession(Session):
         if bind is None and has_app_context():
             held = g.get(_READ_CONNECTION)
             if held is not None:
-                return held[0]
+                return held
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)

@@ -3,16 +3,15 @@ whatever their case (a database index decides races); archived channels are hidd
 and cannot be joined."""
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, cast
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import CursorResult, bindparam, delete, exists, func, select
+from sqlalchemy import bindparam, delete, exists, func, select
 
 from jsonapi_server.db import (
     Filter,
     Listing,
     Scope,
-    fetch_again,
     fetch_one,
     parse_boolean,
     parse_choice,
@@ -129,6 +128,11 @@ def channel_access(
         raise NotFound("No such channel.")
     access = organization_access(user, channel.organization_id).require("channel.read")
     return access, channel
+
+
+def locked_channel(channel_id: uuid.UUID) -> Channel | None:
+    """The channel read again FOR UPDATE, as a write that replaces it must."""
+    return _channel(channel_id, lock=True)
 
 
 def _channel(channel_id: uuid.UUID, *, lock: bool) -> Channel | None:
@@ -260,76 +264,3 @@ def delete_channel(user: User, channel_id: uuid.UUID, *, organization_id=None, b
     )
     db.session.execute(delete(Channel).where(Channel.id == channel.id))
     db.session.commit()
-
-
-def _check_member_changes(
-    user: User, access: Access, user_ids: Iterable[uuid.UUID]
-) -> set[uuid.UUID]:
-    wanted = set(user_ids)
-    if wanted - {user.id}:
-        access.require("channel.manage_members")
-    return wanted
-
-
-def add_channel_members(user, channel_id, user_ids, *, organization_id=None) -> Channel:
-    """Join (oneself: any member) or add others (owner/admins); members of the organization
-    only; archived channels cannot be joined. Joining again changes nothing.
-
-    Locks, in the order every write takes them (memberships, then channels): the joining
-    memberships FOR SHARE, so a concurrent removal waits (or has removed them: 404) and
-    cannot miss the new channel member; then the channel FOR UPDATE, read again, so an
-    archive cannot slip in and versions stay in order. A row that exists already is skipped
-    by its primary key (ON CONFLICT DO NOTHING), not by a check of our own."""
-    channel: Channel | None  # read again below, locked
-    access, channel = channel_access(user, channel_id, organization_id)
-    wanted = _check_member_changes(user, access, user_ids)
-    members_of_org = set(
-        db.session.scalars(
-            select(Membership.user_id)
-            .where(
-                Membership.organization_id == channel.organization_id,
-                Membership.removed_at.is_(None),
-                Membership.user_id.in_(wanted),
-            )
-            .with_for_update(read=True)
-        )
-    )
-    if wanted - members_of_org:
-        raise NotFound("Only members of the organization can join its channels.", pointer="/data")
-    channel = _channel(channel_id, lock=True)
-    if channel is None:
-        raise NotFound("No such channel.")
-    if channel.archived:
-        raise Conflict("Archived channels cannot be joined.", code="channel_archived")
-    now = sync.database_now()
-    rows = [
-        {"channel_id": channel.id, "user_id": member_id, "joined_at": now} for member_id in wanted
-    ]
-    joined = (
-        rows
-        and db.session.execute(
-            sync.insert_or_nothing(ChannelMember.__table__)
-            .values(rows)
-            .returning(ChannelMember.user_id)
-        ).all()
-    )
-    if joined:
-        sync.stamp(channel, now)
-    db.session.commit()
-    return fetch_again(channel, ["members"])
-
-
-def remove_channel_members(user, channel_id, user_ids, *, organization_id=None) -> Channel:
-    """Leave (oneself) or remove others (owner/admins); absent members are no error. The
-    channel is locked: its version is replaced."""
-    access, channel = channel_access(user, channel_id, organization_id, lock=True)
-    wanted = _check_member_changes(user, access, user_ids)
-    result = db.session.execute(
-        delete(ChannelMember).where(
-            ChannelMember.channel_id == channel.id, ChannelMember.user_id.in_(wanted)
-        )
-    )
-    if cast(CursorResult, result).rowcount:  # a DELETE's result
-        sync.stamp(channel, sync.database_now())
-        db.session.commit()
-    return fetch_again(channel, ["members"])

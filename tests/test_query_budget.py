@@ -145,11 +145,17 @@ def test_w1_reads_invites_through_an_index_whatever_the_table_holds(
             assert "Index Only Scan using ix_organization_invites_open" in plan, plan
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["?include=invited_by_user", "?filter[updated_since]=2000-01-01T00:00:00Z&page[size]=100"],
+    ids=["page", "pull"],
+)
 def test_counting_changes_nothing_of_the_way_reads_run(
-    client, login, user, org_with_invites, count_queries, monkeypatch
+    client, login, user, org_with_invites, count_queries, monkeypatch, query
 ):
-    """Under count_queries every statement of a page of invites is still run on the driver's
-    cursor (db.cursor_reads.all_rows) as the EXECUTE of a prepared statement, and counted."""
+    """Under count_queries every statement of a page of invites, or of a pull (its horizon
+    too), is still run on the driver's cursor (db.cursor_reads.all_rows) as the EXECUTE of a
+    prepared statement, and counted."""
     organization, invite = org_with_invites
     invite(3)
     ran = []
@@ -161,13 +167,13 @@ def test_counting_changes_nothing_of_the_way_reads_run(
         return executed
 
     monkeypatch.setattr(prepared.PreparedStatements, "execute", recorded)
-    url = f"/api/v2/organizations/{organization['id']}/invites?include=invited_by_user"
+    url = f"/api/v2/organizations/{organization['id']}/invites{query}"
     headers = login(user)
     for _ in range(3):  # a statement is prepared on a connection that meets it again
         ran.clear()
         with count_queries() as statements:
             assert client.get(url, headers=headers).status_code == 200
-    assert len(statements) == 2, statements
+    assert len(statements) == (3 if "updated_since" in query else 2), statements
     assert any("FROM organization_invites" in statement for statement in statements)
     assert ran == [(all_rows.__code__, statement, True) for statement in statements]
 

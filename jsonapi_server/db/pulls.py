@@ -15,6 +15,7 @@ from jsonapi_server.extensions import db
 from jsonapi_server.times import parse_timestamp, truncate_to_millisecond, utc_now
 
 from .connections import read_connection
+from .cursor_reads import all_rows
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,7 @@ def pull_statement(statement: Select, version_column, id_column, *, after_id: bo
 # by the statement and idle-in-transaction timeouts). Read before the rows, in a statement of
 # its own: a writer that commits after it began is still listed, or began after it.
 _PULL_HORIZON = text(
-    """
-    SELECT greatest(
+    """SELECT greatest(
         date_trunc('milliseconds', least(clock_timestamp(), (
             SELECT min(xact_start) FROM pg_stat_activity
             WHERE datname = current_database()
@@ -102,7 +102,8 @@ def pull_horizon() -> datetime | None:
     if not reads_clock_with_rows():
         return None
     longest = float(current_app.config["SYNC_SAFETY_WINDOW_SECONDS"])
-    return read_connection().execute(_PULL_HORIZON, {"longest_hold_back": longest}).scalar_one()
+    [(horizon,)] = all_rows(read_connection(), _PULL_HORIZON, {"longest_hold_back": longest})
+    return horizon
 
 
 def pull(rows_after: Callable[[dict], list], since: Cursor, size: int) -> PullResult:
@@ -119,7 +120,9 @@ def pull(rows_after: Callable[[dict], list], since: Cursor, size: int) -> PullRe
         parameters["since_id"] = since.id
     rows = rows_after(parameters)
     if horizon is not None:
-        rows = [row for row in rows if row.updated_in_db_at < horizon]
+        # Rows come oldest first: those at or past the horizon are a suffix.
+        while rows and rows[-1].updated_in_db_at >= horizon:
+            rows.pop()
     has_more = len(rows) > size
     rows = rows[:size]
     if not rows:

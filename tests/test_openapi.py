@@ -1,6 +1,7 @@
 """The OpenAPI document: generated from the routes and schemas, valid OpenAPI 3.1, covering
-every endpoint; and schemathesis fuzzing every operation as a signed-in user: no 5xx, answers
-that conform to the document, errors that are JSON:API error documents."""
+every endpoint; and schemathesis fuzzing every operation, positive and negative, with HEAD
+beside every GET, as a signed-in user: no 5xx, answers that conform to the document, errors
+that are JSON:API error documents."""
 
 import json
 import uuid
@@ -8,7 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 import schemathesis
+from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from schemathesis import GenerationMode
 from schemathesis.checks import (
@@ -222,16 +225,30 @@ def test_429_and_410_only_where_the_code_gives_them(document):
     assert {i for i in by_id(document) if 410 in errors_of(document, i)} == gone
 
 
+def create_attributes(document, operation_id) -> dict:
+    body = by_id(document)[operation_id]["requestBody"]["content"]["application/vnd.api+json"]
+    return body["schema"]["properties"]["data"]["properties"]["attributes"]
+
+
 def test_required_attributes_are_required_and_only_nullable_ones_nullable(document):
     schemas = document["components"]["schemas"]
     organization = schemas["organizations"]["properties"]["attributes"]
-    assert "name" in organization["required"]
+    # A create requires them; an answer may leave any out (a sparse fieldset).
+    assert "name" in create_attributes(document, "create_organizations")["required"]
+    assert "required" not in organization
     assert organization["properties"]["name"]["type"] == "string"
     assert organization["properties"]["description"]["type"] == ["string", "null"]
     assert organization["properties"]["updated_in_db_at"]["type"] == "string"
     assert organization["properties"]["members_count"]["type"] == "integer"
     invite = schemas["organization_invites"]["properties"]["attributes"]
-    assert invite["required"] == ["recipient_email"]
+    assert create_attributes(document, "create_organizations_invites")["required"] == [
+        "recipient_email"
+    ]
+    assert not any(
+        "required" in schema["properties"]["attributes"]
+        for schema in schemas.values()
+        if "attributes" in schema.get("properties", {}) and "data" not in schema["properties"]
+    )
     assert invite["properties"]["accepted_at"]["type"] == ["string", "null"]
     assert invite["properties"]["cancelled_at"]["type"] == ["string", "null"]
     assert invite["properties"]["expires_at"]["type"] == "string"
@@ -239,6 +256,17 @@ def test_required_attributes_are_required_and_only_nullable_ones_nullable(docume
     channel = schemas["channels"]["properties"]["attributes"]["properties"]
     assert channel["archived_at"]["type"] == ["string", "null"]
     assert channel["archived"]["type"] == "boolean"
+
+
+def test_a_sparse_fieldset_answer_conforms_to_the_document(client, login, document, session):
+    """`fields[users]` may leave out what a create requires (the email): the answer still
+    conforms to the resource's schema in the document."""
+    user = UserFactory()
+    answer = client.get("/api/v2/profile?fields[users]=avatar_url", headers=login(user))
+    assert answer.status_code == 200
+    assert "email" not in answer.json["data"]["attributes"]
+    users = {"$ref": "#/components/schemas/users", "components": document["components"]}
+    Draft202012Validator(users).validate(answer.json["data"])
 
 
 def test_aliases_are_listed_once_in_their_dasherized_form(document, client):
@@ -273,40 +301,71 @@ def jsonapi_error_documents(ctx, response, case):
         problems = validation_errors(document)
         if problems or "errors" not in document:
             raise AssertionError(f"not a JSON:API error document: {problems}")
-        content_type = {k.lower(): v for k, v in response.headers.items()}.get("content-type")
-        if isinstance(content_type, list):
-            content_type = content_type[0]
+        (content_type,) = response.headers["content-type"]  # lowercase names, lists of values
         if content_type != "application/vnd.api+json":
             raise AssertionError(f"an error answered as {content_type}")
 
 
-FUZZ_SETTINGS = settings(
-    max_examples=10,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=True,  # the same cases every run: CI stays reproducible
-    database=None,
-)
+def fuzz_settings(examples: int):
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,  # the same cases every run: CI stays reproducible
+        database=None,
+    )
 
 
-def test_fuzzing_every_operation(app, signed_in):
-    """Positive and negative cases for every operation, signed in; failures are collected so
-    one run reports every operation that broke."""
+def can_be_made_invalid(operation) -> bool:
+    """Negative cases need something to break: a parameter (the operation's or its path's)
+    or a body."""
+    raw = operation.definition.raw
+    return bool(raw.get("parameters") or raw.get("requestBody") or "{" in operation.path)
+
+
+class HeadClient(FlaskClient):
+    """Sends the request it is given as HEAD: the same case, headers left out as schemathesis
+    leaves them out for the GET."""
+
+    def open(self, *args, **kwargs):
+        kwargs["method"] = "HEAD"
+        return super().open(*args, **kwargs)
+
+
+def assert_head_matches_get(app, case, headers, get_response):
+    """HEAD answers as GET does (status, media type, length), without a body."""
+    head = case.call(headers=headers, session=HeadClient(app, app.response_class))
+    assert head.status_code == get_response.status_code, (head.status_code, case.path)
+    assert head.content == b"", case.path
+    for name in ("content-type", "content-length"):
+        assert head.headers.get(name) == get_response.headers.get(name), name
+
+
+def fuzz_every_operation(app, signed_in, examples: int) -> dict:
+    """Positive and negative cases for every operation, signed in, and HEAD beside every GET;
+    failures are collected so one run reports every operation that broke."""
     schema = schemathesis.openapi.from_wsgi("/api/v2/openapi.json", app)
-    failures, operations = [], 0
+    failures: list[str] = []
+    cases: dict[tuple[str, str], int] = {}
+    heads = 0
+    operations = 0
     for result in schema.get_all_operations():
         operation = result.ok()
         operations += 1
-        raw = operation.definition.raw
         modes = [GenerationMode.POSITIVE]
-        if raw.get("parameters") or raw.get("requestBody"):  # else nothing can be made invalid
+        if can_be_made_invalid(operation):
             modes.append(GenerationMode.NEGATIVE)
         for mode in modes:
+            key = (operation.label, mode.value)
+            cases[key] = 0
 
-            @FUZZ_SETTINGS
+            @fuzz_settings(examples)
             @given(case=operation.as_strategy(generation_mode=mode))
             def run(case):
-                response = case.call(headers=signed_in())
+                nonlocal heads
+                headers = signed_in()
+                response = case.call(headers=headers)
+                cases[key] += 1  # noqa: B023 (run() is called before the loop moves on)
                 case.validate_response(
                     response,
                     additional_checks=[jsonapi_error_documents],
@@ -320,10 +379,30 @@ def test_fuzzing_every_operation(app, signed_in):
                         ignored_auth,
                     ],
                 )
+                if case.method == "GET":
+                    assert_head_matches_get(app, case, headers, response)
+                    heads += 1
 
             try:
                 run()
             except (Exception, BaseExceptionGroup) as error:
                 failures.append(f"{operation.label} [{mode.value}]: {str(error)[:800]}")
-    assert operations > 80
     assert not failures, "\n\n".join(failures)
+    assert operations > 80
+    # Every operation ran, in every mode it allows: none was skipped by a generation failure.
+    assert all(count > 0 for count in cases.values()), [k for k, n in cases.items() if not n]
+    negative = {label for label, mode in cases if mode == "negative"}
+    assert len(negative) >= operations - 5, operations - len(negative)
+    assert heads > 0
+    return {"operations": operations, "cases": sum(cases.values()), "heads": heads}
+
+
+def test_fuzzing_every_operation(app, signed_in):
+    fuzz_every_operation(app, signed_in, examples=10)
+
+
+@pytest.mark.long
+def test_fuzzing_every_operation_at_length(app, signed_in):
+    """The longer run of the same fuzzing: 200 examples per operation and mode."""
+    figures = fuzz_every_operation(app, signed_in, examples=200)
+    assert figures["cases"] > 100 * figures["operations"]

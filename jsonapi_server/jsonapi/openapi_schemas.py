@@ -63,9 +63,9 @@ def _to_one(schema: dict) -> dict:
 
 
 def resource_schema(schema_class: type[ResourceSchema]) -> dict:
-    """A resource object as answered. A sparse fieldset (`fields[type]`) leaves out the
-    members not asked for, required ones too."""
-    attributes, required, relationships = {}, [], {}
+    """A resource object as answered. No attribute is required: a sparse fieldset
+    (`fields[type]`) leaves out the members not asked for, those a create requires too."""
+    attributes, relationships = {}, {}
     for name, field in schema_class._declared_fields.items():
         if name == "id" or field.load_only:
             continue
@@ -78,15 +78,10 @@ def resource_schema(schema_class: type[ResourceSchema]) -> dict:
             continue
         schema = field_schema(field)
         attributes[name] = nullable(schema) if answered_null(field) else schema
-        if field.required:
-            required.append(name)
-    attributes_schema: dict = {"type": "object", "properties": attributes}
-    if required:
-        attributes_schema["required"] = required
     properties = {
         "type": {"type": "string", "const": schema_class.type_name()},
         "id": {"type": "string"},
-        "attributes": attributes_schema,
+        "attributes": {"type": "object", "properties": attributes},
         "links": {"type": "object"},
     }
     if relationships:

@@ -209,7 +209,7 @@ def actions_named_in_services() -> set[str]:
         "authorize",
         "require",
         "can",
-        "membership_access",
+        "instance",  # OneWithRole's, for a write
     }
     found = set()
     for path in Path(services.__file__).parent.rglob("*.py"):
@@ -217,6 +217,8 @@ def actions_named_in_services() -> set[str]:
             if not isinstance(node, ast.Call):
                 continue
             name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name == "OneWithRole":  # its records are read with the resource's read right
+                found.add(f"{node.args[0].value}.read")  # type: ignore[attr-defined]
             if name in checks:
                 found.update(
                     argument.value

@@ -208,7 +208,7 @@ def test_w3_creating_an_invite_costs_5(client, login, user, org_with_invites, co
     # member's, the clock, an open invite to the address and the organization's name,
     # together; the invite and its email written; the invite read back for the answer
     assert len(statements) == 5, statements
-    assert "memberships.role" in statements[0], statements[0]
+    assert "callers_membership.role" in statements[0], statements[0]
     # the organization is not loaded: its name is all the create reads of it
     assert not any("organizations.owner_id" in statement for statement in statements)
     # Nothing the commit expired is loaded again to be read: not the caller (for the request
@@ -244,6 +244,63 @@ def test_a_created_resource_is_read_back_without_reloading_what_the_commit_expir
     # by id (fetch_again) in a statement of its own, once
     reads = [statement for statement in statements if f"FROM {resource_type} " in statement]
     assert not [statement for statement in reads if "%(pk_1)s" in statement], reads
+
+
+@pytest.mark.parametrize(
+    ("kind", "attributes"),
+    [
+        ("organizations", {"name": "Renamed"}),
+        ("channels", {"description": "Renamed"}),
+        ("memberships", {"role": "admin"}),
+        ("organization_invites", {"invite_user_as": "admin"}),
+    ],
+)
+def test_a_write_reads_its_resource_with_the_callers_role_in_one_locked_statement(
+    api, client, login, user, count_queries, kind, attributes
+):
+    organization = api.create_organization(user)
+    base = f"/api/v2/organizations/{organization['id']}"
+    if kind == "organizations":
+        url = f"/api/v2/organizations/{organization['id']}"
+    elif kind == "channels":
+        url = f"{base}/channels/{api.create_channel(organization['id'], user)['id']}"
+    elif kind == "memberships":
+        member = UserFactory()
+        created = client.send(
+            "POST",
+            f"{base}/memberships",
+            {
+                "data": {
+                    "type": "memberships",
+                    "relationships": {"user": {"data": {"type": "users", "id": str(member.id)}}},
+                }
+            },
+            headers=login(user),
+        )
+        url = f"{base}/memberships/{created.json['data']['id']}"
+    else:
+        created = client.send(
+            "POST",
+            f"{base}/invites",
+            {"data": {"type": kind, "attributes": {"recipient_email": "locked@x.org"}}},
+            headers=login(user),
+        )
+        url = f"{base}/invites/{created.json['data']['id']}"
+    resource_id = url.rsplit("/", 1)[1]
+    body = {"data": {"type": kind, "id": resource_id, "attributes": attributes}}
+    headers = login(user)
+    with count_queries() as statements:
+        response = client.send("PATCH", url, body, headers=headers)
+    assert response.status_code == 200, response.json
+    written = next(i for i, statement in enumerate(statements) if statement.startswith("UPDATE"))
+    before = statements[:written]
+    # the caller (with their role, as a reader's), then the row locked with the caller's role
+    # in its organization: no second read of the row, none of the organization for the role
+    locked = [statement for statement in before if "FOR UPDATE" in statement]
+    assert len(locked) == 1, before
+    assert f"FROM {kind} " in locked[0] and "callers_membership.role" in locked[0], locked[0]
+    reads_of_rows = [statement for statement in before[1:] if "FROM " in statement]
+    assert reads_of_rows == locked, before
 
 
 def test_statements_built_once_are_ones_sqlalchemy_can_cache():

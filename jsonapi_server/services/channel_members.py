@@ -12,7 +12,7 @@ from jsonapi_server.extensions import db
 from jsonapi_server.models import Channel, ChannelMember, Membership, User
 
 from . import sync
-from .channels import channel_access, locked_channel
+from .channels import CHANNEL
 from .errors import Conflict, NotFound
 from .permissions import Access
 
@@ -36,7 +36,9 @@ def add_channel_members(user, channel_id, user_ids, *, organization_id=None) -> 
     archive cannot slip in and versions stay in order. A row that exists already is skipped
     by its primary key (ON CONFLICT DO NOTHING), not by a check of our own."""
     channel: Channel | None  # read again below, locked
-    access, channel = channel_access(user, channel_id, organization_id)
+    access, channel = CHANNEL.instance(
+        user, channel_id, organization_id, "channel.read", lock=False
+    )
     wanted = _check_member_changes(user, access, user_ids)
     members_of_org = set(
         db.session.scalars(
@@ -51,7 +53,7 @@ def add_channel_members(user, channel_id, user_ids, *, organization_id=None) -> 
     )
     if wanted - members_of_org:
         raise NotFound("Only members of the organization can join its channels.", pointer="/data")
-    channel = locked_channel(channel_id)
+    channel = db.session.get(Channel, channel_id, with_for_update=True, populate_existing=True)
     if channel is None:
         raise NotFound("No such channel.")
     if channel.archived:
@@ -77,7 +79,7 @@ def add_channel_members(user, channel_id, user_ids, *, organization_id=None) -> 
 def remove_channel_members(user, channel_id, user_ids, *, organization_id=None) -> Channel:
     """Leave (oneself) or remove others (owner/admins); absent members are no error. The
     channel is locked: its version is replaced."""
-    access, channel = channel_access(user, channel_id, organization_id, lock=True)
+    access, channel = CHANNEL.instance(user, channel_id, organization_id, "channel.read")
     wanted = _check_member_changes(user, access, user_ids)
     result = db.session.execute(
         delete(ChannelMember).where(

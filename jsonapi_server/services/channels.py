@@ -17,22 +17,13 @@ from jsonapi_server.db import (
     parse_choice,
     parse_since,
     parse_text,
-    read_one,
 )
 from jsonapi_server.extensions import db
 from jsonapi_server.models import Channel, ChannelMember, Membership, User
 
 from . import sync
-from .errors import Conflict, Forbidden, Invalid, NotFound
-from .permissions import (
-    Access,
-    caller_role,
-    check_includes,
-    declare_rights,
-    organization_access,
-    require_right,
-    require_role,
-)
+from .errors import Conflict, Forbidden, Invalid
+from .permissions import OneWithRole, declare_rights, require_right
 
 declare_rights(
     "channel",
@@ -119,45 +110,11 @@ def list_channels(user: User, organization_id, *, filters, sort, offset, size, i
     )
 
 
-def channel_access(
-    user: User, channel_id: uuid.UUID, organization_id: uuid.UUID | None, *, lock: bool = False
-) -> tuple[Access, Channel]:
-    """`lock`: the channel is read FOR UPDATE (a write will replace it)."""
-    channel = _channel(channel_id, lock=lock)
-    if channel is None or organization_id not in (None, channel.organization_id):
-        raise NotFound("No such channel.")
-    access = organization_access(user, channel.organization_id).require("channel.read")
-    return access, channel
-
-
-def locked_channel(channel_id: uuid.UUID) -> Channel | None:
-    """The channel read again FOR UPDATE, as a write that replaces it must."""
-    return _channel(channel_id, lock=True)
-
-
-def _channel(channel_id: uuid.UUID, *, lock: bool) -> Channel | None:
-    return db.session.get(Channel, channel_id, with_for_update=lock or None, populate_existing=lock)
-
-
-# Built once, run with parameters: the channel, and with it the caller's role in its
-# organization.
-_CHANNEL = select(Channel).where(Channel.id == bindparam("channel_id"))
-_CALLER_ROLE = (caller_role(Channel.organization_id).label("caller_role"),)
+CHANNEL = OneWithRole("channel", Channel, Channel.organization_id, "No such channel.")
 
 
 def get_channel(user, channel_id, organization_id=None, include: Sequence[str] = ()):
-    """The channel as a record, read with the caller's role in one statement."""
-    channel, role = read_one(
-        _CHANNEL,
-        {"channel_id": channel_id, "user_id": user.id},
-        include=include,
-        columns=_CALLER_ROLE,
-    )
-    if channel is None or organization_id not in (None, channel.organization_id):
-        raise NotFound("No such channel.")
-    require_role(user, role, "channel.read", "No such channel.")
-    check_includes(Access(user=user, organization=None, role=role), include)
-    return channel
+    return CHANNEL.record(user, channel_id, organization_id, include)
 
 
 def _clean(values: Mapping[str, Any]) -> dict:
@@ -230,7 +187,7 @@ def update_channel(
     include=(),
 ) -> Channel:
     """Rename, describe, archive or restore: the channel's owner, or the org's owner/admins."""
-    access, channel = channel_access(user, channel_id, organization_id, lock=True)
+    access, channel = CHANNEL.instance(user, channel_id, organization_id, "channel.read")
     if not (access.can("channel.update") or channel.owner_id == user.id):
         raise Forbidden("Only the channel's owner or the organization's admins may change it.")
     attributes = _clean(changes)
@@ -251,8 +208,7 @@ def update_channel(
 def delete_channel(user: User, channel_id: uuid.UUID, *, organization_id=None, base=None):
     """The channel is locked first: of concurrent deletes one deletes, the others find
     nothing (404), and one tombstone is left."""
-    access, channel = channel_access(user, channel_id, organization_id, lock=True)
-    access.require("channel.delete")
+    _, channel = CHANNEL.instance(user, channel_id, organization_id, "channel.delete")
     sync.check_precondition(channel, base)
     viewers = db.session.scalars(
         select(Membership.user_id).where(

@@ -6,9 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.orm import aliased
 
-from jsonapi_server.db import Filter, Listing, Scope, fetch_one, parse_choice, parse_since, read_one
+from jsonapi_server.db import Filter, Listing, Scope, fetch_one, parse_choice, parse_since
 from jsonapi_server.extensions import db
 from jsonapi_server.models import ROLES, Channel, ChannelMember, Membership, User
 
@@ -16,14 +15,7 @@ from . import sync
 from .accounts import USER_LISTING
 from .errors import Conflict, Invalid, NotFound
 from .organizations import DEFAULT_CHANNEL
-from .permissions import (
-    Access,
-    check_includes,
-    declare_rights,
-    organization_access,
-    require_right,
-    require_role,
-)
+from .permissions import OneWithRole, declare_rights, require_right
 
 # Leaving (removing oneself) needs only membership.
 declare_rights("membership", read="member", create="admin", update="admin", remove="admin")
@@ -92,58 +84,13 @@ def list_member_users(user: User, organization_id, *, filters, sort, offset, siz
     return USER_LISTING.fetch(statement, filters=filters, sort=sort, offset=offset, size=size)
 
 
-def membership_access(
-    user: User,
-    membership_id: uuid.UUID,
-    organization_id: uuid.UUID | None,
-    action: str,
-    *,
-    lock: bool = False,
-) -> tuple[Access, Membership]:
-    """The membership and the caller's access to its organization; when the URL names the
-    organization, the membership must be in it. Anything the caller may not see is 404.
-    `lock`: the membership is read FOR UPDATE (a write will replace it)."""
-    membership = db.session.get(
-        Membership, membership_id, with_for_update=lock or None, populate_existing=lock
-    )
-    if membership is None or organization_id not in (None, membership.organization_id):
-        raise NotFound("No such membership.")
-    access = organization_access(user, membership.organization_id)
-    if action != "membership.remove":
-        access.require(action)
-    return access, membership
-
-
-# Built once, run with parameters: the membership, and with it the caller's role in its
-# organization.
-_MEMBERSHIP = select(Membership).where(Membership.id == bindparam("membership_id"))
-# (permissions.caller_role names memberships as the row does, and would correlate to it)
-_CALLERS = aliased(Membership)
-_CALLER_ROLE = (
-    select(_CALLERS.role)
-    .where(
-        _CALLERS.organization_id == Membership.organization_id,
-        _CALLERS.user_id == bindparam("user_id"),
-        _CALLERS.removed_at.is_(None),
-    )
-    .scalar_subquery()
-    .label("caller_role"),
+MEMBERSHIP = OneWithRole(
+    "membership", Membership, Membership.organization_id, "No such membership."
 )
 
 
 def get_membership(user, membership_id, organization_id=None, include: Sequence[str] = ()):
-    """The membership as a record, read with the caller's role in one statement."""
-    membership, role = read_one(
-        _MEMBERSHIP,
-        {"membership_id": membership_id, "user_id": user.id},
-        include=include,
-        columns=_CALLER_ROLE,
-    )
-    if membership is None or organization_id not in (None, membership.organization_id):
-        raise NotFound("No such membership.")
-    require_role(user, role, "membership.read", "No such membership.")
-    check_includes(Access(user=user, organization=None, role=role), include)
-    return membership
+    return MEMBERSHIP.record(user, membership_id, organization_id, include)
 
 
 def join_default_channel(organization_id: uuid.UUID, user_id: uuid.UUID, now) -> None:
@@ -239,9 +186,7 @@ def change_role(
     precondition: bool = False,
     include=(),
 ) -> Membership:
-    _, membership = membership_access(
-        user, membership_id, organization_id, "membership.update", lock=True
-    )
+    _, membership = MEMBERSHIP.instance(user, membership_id, organization_id, "membership.update")
     if membership.removed_at is not None:
         raise Conflict("This membership was removed.", code="membership_removed")
     attributes = {"role": _assignable(changes["role"])} if "role" in changes else {}
@@ -257,8 +202,9 @@ def remove_membership(
     user: User, membership_id: uuid.UUID, *, organization_id=None, base=None
 ) -> None:
     """Remove a member (owner/admin), or leave (oneself); the owner can do neither."""
-    access, membership = membership_access(
-        user, membership_id, organization_id, "membership.remove", lock=True
+    # Any member may leave: the right to remove is asked of those who remove another.
+    access, membership = MEMBERSHIP.instance(
+        user, membership_id, organization_id, "membership.read"
     )
     leaving = membership.user_id == user.id
     if not leaving:

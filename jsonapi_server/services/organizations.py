@@ -14,21 +14,16 @@ from jsonapi_server.db import (
     fetch_again,
     parse_since,
     parse_text,
-    read_one,
 )
 from jsonapi_server.extensions import db
 from jsonapi_server.models import Channel, Membership, Organization, User
 
 from . import channels, sync
-from .errors import Forbidden, NotFound
+from .errors import Forbidden
 from .permissions import (
-    Access,
-    authorize,
-    caller_role,
-    check_includes,
+    OneWithRole,
     declare_rights,
     includes_invites,
-    require_role,
 )
 
 declare_rights("organization", read="member", update="admin", delete="owner")
@@ -86,24 +81,11 @@ def list_organizations(user: User, *, filters, sort, offset, size, include=()):
     )
 
 
-# Built once, run with parameters: the organization, and with it the caller's role in it.
-_ORGANIZATION = select(Organization).where(Organization.id == bindparam("organization_id"))
-_CALLER_ROLE = (caller_role(Organization.id).label("caller_role"),)
+ORGANIZATION = OneWithRole("organization", Organization, Organization.id, "No such organization.")
 
 
 def get_organization(user: User, organization_id: uuid.UUID, include: Sequence[str] = ()):
-    """The organization as a record, read with the caller's role in one statement."""
-    organization, role = read_one(
-        _ORGANIZATION,
-        {"organization_id": organization_id, "user_id": user.id},
-        include=include,
-        columns=_CALLER_ROLE,
-    )
-    if organization is None:
-        raise NotFound("No such organization.")
-    require_role(user, role, "organization.read", "No such organization.")
-    check_includes(Access(user=user, organization=organization, role=role), include)
-    return organization
+    return ORGANIZATION.record(user, organization_id, include=include)
 
 
 def _clean(values: Mapping[str, Any]) -> dict:
@@ -158,7 +140,7 @@ def update_organization(
     include=(),
 ) -> Organization:
     # Locked (FOR UPDATE) until the commit: the base is compared with the version replaced.
-    organization = authorize(user, organization_id, "organization.update", lock=True).organization
+    _, organization = ORGANIZATION.instance(user, organization_id, None, "organization.update")
     attributes = _clean(changes)
     if sync.write_needed(organization, base, attributes, precondition=precondition):
         sync.apply_changes(organization, attributes)
@@ -170,7 +152,7 @@ def delete_organization(user: User, organization_id: uuid.UUID, *, base=None) ->
     """Delete it with its memberships, channels and invites (database cascades), leaving one
     tombstone for everyone who was a member. The row is locked first: of concurrent deletes
     one deletes, the others find nothing (404), and one tombstone is left."""
-    organization = authorize(user, organization_id, "organization.delete", lock=True).organization
+    _, organization = ORGANIZATION.instance(user, organization_id, None, "organization.delete")
     sync.check_precondition(organization, base)
     member_ids = db.session.scalars(
         select(Membership.user_id).where(

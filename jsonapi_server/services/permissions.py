@@ -5,10 +5,13 @@ organization and everything under it are not found, so nothing is learnt of them
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import and_, bindparam, select
+from sqlalchemy.orm import aliased
 
+from jsonapi_server.db import read_one
 from jsonapi_server.extensions import db
 from jsonapi_server.models import Membership, Organization, User
 
@@ -42,7 +45,7 @@ class Access:
 
     @property
     def loaded_organization(self) -> Organization:
-        """The organization, which organization_access reads (require_right does not)."""
+        """The organization, which authorize reads (require_right and OneWithRole do not)."""
         if self.organization is None:
             raise TypeError("this access was checked without reading the organization")
         return self.organization
@@ -71,19 +74,72 @@ def require_role(user: User, role: str | None, action: str, not_found: str) -> N
         raise Forbidden(f"Your role in this organization does not allow {action}.")
 
 
+# The caller's own membership row, named apart from a memberships row it is read beside.
+_CALLERS = aliased(Membership, name="callers_membership")
+
+
 def caller_role(organization_id_column):
     """A correlated subquery: the caller's role in the organization a row belongs to, so a
     row and the right to see it come in one statement. The caller's id is the statement's
     `user_id` parameter (the statement is built once)."""
     return (
-        select(Membership.role)
+        select(_CALLERS.role)
         .where(
-            Membership.organization_id == organization_id_column,
-            Membership.user_id == bindparam("user_id"),
-            Membership.removed_at.is_(None),
+            _CALLERS.organization_id == organization_id_column,
+            _CALLERS.user_id == bindparam("user_id"),
+            _CALLERS.removed_at.is_(None),
         )
         .scalar_subquery()
     )
+
+
+class OneWithRole:
+    """How every single resource is read, for a GET and for a write alike: the row by its id
+    and, in the same statement (built once), the caller's role in its organization. A GET
+    gets a record with its includes; a write gets the ORM instance it changes, locked FOR
+    UPDATE OF its own table (the caller's membership is only read). Whoever may not know the
+    row exists, or finds it under another organization than the URL names, gets 404."""
+
+    def __init__(self, resource: str, model: Any, organization_id_column: Any, not_found: str):
+        self.resource = resource
+        self.not_found = not_found
+        self._organization_of = attrgetter(organization_id_column.key)
+        self._by_id = select(model).where(model.id == bindparam("id"))
+        self._role = (caller_role(organization_id_column).label("caller_role"),)
+        self._for_write = (
+            self._by_id.add_columns(*self._role)
+            .with_for_update(of=model)
+            .execution_options(populate_existing=True)
+        )
+        self._for_check = self._by_id.add_columns(*self._role)
+
+    def record(self, user: User, resource_id, organization_id=None, include: Sequence[str] = ()):
+        """The resource as a record, for `resource.read`, with what `include` adds."""
+        found, role = read_one(
+            self._by_id,
+            {"id": resource_id, "user_id": user.id},
+            include=include,
+            columns=self._role,
+        )
+        access = self._checked(user, found, role, organization_id, f"{self.resource}.read")
+        check_includes(access, include)
+        return found
+
+    def instance(
+        self, user: User, resource_id, organization_id, action: str, *, lock: bool = True
+    ) -> tuple[Access, Any]:
+        """The ORM instance to change (locked unless `lock` is false) and the caller's
+        access, which has `action`'s right."""
+        statement = self._for_write if lock else self._for_check
+        row = db.session.execute(statement, {"id": resource_id, "user_id": user.id}).first()
+        found, role = row if row is not None else (None, None)
+        return self._checked(user, found, role, organization_id, action), found
+
+    def _checked(self, user: User, found, role: str | None, organization_id, action: str) -> Access:
+        if found is None or organization_id not in (None, self._organization_of(found)):
+            raise NotFound(self.not_found)
+        require_role(user, role, action, self.not_found)
+        return Access(user=user, organization=None, role=role)
 
 
 # Built once, run with parameters: on the hot path, building a statement costs more CPU than
@@ -98,11 +154,6 @@ _ORGANIZATION_WITH_ROLE = (
     .outerjoin(Membership, _CALLERS_MEMBERSHIP)
     .where(Organization.id == bindparam("organization_id"))
 )
-# The same, the organization locked (FOR UPDATE OF organizations: the caller's membership is
-# the outer join's nullable side) until the transaction ends, for writes that replace it.
-_ORGANIZATION_WITH_ROLE_LOCKED = _ORGANIZATION_WITH_ROLE.with_for_update(
-    of=Organization
-).execution_options(populate_existing=True)
 # The role alone, for checks that need no organization loaded (its counts cost subqueries).
 _ROLE_IN_ORGANIZATION = (
     select(Organization.id, Membership.role)
@@ -139,17 +190,6 @@ def _caller_row(statement, user: User, organization_id: uuid.UUID):
     return row
 
 
-def organization_access(
-    user: User, organization_id: uuid.UUID, *options, lock: bool = False
-) -> Access:
-    """The organization and the caller's role in it, in one statement; 404 for strangers.
-    `lock`: the organization row is locked until the commit (a write will replace it)."""
-    statement = _ORGANIZATION_WITH_ROLE_LOCKED if lock else _ORGANIZATION_WITH_ROLE
-    statement = statement.options(*options) if options else statement
-    row = _caller_row(statement, user, organization_id)
-    return Access(user=user, organization=row[0], role=row.role)
-
-
 def includes_invites(include: Sequence[str]) -> bool:
     return any("invites" in path.split(".") for path in include)
 
@@ -164,14 +204,12 @@ def check_includes(access: Access, include: Sequence[str]) -> Access:
 
 
 def authorize(
-    user: User,
-    organization_id: uuid.UUID,
-    action: str,
-    *options,
-    include: Sequence[str] = (),
-    lock: bool = False,
+    user: User, organization_id: uuid.UUID, action: str, *, include: Sequence[str] = ()
 ) -> Access:
-    access = organization_access(user, organization_id, *options, lock=lock).require(action)
+    """The organization (loaded, for a write under it that needs it) and the caller's role
+    in it, in one statement, which must have `action`'s right; 404 for strangers."""
+    row = _caller_row(_ORGANIZATION_WITH_ROLE, user, organization_id)
+    access = Access(user=user, organization=row[0], role=row.role).require(action)
     return check_includes(access, include)
 
 

@@ -11,15 +11,12 @@ from jsonapi_server.db import (
     parse_choice,
     parse_since,
     parse_text,
-    read_one,
 )
-from jsonapi_server.extensions import db
 from jsonapi_server.models import OrganizationInvite, User
 
 from .. import sync
 from ..accounts import normalize_email
-from ..errors import NotFound
-from ..permissions import caller_role, declare_rights, require_right, require_role
+from ..permissions import OneWithRole, declare_rights, require_right
 
 declare_rights("invite", read="admin", manage="admin")
 
@@ -90,38 +87,15 @@ def list_invites(user: User, organization_id, *, filters, sort, offset, size, in
     )
 
 
-# Built once, run with parameters (every invite operation runs one; building it would cost
-# more than running it): the invite, and with it the caller's role in its organization.
-_INVITE = select(OrganizationInvite).where(OrganizationInvite.id == bindparam("invite_id"))
-_CALLER_ROLE = (caller_role(OrganizationInvite.organization_id).label("caller_role"),)
-_INVITE_WITH_CALLER_ROLE = _INVITE.add_columns(*_CALLER_ROLE).execution_options(
-    populate_existing=True
+INVITE = OneWithRole(
+    "invite", OrganizationInvite, OrganizationInvite.organization_id, "No such invite."
 )
 
 
-def _checked(user, invite, role, organization_id, action: str):
-    """`invite` if the caller may `action` on it: 404 when they may not know it exists (or
-    it lives under another organization than the URL's), 403 when their role falls short."""
-    if invite is None or organization_id not in (None, invite.organization_id):
-        raise NotFound("No such invite.")
-    require_role(user, role, action, "No such invite.")
-    return invite
-
-
-def invite_for(user, invite_id, organization_id, action: str, *, lock=False) -> OrganizationInvite:
-    """The invite (an ORM instance, to be changed) and the caller's right to `action` on it,
-    in one statement."""
-    statement = _INVITE_WITH_CALLER_ROLE
-    if lock:
-        statement = statement.with_for_update(of=OrganizationInvite)
-    row = db.session.execute(statement, {"invite_id": invite_id, "user_id": user.id}).first()
-    invite, role = row if row is not None else (None, None)
-    return _checked(user, invite, role, organization_id, action)
-
-
 def get_invite(user, invite_id, organization_id=None, include: Sequence[str] = ()):
-    """The invite with the caller's role in its organization, in one statement."""
-    invite, role = read_one(
-        _INVITE, {"invite_id": invite_id, "user_id": user.id}, include=include, columns=_CALLER_ROLE
-    )
-    return _checked(user, invite, role, organization_id, "invite.read")
+    return INVITE.record(user, invite_id, organization_id, include)
+
+
+def invite_for(user, invite_id, organization_id, action: str) -> OrganizationInvite:
+    """The invite, locked, to be changed by a caller with `action`'s right."""
+    return INVITE.instance(user, invite_id, organization_id, action)[1]

@@ -66,7 +66,7 @@ def refresh(invite: OrganizationInvite, organization_name: str, user: User, now:
 
 def resend_invite(user, invite_id, *, organization_id=None, base=None, include=()):
     """Checks run in this order: 404/403, 409, 412, 429."""
-    invite = invite_for(user, invite_id, organization_id, "invite.manage", lock=True)
+    invite = invite_for(user, invite_id, organization_id, "invite.manage")
     if invite.accepted_at is not None or invite.cancelled_at is not None:
         raise Conflict("Only a pending or expired invite can be resent.", code="invite_not_pending")
     sync.check_precondition(invite, base)

@@ -21,8 +21,6 @@ from .permissions import OneWithRole, declare_rights, require_right
 declare_rights("membership", read="member", create="admin", update="admin", remove="admin")
 
 
-ASSIGNABLE_ROLES = ("admin", "member")
-
 MEMBERSHIP_LISTING = Listing(
     sorts={
         "created_at": Membership.created_at,

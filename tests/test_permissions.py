@@ -206,7 +206,6 @@ def actions_named_in_services() -> set[str]:
         "require_right",
         "require_role",
         "role_allows",
-        "authorize",
         "require",
         "can",
         "instance",  # OneWithRole's, for a write

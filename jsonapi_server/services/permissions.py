@@ -37,18 +37,10 @@ def declare_rights(resource: str, **roles: str) -> None:
 
 @dataclass(frozen=True)
 class Access:
-    """What `user` is in `organization`."""
+    """What `user` is in an organization."""
 
     user: User
-    organization: Organization | None  # None when only the role was read (require_right)
     role: str | None  # None: not a member (only a superadmin gets this far)
-
-    @property
-    def loaded_organization(self) -> Organization:
-        """The organization, which authorize reads (require_right and OneWithRole do not)."""
-        if self.organization is None:
-            raise TypeError("this access was checked without reading the organization")
-        return self.organization
 
     def can(self, action: str) -> bool:
         return role_allows(self.user, self.role, action)
@@ -139,25 +131,21 @@ class OneWithRole:
         if found is None or organization_id not in (None, self._organization_of(found)):
             raise NotFound(self.not_found)
         require_role(user, role, action, self.not_found)
-        return Access(user=user, organization=None, role=role)
+        return Access(user=user, role=role)
 
 
-# Built once, run with parameters: on the hot path, building a statement costs more CPU than
-# running it.
-_CALLERS_MEMBERSHIP = and_(
-    Membership.organization_id == Organization.id,
-    Membership.user_id == bindparam("user_id"),
-    Membership.removed_at.is_(None),
-)
-_ORGANIZATION_WITH_ROLE = (
-    select(Organization, Membership.role)
-    .outerjoin(Membership, _CALLERS_MEMBERSHIP)
-    .where(Organization.id == bindparam("organization_id"))
-)
-# The role alone, for checks that need no organization loaded (its counts cost subqueries).
+# The caller's role in an organization that exists (no row: it does not), for checks that
+# need the organization no more than that (its counts cost subqueries).
 _ROLE_IN_ORGANIZATION = (
     select(Organization.id, Membership.role)
-    .outerjoin(Membership, _CALLERS_MEMBERSHIP)
+    .outerjoin(
+        Membership,
+        and_(
+            Membership.organization_id == Organization.id,
+            Membership.user_id == bindparam("user_id"),
+            Membership.removed_at.is_(None),
+        ),
+    )
     .where(Organization.id == bindparam("organization_id"))
 )
 
@@ -203,23 +191,13 @@ def check_includes(access: Access, include: Sequence[str]) -> Access:
     return access
 
 
-def authorize(
-    user: User, organization_id: uuid.UUID, action: str, *, include: Sequence[str] = ()
-) -> Access:
-    """The organization (loaded, for a write under it that needs it) and the caller's role
-    in it, in one statement, which must have `action`'s right; 404 for strangers."""
-    row = _caller_row(_ORGANIZATION_WITH_ROLE, user, organization_id)
-    access = Access(user=user, organization=row[0], role=row.role).require(action)
-    return check_includes(access, include)
-
-
 def require_right(
     user: User, organization_id: uuid.UUID, action: str, *, include: Sequence[str] = ()
 ) -> None:
-    """authorize() for callers that need only the answer (listings, creates): the caller's
-    role is read without loading the organization, or not read at all when it was read with
-    the caller (remember_role)."""
+    """The caller's right to `action` in the organization, for listings and creates (which
+    read no one row of it): their role is read without loading the organization, or not read
+    at all when it was read with the caller (remember_role)."""
     role = _known_role(user, organization_id)
     if role is _UNKNOWN:
         role = _caller_row(_ROLE_IN_ORGANIZATION, user, organization_id).role
-    check_includes(Access(user=user, organization=None, role=role).require(action), include)
+    check_includes(Access(user=user, role=role).require(action), include)

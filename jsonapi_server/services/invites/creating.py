@@ -17,7 +17,8 @@ from jsonapi_server.times import truncate_to_millisecond
 from .. import outbox, sync
 from ..accounts import normalize_email
 from ..errors import Conflict
-from ..permissions import authorize, require_right
+from ..organizations import ORGANIZATION
+from ..permissions import require_right
 from .sending import invitation, new_code, refresh, resend_interval, ttl
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -201,7 +202,9 @@ def invite_batch(
 ) -> BatchOutcome:
     """Invite many addresses at once: each that cannot be invited gets an error entry, the
     rest are invited (or re-sent) in one transaction — the Telex seed's partial success."""
-    access = authorize(user, organization_id, "invite.manage")
+    _, organization = ORGANIZATION.instance(
+        user, organization_id, None, "invite.manage", lock=False
+    )
     outcome = BatchOutcome(recipient_emails=list(emails), invite_user_as=role)
     seen: set[str] = set()
     now = sync.database_now()
@@ -235,7 +238,7 @@ def invite_batch(
                 if now - existing.last_sent_at < resend_interval():
                     refuse("resend_too_soon", "This invite was sent less than a minute ago.")
                     continue
-                messages.append(refresh(existing, access.loaded_organization.name, user, now))
+                messages.append(refresh(existing, organization.name, user, now))
                 invited_ids.append(existing.id)
                 outcome.resent_count += 1
                 continue
@@ -243,7 +246,7 @@ def invite_batch(
                 _retire_expired(existing, user, now)
             invite = _new_invite(organization_id, user, email, role, now)
             new_invites.append(invite)
-            messages.append(invitation(invite, access.loaded_organization.name, user))
+            messages.append(invitation(invite, organization.name, user))
             invited_ids.append(invite["id"])
             outcome.created_count += 1
         _write_invites(new_invites, messages)

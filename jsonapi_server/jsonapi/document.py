@@ -176,12 +176,14 @@ def relationship_document(
     schema_class: type[ResourceSchema], obj: Any, relationship: str, context: DocumentContext
 ) -> dict:
     """`GET /things/{id}/relationships/<name>`: the linkage as primary data, with its links."""
-    field = schema_class.relationship_fields()[relationship]
-    schema = schema_class(only={"id", relationship}, base_url=context.base_url)
-    relationship_object = schema.dump(obj)["data"]["relationships"][relationship]
-    if field.many and "data" not in relationship_object:
-        related = getattr(obj, field.attribute or relationship) or []
-        relationship_object["data"] = [{"type": field.type_, "id": str(i.id)} for i in related]
+    [resource] = write_resources(
+        schema_class,
+        [obj],
+        base_url=context.base_url,
+        only=frozenset({"id", relationship}),
+        included_relationships=frozenset({relationship}),  # a to-many's linkage is the answer
+    )
+    relationship_object = resource["relationships"][relationship]
     related_link = relationship_object.get("links", {}).get("related")
     links = {"related": related_link} if related_link else None
     document = top_level(context.self_link, links=links)

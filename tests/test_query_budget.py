@@ -298,7 +298,9 @@ def test_a_write_reads_its_resource_with_the_callers_role_in_one_locked_statemen
     # in its organization: no second read of the row, none of the organization for the role
     locked = [statement for statement in before if "FOR UPDATE" in statement]
     assert len(locked) == 1, before
-    assert f"FROM {kind} " in locked[0] and "callers_membership.role" in locked[0], locked[0]
+    # the row's own table is the one locked (the caller's membership is only read)
+    assert locked[0].rstrip().endswith(f"FOR UPDATE OF {kind}"), locked[0]
+    assert "callers_membership.role" in locked[0], locked[0]
     reads_of_rows = [statement for statement in before[1:] if "FROM " in statement]
     assert reads_of_rows == locked, before
 

@@ -89,8 +89,9 @@ class OneWithRole:
     """How every single resource is read, for a GET and for a write alike: the row by its id
     and, in the same statement (built once), the caller's role in its organization. A GET
     gets a record with its includes; a write gets the ORM instance it changes, locked FOR
-    UPDATE OF its own table (the caller's membership is only read). Whoever may not know the
-    row exists, or finds it under another organization than the URL names, gets 404."""
+    UPDATE OF its own table unless asked not to (the caller's membership is only read).
+    Whoever may not know the row exists, or finds it under another organization than the URL
+    names, gets 404."""
 
     def __init__(self, resource: str, model: Any, organization_id_column: Any, not_found: str):
         self.resource = resource
@@ -120,8 +121,8 @@ class OneWithRole:
     def instance(
         self, user: User, resource_id, organization_id, action: str, *, lock: bool = True
     ) -> tuple[Access, Any]:
-        """The ORM instance to change (locked unless `lock` is false) and the caller's
-        access, which has `action`'s right."""
+        """`(access, instance)`: the caller's access, which has `action`'s right, and the ORM
+        instance to change, locked unless `lock` is false."""
         statement = self._for_write if lock else self._for_check
         row = db.session.execute(statement, {"id": resource_id, "user_id": user.id}).first()
         found, role = row if row is not None else (None, None)

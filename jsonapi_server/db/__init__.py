@@ -6,25 +6,21 @@ from .connections import serve_reads_only
 from .listing import (
     Filter,
     Listing,
-    PageResult,
     Scope,
     fetch_again,
     fetch_one,
     parse_boolean,
     parse_choice,
     parse_text,
-    parse_uuid_list,
     read_one,
     read_rows,
 )
-from .pulls import PullResult, parse_since, reads_clock_with_rows
+from .pulls import parse_since, reads_clock_with_rows
 from .record_classes import record_of
 
 __all__ = [
     "Filter",
     "Listing",
-    "PageResult",
-    "PullResult",
     "Scope",
     "fetch_again",
     "fetch_one",
@@ -32,7 +28,6 @@ __all__ = [
     "parse_choice",
     "parse_since",
     "parse_text",
-    "parse_uuid_list",
     "read_one",
     "read_rows",
     "reads_clock_with_rows",

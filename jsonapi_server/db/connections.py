@@ -2,6 +2,7 @@
 connection of its own in driver autocommit (no BEGIN or ROLLBACK round trips)."""
 
 import time
+from contextlib import closing
 
 from flask import Flask, g, has_app_context
 from flask_sqlalchemy.session import Session
@@ -60,11 +61,8 @@ def ping_when_idle(engine: Engine, idle_seconds: float) -> None:
         if last_use is not None and time.monotonic() - last_use < idle_seconds:
             return
         try:
-            cursor = dbapi_connection.cursor()
-            try:
+            with closing(dbapi_connection.cursor()) as cursor:  # sqlite3's is no context manager
                 cursor.execute("SELECT 1")
-            finally:
-                cursor.close()
             dbapi_connection.rollback()
         except engine.dialect.loaded_dbapi.Error as error:
             # The pool discards this connection and checks out another (three attempts).
@@ -87,7 +85,7 @@ def read_connection() -> Connection:
 
 
 def return_read_connection(_error: BaseException | None = None) -> None:
-    """End of the app context: the request's read connection goes back to the pool."""
+    """The request's read connection goes back to the pool."""
     connection = g.pop(_READ_CONNECTION, None)
     if connection is not None:
         connection.close()
@@ -103,8 +101,7 @@ def autocommit_reads(engine: Engine) -> None:
 
 
 class RequestSession(Session):
-    """The ORM session, which in a read-only request works on that request's read connection,
-    not on one more from the pool."""
+    """The ORM session; in a read-only request it works on the request's read connection."""
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
         if bind is None and has_app_context():

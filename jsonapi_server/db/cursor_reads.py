@@ -40,12 +40,10 @@ _UNPLANNED: Any = object()
 def all_rows(
     connection: Connection, statement: Executable, parameters: Mapping[str, Any]
 ) -> Sequence[Sequence[Any]]:
-    """Every row of `statement` with `parameters`, as `connection.execute(...).all()` gives
-    them (values by position). `statement` must be one built once and kept: its compiled
-    form is kept for it. Listeners of cursor events (statement counts) are called as
-    SQLAlchemy's execution calls them, so a read runs the same way whether anything listens or
-    not; only listeners of whole executions, which expect SQLAlchemy's result, send it the
-    ordinary way."""
+    """Every row, as `connection.execute(statement, parameters).all()` gives them, of a
+    statement built once and kept (its compiled form is kept for it). Cursor event listeners
+    (statement counts) are called as SQLAlchemy calls them, so a read runs the same way whether
+    anything listens or not; a listener of whole executions sends it the ordinary way."""
     key = (statement, connection.dialect)  # an engine's own compiled form (apps may differ)
     plan = _PLANS.get(key, _UNPLANNED)
     if plan is _UNPLANNED:
@@ -63,8 +61,7 @@ def all_rows(
     sql = plan.sql
     values: Any = parameters
     try:
-        filled: dict[str, Any] = plan.compiled.construct_params(parameters, escape_names=False)
-        values = filled
+        values = filled = plan.compiled.construct_params(parameters, escape_names=False)
         for name, process in plan.bind_processors:
             if name in filled:
                 filled[name] = process(filled[name])
@@ -116,9 +113,8 @@ def _plan(key: tuple[Executable, Any]) -> _Plan | None:
 
 
 def _no_result_processors(compiled: SQLCompiler, dialect: Any) -> bool:
-    """Every column arrives from the driver as SQLAlchemy would hand it over. A type whose
-    conversion depends on what the driver reports (numerics) cannot say without it: such a
-    statement takes the ordinary path."""
+    """Every column arrives from the driver as SQLAlchemy would hand it over (a type whose
+    conversion depends on what the driver reports, a numeric, cannot say: the ordinary path)."""
     try:
         return all(
             column_type.dialect_impl(dialect).result_processor(dialect, None) is None

@@ -5,7 +5,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select
@@ -59,13 +59,6 @@ class Listing:
     def filters(self) -> dict[str, Callable[[str], Any]]:
         return {name: spec.parse for name, spec in self.filters_by_name.items()}
 
-    def apply_filters(self, statement: Select, filters: Mapping[str, Any]) -> Select:
-        for name, value in filters.items():
-            apply = self.filters_by_name[name].apply
-            if apply is not None:
-                statement = apply(statement, value)
-        return statement
-
     def fetch(
         self,
         scope: "Select | Scope",
@@ -78,26 +71,25 @@ class Listing:
         include: Sequence[str] = (),
     ):
         """A page (PageResult), or with filter[updated_since] a pull (pulls.PullResult), of
-        records with the included relationships. `parameters` are the values of the scope's
-        bind parameters."""
-        model = self.id_column.class_
-        loader = _Loader.for_(model, include)
+        records with their includes; `parameters` fill the scope's bind parameters."""
+        include, reader = _reader(self.id_column.class_, include)
         statement = scope.statement if isinstance(scope, Scope) else scope
         # A scope's statements are built once per shape. A filter the listing applies puts
         # its value into the statement, so such a listing builds its own; one the service
         # applies itself (the pull's, say) chose the scope instead.
-        shared = isinstance(scope, Scope) and all(
-            self.filters_by_name[name].apply is None for name in filters
-        )
-        statement = self.apply_filters(statement, filters)
+        shared = isinstance(scope, Scope)
+        for name, value in filters.items():
+            apply = self.filters_by_name[name].apply
+            if apply is not None:
+                statement = apply(statement, value)
+                shared = False
         parameters = dict(parameters or {})
-        sort_shape = tuple((key.field, key.descending) for key in sort)
         if "updated_since" in filters:
             since = filters["updated_since"]
-            shape: tuple = ("pull", since.id is not None, loader.include)
+            shape: tuple = ("pull", since.id is not None, include)
 
             def build() -> Select:
-                return loader.select(
+                return reader.select(
                     pulls.pull_statement(
                         statement, self.version_column, self.id_column, after_id=shape[1]
                     )
@@ -106,36 +98,29 @@ class Listing:
             built = self._shape(scope, shape, build) if shared else build()
 
             def rows_after(values: dict) -> list:
-                return loader.items(loader.rows(built, {**parameters, **values}, lasting=shared))
+                return reader.records(_rows(built, {**parameters, **values}, lasting=shared))
 
             return pulls.pull(rows_after, since, size)
 
-        def build_page() -> tuple[Select, Select]:
-            return self._page_statement(statement, sort, loader)
-
-        shape = ("page", sort_shape, loader.include)
+        build_page = partial(self._page_statement, statement, sort, reader)
+        shape = ("page", tuple((key.field, key.descending) for key in sort), include)
         page, count = self._shape(scope, shape, build_page) if shared else build_page()
-        rows = loader.rows(
-            page, {**parameters, "page_offset": offset, "page_size": size}, lasting=shared
-        )
+        rows = _rows(page, {**parameters, "page_offset": offset, "page_size": size}, lasting=shared)
         if rows:
-            return PageResult(items=loader.items(rows), total_count=rows[0][-1])
-        total = loader.rows(count, parameters, lasting=shared)[0][0] if offset else 0
+            return PageResult(items=reader.records(rows), total_count=rows[0][-1])
+        total = _rows(count, parameters, lasting=shared)[0][0] if offset else 0
         return PageResult(items=[], total_count=total)
 
     def _shape(self, scope: "Select | Scope", shape: tuple, build: Callable[[], Any]) -> Any:
         return _shaped((id(self), scope, shape), build)  # listings are module constants
 
     def _page_statement(
-        self, statement: Select, sort: Sequence[Any], loader: "_Loader"
+        self, statement: Select, sort: Sequence[Any], reader: RecordReader
     ) -> tuple[Select, Select]:
         """The page with the collection's size as its last column, and the count alone (for a
-        page past the end).
-
-        The count is an uncorrelated scalar subquery, which PostgreSQL runs once, apart from
-        the page: the page's scan then stops at offset + size rows, and the relationships
-        joined to it are joined to those rows only. (A window count would make it read, and
-        join, every row of the collection.)"""
+        page past the end). The count is an uncorrelated scalar subquery, run once apart from
+        the page, so the page's scan and joins stop at offset + size rows (a window count
+        would read, and join, every row of the collection)."""
         order = [
             self.sorts[key.field].desc() if key.descending else self.sorts[key.field].asc()
             for key in sort
@@ -145,7 +130,7 @@ class Listing:
         counted = statement.with_only_columns(self.id_column, maintain_column_froms=True)
         count = select(func.count()).select_from(counted.order_by(None).subquery())
         page = (
-            loader.select(statement)
+            reader.select(statement)
             .add_columns(count.scalar_subquery().label("total"))
             .order_by(*order)
             .offset(bindparam("page_offset"))
@@ -169,8 +154,7 @@ _SHAPES_LOCK = threading.Lock()
 
 
 def _shaped(key: tuple, build: Callable[[], Any]) -> Any:
-    """The statement built for `key` (whose parts are module constants or client choices),
-    built once."""
+    """The statement for `key` (module constants and client choices), built once."""
     built = _SHAPES.get(key)
     if built is None:
         built = build()
@@ -184,23 +168,21 @@ def _shaped(key: tuple, build: Callable[[], Any]) -> Any:
 def read_one(
     statement: Select, parameters: Mapping[str, Any], *, include: Sequence[str] = (), columns=()
 ) -> tuple[Any, ...]:
-    """The first row of `statement` (a module constant selecting a model, with bind
-    parameters) as a record with its included relationships, and the values of `columns`
-    added to it: `(record, *values)`, or Nones when there is no row."""
-    loader = _Loader.for_(_selected_model(statement), include)
+    """The first row of `statement` (a module constant selecting a model) as a record with its
+    includes, and the values of `columns`: `(record, *values)`, or Nones when there is none."""
+    include, reader = _reader(_selected_model(statement), include)
     built = _shaped(
-        ("one", id(statement), loader.include, columns),
-        lambda: loader.select(statement).add_columns(*columns),
+        ("one", id(statement), include, columns),
+        lambda: reader.select(statement).add_columns(*columns),
     )
-    rows = loader.rows(built, parameters, lasting=True)
+    rows = _rows(built, parameters, lasting=True)
     if not rows:
         return (None,) * (1 + len(columns))
-    return (loader.items(rows[:1])[0], *rows[0][len(rows[0]) - len(columns) :])
+    return (reader.records(rows[:1])[0], *rows[0][len(rows[0]) - len(columns) :])
 
 
 def read_rows(statement: Select, parameters: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
-    """Every row of `statement` (a module constant of plain columns), on the request's read
-    connection."""
+    """Every row of `statement` (a module constant of plain columns) on the read connection."""
     return all_rows(read_connection(), statement, parameters)
 
 
@@ -209,34 +191,17 @@ def _selected_model(statement: Select) -> type:
     return statement.column_descriptions[0]["entity"]
 
 
-@dataclass(frozen=True)
-class _Loader:
-    """How a listing's rows become records (RecordReader): to-one includes joined into the
-    statement, each to-many step one statement more."""
+def _reader(model: type, include: Sequence[str]) -> tuple[tuple[str, ...], RecordReader]:
+    paths = tuple(sorted(include))
+    return paths, record_reader(model, paths)
 
-    include: tuple[str, ...]
-    reader: RecordReader
 
-    @classmethod
-    def for_(cls, model: type, include: Sequence[str]) -> "_Loader":
-        paths = tuple(sorted(include))
-        return cls(paths, record_reader(model, paths))
-
-    def select(self, statement: Select) -> Select:
-        return self.reader.select(statement)
-
-    def rows(
-        self, statement: Select, parameters: Mapping[str, Any], *, lasting: bool
-    ) -> Sequence[Any]:
-        """The rows of `statement`; `lasting` when it is built once and kept (a shape).
-        Plain columns run as Core on the request's read connection (no ORM statement setup
-        or row loading), and a kept statement on the driver's cursor (no Core execution)."""
-        if lasting:
-            return all_rows(read_connection(), statement, parameters)
-        return read_connection().execute(statement, parameters).all()
-
-    def items(self, rows: Sequence[Any]) -> list:
-        return self.reader.records(rows)
+def _rows(statement: Select, parameters: Mapping[str, Any], *, lasting: bool) -> Sequence[Any]:
+    """Plain columns as Core on the request's read connection (no ORM statement setup or row
+    loading); one `lasting` (built once and kept, a shape) on the driver's cursor."""
+    if lasting:
+        return all_rows(read_connection(), statement, parameters)
+    return read_connection().execute(statement, parameters).all()
 
 
 def parse_uuid_list(raw: str) -> list[uuid.UUID]:

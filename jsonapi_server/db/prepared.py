@@ -37,11 +37,10 @@ _names = itertools.count(1)
 
 
 def prepared_form(statement: str, compiled: Any, dialect: Any) -> PreparedForm | None:
-    """The PREPARE and EXECUTE texts for a statement in psycopg2's `%(name)s` style, compiled
-    by SQLAlchemy as `compiled`: each parameter is declared with its bind parameter's type, as
-    SQLAlchemy knows it, so the value psycopg2 quotes is read as the literal would have been;
-    one of no known type (LIMIT's) is left for the server to infer. None when a parameter is
-    not one of the compiled statement's own (an expanded IN list)."""
+    """The PREPARE and EXECUTE texts of a statement in psycopg2's `%(name)s` style, compiled as
+    `compiled`. Each parameter is declared with its bind parameter's type, so the value psycopg2
+    quotes is read as the literal would have been; one of no known type (LIMIT's) is left for
+    the server to infer. None when a parameter is not the statement's own (an expanded IN list)."""
     binds = {name: bind for bind, name in compiled.bind_names.items()}
     names: list[str] = []
 
@@ -101,12 +100,10 @@ class PreparedStatements:
     def execute(
         self, cursor, statement: str, parameters: dict, compiled: Any, connection_info: dict
     ) -> bool:
-        """Runs `statement` (compiled as `compiled`) on `cursor` as EXECUTE, preparing it on
-        this connection first if need be, when it is a repeated SELECT on a connection in
-        autocommit; False, having run nothing, otherwise. Autocommit only: a PREPARE that fails
-        there aborts no transaction, and the statement then goes as text, always.
-        `connection_info` is the pooled connection's info, which lasts as long as its server
-        session."""
+        """Runs a repeated SELECT on a connection in autocommit as EXECUTE, preparing it on this
+        connection first if need be; False, having run nothing, otherwise. Autocommit only: a
+        PREPARE that fails there aborts no transaction (the statement goes as text from then
+        on). `connection_info` is the pooled connection's, which lasts as its server session."""
         if not cursor.connection.autocommit or not statement.startswith("SELECT"):
             return False
         form = self.form_for(statement, compiled)
@@ -123,11 +120,11 @@ class PreparedStatements:
                         preparing.execute(f"DEALLOCATE {oldest}")
                         del prepared[oldest]
                     if not _prepare(preparing, form):
-                        self.refuse(statement, compiled)
+                        self._remember((statement, compiled), _NOT_PREPARABLE)
                         return False
             except psycopg2.ProgrammingError:
                 # PostgreSQL cannot prepare it (say, an operator between two untyped values)
-                self.refuse(statement, compiled)
+                self._remember((statement, compiled), _NOT_PREPARABLE)
                 return False
             except psycopg2.Error:
                 # The connection failed: the statement itself will meet that, and SQLAlchemy
@@ -142,9 +139,6 @@ class PreparedStatements:
             prepared.clear()
             cursor.execute(statement, parameters)
         return True
-
-    def refuse(self, statement: str, compiled: Any) -> None:
-        self._remember((statement, compiled), _NOT_PREPARABLE)
 
     def _remember(self, key: tuple[str, Any], value: object) -> None:
         with self._lock:
@@ -170,12 +164,11 @@ def _prepare(cursor, form: PreparedForm) -> bool:
     return True
 
 
-def prepare_repeated_reads(engine: Engine) -> PreparedStatements:
-    """Sends repeated reads on autocommit connections as EXECUTE. The hook is the dialect's
-    do_execute, not the engine's before_cursor_execute: engine events would switch on
-    SQLAlchemy's event dispatch around every statement, a cost each one-row read would feel;
-    the engine's events, statement counts among them, see the statement as compiled (and
-    never the PREPARE). Reads that skip SQLAlchemy's execution (cursor_reads) ask for_dialect."""
+def prepare_repeated_reads(engine: Engine) -> None:
+    """Sends repeated reads on autocommit connections as EXECUTE, hooked on the dialect's
+    do_execute: engine events would switch on SQLAlchemy's event dispatch around every
+    statement (a cost each one-row read would feel), and the engine's events (statement counts)
+    see the statement as compiled, never the PREPARE. Reads on the cursor ask for_dialect."""
     statements = PreparedStatements(engine.dialect)
     _BY_DIALECT[engine.dialect] = statements
 
@@ -197,8 +190,6 @@ def prepare_repeated_reads(engine: Engine) -> PreparedStatements:
         return statements.execute(
             cursor, statement, parameters, context.compiled, context.root_connection.info
         )
-
-    return statements
 
 
 def for_dialect(dialect: Any) -> PreparedStatements | None:

@@ -90,9 +90,8 @@ _PULL_HORIZON = text(
 
 def reads_clock_with_rows() -> bool:
     """Whether the database gives its clock in statements (PostgreSQL: writes carry
-    DATABASE_CLOCK); elsewhere the clock is this process's, read at no cost. Asked of the
-    engine, not the session: a pull reads records on the request's own connection and need not
-    make a session at all."""
+    DATABASE_CLOCK); elsewhere it is this process's, read at no cost. Asked of the engine: a
+    pull reads on the request's own connection and need not make a session at all."""
     return db.engine.dialect.name == "postgresql"
 
 
@@ -107,13 +106,10 @@ def pull_horizon() -> datetime | None:
 
 
 def pull(rows_after: Callable[[dict], list], since: Cursor, size: int) -> PullResult:
-    """Rows changed after `since`, oldest first, and the cursor of the next pull.
-    `rows_after(parameters)` runs a pull_statement with the parameters given.
-
-    Only rows older than the horizon are delivered: a younger one may yet be joined, behind
-    it, by a change still to commit. Rows come in version order, so those delivered are a
-    prefix, the cursor moves past each page it delivers, and `has_more` says whether rows this
-    pull could pass remain. A pull that delivers nothing leaves the cursor where it was."""
+    """Rows changed after `since` (`rows_after(parameters)` runs a pull_statement), oldest
+    first, and the next pull's cursor. Only rows older than the horizon are delivered: a younger
+    one may yet be joined, behind it, by a change still to commit. `has_more` says whether rows
+    this pull could pass remain; a pull that delivers nothing leaves the cursor where it was."""
     horizon = pull_horizon()
     parameters = {"since_version": since.version, "pull_limit": size + 1}
     if since.id is not None:

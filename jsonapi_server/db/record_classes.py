@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Text, TypeDecorator, Uuid
 from sqlalchemy import inspect as inspect_mapper
 from sqlalchemy.orm import Mapper
-from sqlalchemy.types import TypeEngine
 
 from jsonapi_server.extensions import db
 from jsonapi_server.models.base import HIDDEN, UTCDateTime
@@ -49,6 +48,10 @@ def record_text_columns(model: type) -> Mapping[str, str]:
 
 
 _TYPED_BY = {"uuid": uuid_from_text, "timestamptz": timestamp_from_text}
+_TEXT_OF: dict[str, Callable[[Any], str]] = {  # as PostgreSQL writes them
+    "uuid": str,
+    "timestamptz": partial(datetime.isoformat, sep=" "),
+}
 
 
 class HeldAsText(TypeDecorator):
@@ -66,13 +69,9 @@ class HeldAsText(TypeDecorator):
     def result_processor(self, dialect, coltype):
         if dialect.name == "postgresql":
             return None
-        column_type: TypeEngine[Any]
-        write: Callable[[Any], str]
-        if self.database_type == "uuid":
-            column_type, write = Uuid(), str
-        else:
-            column_type, write = UTCDateTime(), partial(datetime.isoformat, sep=" ")
+        column_type = Uuid() if self.database_type == "uuid" else UTCDateTime()
         read = column_type.dialect_impl(dialect).result_processor(dialect, coltype)
+        write = _TEXT_OF[self.database_type]
 
         def process(value: Any) -> str | None:
             if value is None:
@@ -138,7 +137,7 @@ def record_of(instance: Any) -> Any:
     for key in record_columns(model):
         value = getattr(instance, key)
         if value is not None and key in text_columns:
-            value = str(value) if text_columns[key] == "uuid" else value.isoformat(sep=" ")
+            value = _TEXT_OF[text_columns[key]](value)
         values[key] = value
     record: Any = object.__new__(record_class(model))
     record.__dict__ = values

@@ -7,15 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import (
-    ARRAY,
-    Select,
-    Text,
-    any_,
-    bindparam,
-    cast,
-    select,
-)
+from sqlalchemy import ARRAY, Select, Text, any_, bindparam, cast, select
 from sqlalchemy import inspect as inspect_mapper
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import MANYTOONE, Mapper, RelationshipProperty, aliased
@@ -38,10 +30,9 @@ class _Layout:
 
 
 def _compile_builder(layout: _Layout) -> Callable[[Sequence[Any]], Any]:
-    """`build(row)`: the record of `layout` (with its included relationships' records), or
-    None for an outer join that found nothing; one function generated for the layout, whose
-    positions and names are constants of its code (no loop over the layout per row). The
-    source is made only of the models' column names, never of a client's input."""
+    """`build(row)`: the record of `layout` and its includes, or None for an outer join that
+    found nothing; generated code whose positions and names are constants (no loop over the
+    layout per row), made only of the models' column names, never of a client's input."""
     constants: dict[str, Any] = {"new": object.__new__}
     lines: list[str] = []
 
@@ -83,14 +74,10 @@ def _held(entity: Any, model: type, key: str) -> Any:
 
 class RecordReader:
     """Reads a model's rows, with the given relationship paths included, as records: to-one
-    steps outer-joined into the statement, each to-many step one statement more for all its
-    parents at once (_Step), attached to each parent as a list. A record holds the model's
-    columns but the hidden ones (models.base.HIDDEN) and its properties (an invite's
-    `status`). Its `uuid` and `timestamptz` columns are held as the text PostgreSQL sent
-    (the statement casts them) and typed only when read: psycopg2 would call a Python
-    function for every such value, and the writer writes most of them out as text again
-    (jsonapi.writer, RECORD_TEXT_COLUMNS). `entity` (an alias) and `leading` columns serve a
-    _Step's statement."""
+    steps outer-joined into the statement, each to-many step one statement more (_Step). The
+    `uuid` and `timestamptz` columns are cast to text and typed only when read: psycopg2 would
+    call a Python function for every such value, and the writer writes most of them out as
+    text again. `entity` (an alias) and `leading` columns serve a _Step's statement."""
 
     def __init__(
         self, model: type, include_paths: Sequence[str], *, entity: Any = None, leading=()
@@ -147,10 +134,9 @@ class RecordReader:
 
 class _Step:
     """A to-many relationship of the records at `route` (to-one names from a statement's own
-    records), read for all of them by one statement: the related rows joined from their
-    parents through the relationship (its secondary table and conditions), in its order,
-    each with its parent's key first. The parents' keys are one array parameter on
-    PostgreSQL, so the statement is one whatever their number (kept, and prepared)."""
+    records), read for all of them by one statement, each related row with its parent's key
+    first. The parents' keys are one array parameter on PostgreSQL, so the statement is one
+    whatever their number (kept, and prepared)."""
 
     def __init__(self, parent_model: type, name: str, paths: Sequence[str], route: tuple):
         relationship: RelationshipProperty[Any] = inspect_mapper(parent_model).relationships[name]

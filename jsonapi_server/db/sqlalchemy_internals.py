@@ -11,9 +11,8 @@ from sqlalchemy.types import TypeEngine
 
 
 def has_event_listeners(connection: Connection) -> bool:
-    """Whether an event listener of `connection`, or of its engine (one added after the
-    connection was made counts too), expects to see each statement run on it: SQLAlchemy's
-    own test before it dispatches execution events."""
+    """Whether a listener of `connection` or its engine (even one added after the connection
+    was made) expects each statement: SQLAlchemy's own test before it dispatches events."""
     return connection._has_events or connection.engine._has_events
 
 
@@ -26,23 +25,18 @@ def listens_to_executions(connection: Connection) -> bool:
 def handle_driver_error(
     connection: Connection, error: BaseException, sql: str, parameters: Any, cursor: Any
 ) -> NoReturn:
-    """Hands `error`, raised running `sql` on a cursor of `connection`'s driver connection (or
-    by a bind processor before it), to SQLAlchemy as its own execution hands it: a driver's
-    error wrapped in sqlalchemy.exc.DBAPIError, a value a type refused in StatementError, a
-    lost connection invalidated. Raises."""
+    """Raises `error` (the driver's running `sql`, or a bind processor's) as SQLAlchemy's own
+    execution would: wrapped in DBAPIError or StatementError, a lost connection invalidated."""
     connection._handle_dbapi_exception(error, sql, parameters, cursor, None)  # raises
     raise error  # were it ever to return, the error still is not lost
 
 
 def bind_processors(compiled: SQLCompiler) -> Mapping[str, Any]:
-    """The bind parameters of `compiled` whose type converts the value before the driver gets
-    it, by name, with that conversion: what SQLAlchemy applies to the parameters it sends (a
-    tuple's parameter has one conversion per member, a sequence; only an expanding IN list of
-    tuples has one, and such a statement is never run here)."""
+    """By name, the conversion each bind parameter's type applies before the driver gets the
+    value (a sequence of them only for an expanding IN list of tuples, never run here)."""
     return compiled._bind_processors
 
 
 def result_column_types(compiled: SQLCompiler) -> Sequence[TypeEngine[Any]]:
-    """The types of the columns a compiled SELECT returns, in order: those SQLAlchemy reads
-    each returned value by."""
+    """The types SQLAlchemy reads a compiled SELECT's columns by, in order."""
     return [column.type for column in compiled._result_columns]

@@ -13,11 +13,10 @@ from sqlalchemy.engine import Engine
 
 
 class StoredUUID(uuid.UUID):
-    """A UUID read from PostgreSQL, keeping the text it arrived as (PostgreSQL writes the
-    canonical lower-case form, which is what `str(UUID)` writes). Documents write every id as
-    text, which parsing it into a number only to write it back would waste: the number is
-    worked out only when compared or hashed. It equals, hashes and binds as the `uuid.UUID` of
-    the same value; copies and pickles are plain UUIDs."""
+    """A UUID read from PostgreSQL, keeping the text it arrived as (the canonical form, as
+    `str(UUID)` writes it): documents write every id as text, so the number is worked out only
+    when compared or hashed. It equals, hashes and binds as the `uuid.UUID` of the same value;
+    copies and pickles are plain UUIDs."""
 
     __slots__ = ("_number", "_text")
     _number: builtins.int
@@ -51,13 +50,11 @@ _set_stored_text = vars(StoredUUID)["_text"].__set__
 
 
 class _ReadBefore(dict):
-    """Values already read, by the text PostgreSQL sent for them (of which they are a pure
-    function: a timestamp's text carries its offset), so that reading the same text again
-    gives the same immutable object. A row's times repeat (created, updated, last sent), and
-    so do the rows the next request reads; the same object has also worked out its hash
-    already, which writing a timestamp (format_timestamp's cache) and comparing a UUID need.
-    Bounded: emptied when full, which costs the next reads a parse each. Threads may share
-    it: each dict operation is atomic."""
+    """Values already read, by the text PostgreSQL sent (of which they are a pure function: a
+    timestamp's text carries its offset), so the same text gives the same immutable object: a
+    row's times repeat, so do the next request's rows, and the object has worked out its hash
+    already (format_timestamp's cache, comparing UUIDs). Emptied when full; threads may share
+    it, each dict operation being atomic."""
 
     __slots__ = ("limit",)
 
@@ -91,10 +88,9 @@ def uuid_from_text(text: str) -> StoredUUID:
 
 
 def timestamp_from_text(text: str) -> datetime:
-    """The aware datetime of a timestamptz's text as PostgreSQL writes it, by
-    `datetime.fromisoformat` (which reads that form, and gives the UTC singleton for `+00`);
-    the same object for the same text, while remembered. Raises ValueError for what it cannot
-    read (BC dates, infinity), which no timestamp the service writes is."""
+    """The aware datetime of a timestamptz's text by `datetime.fromisoformat` (which reads
+    PostgreSQL's form, and gives the UTC singleton for `+00`), the same object for the same
+    text while remembered. Raises ValueError for BC dates and infinity, never written here."""
     value = _timestamp_read_before(text)
     if value is None:
         value = _timestamps_read.keep(text, datetime.fromisoformat(text))
@@ -122,9 +118,8 @@ def _timestamp_with_zone(text: str | None, cursor) -> datetime | None:
 
 
 def register_typecasters(engine: Engine) -> None:
-    """PostgreSQL `uuid` columns (and arrays of them) read as StoredUUID, and `timestamptz`
-    ones by _timestamp_with_zone, replacing the typecasters SQLAlchemy registers (it runs
-    first: dialect listeners are inserted ahead)."""
+    """`uuid` columns (and arrays of them) read as StoredUUID, `timestamptz` ones by
+    _timestamp_with_zone: these replace SQLAlchemy's, whose dialect listener runs first."""
     psycopg2.extensions.register_adapter(StoredUUID, psycopg2.extras.UUID_adapter)  # as UUID
     # (psycopg2's stubs let a typecaster be given bytes: on Python 3 it is given text, always.)
     uuid_type = psycopg2.extensions.new_type((2950,), "UUID", _stored_uuid)  # type: ignore[arg-type]

@@ -4,12 +4,12 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Uuid
+from sqlalchemy import String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from jsonapi_server.times import utc_now
 
-from .base import HIDDEN, Model, UTCDateTime, UUIDPrimaryKey
+from .base import HIDDEN, Model, UTCDateTime, UUIDPrimaryKey, reference
 from .user import EMAIL_MAX_LENGTH, User
 
 DIGEST_LENGTH = 64  # SHA-256, in hex
@@ -22,9 +22,7 @@ class TokenSession(Model):
     __tablename__ = "token_sessions"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    user_id: Mapped[uuid.UUID] = reference("users.id", "CASCADE", nullable=False, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utc_now)
     # When its refresh token expires by itself: the row may be purged after.
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
@@ -35,9 +33,7 @@ class EmailChange(UUIDPrimaryKey, Model):
 
     __tablename__ = "email_changes"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    user_id: Mapped[uuid.UUID] = reference("users.id", "CASCADE", nullable=False, index=True)
     new_email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), nullable=False)
     code_hash: Mapped[str] = mapped_column(
         String(DIGEST_LENGTH), nullable=False, info={HIDDEN: True}
@@ -58,9 +54,7 @@ class PasswordReset(UUIDPrimaryKey, Model):
 
     __tablename__ = "password_resets"
 
-    user_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
+    user_id: Mapped[uuid.UUID | None] = reference("users.id", "CASCADE", index=True)
     token_hash: Mapped[str] = mapped_column(
         String(DIGEST_LENGTH), nullable=False, unique=True, info={HIDDEN: True}
     )

@@ -2,10 +2,10 @@
 
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, TypeDecorator, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import DateTime, ForeignKey, TypeDecorator, Uuid
+from sqlalchemy.orm import Mapped, MappedColumn, mapped_column
 
 from jsonapi_server.extensions import db
 from jsonapi_server.times import truncate_to_millisecond, utc_now
@@ -56,6 +56,11 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:  # SQLite hands back what it was given, without the zone
             value = value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def reference(target: str, ondelete: str, **options: Any) -> MappedColumn[Any]:
+    """A uuid column referring to `target` (`table.id`), with its ON DELETE action."""
+    return mapped_column(Uuid, ForeignKey(target, ondelete=ondelete), **options)
 
 
 class UUIDPrimaryKey:

@@ -3,12 +3,12 @@
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, Uuid, text
+from sqlalchemy import CheckConstraint, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from jsonapi_server.times import utc_now
 
-from .base import Model, UTCDateTime, UUIDPrimaryKey, Versioned
+from .base import Model, UTCDateTime, UUIDPrimaryKey, Versioned, reference
 from .organization import Organization
 from .user import User
 
@@ -18,9 +18,7 @@ INVITE_ROLES = ("admin", "member")
 class OrganizationInvite(UUIDPrimaryKey, Versioned, Model):
     __tablename__ = "organization_invites"
 
-    organization_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
-    )
+    organization_id: Mapped[uuid.UUID] = reference("organizations.id", "CASCADE", nullable=False)
     recipient_email: Mapped[str] = mapped_column(String(254), nullable=False)
     invite_user_as: Mapped[str] = mapped_column(String(16), nullable=False)
     code: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
@@ -28,15 +26,9 @@ class OrganizationInvite(UUIDPrimaryKey, Versioned, Model):
     last_sent_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    invited_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="SET NULL")
-    )
-    accepted_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="SET NULL")
-    )
-    cancelled_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="SET NULL")
-    )
+    invited_by_user_id: Mapped[uuid.UUID | None] = reference("users.id", "SET NULL")
+    accepted_by_user_id: Mapped[uuid.UUID | None] = reference("users.id", "SET NULL")
+    cancelled_by_user_id: Mapped[uuid.UUID | None] = reference("users.id", "SET NULL")
 
     organization: Mapped[Organization] = relationship(back_populates="invites", lazy="raise_on_sql")
     invited_by_user: Mapped[User | None] = relationship(

@@ -2,12 +2,11 @@
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
-    ForeignKey,
     Index,
     String,
     Text,
@@ -20,7 +19,7 @@ from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from jsonapi_server.times import utc_now
 
-from .base import Model, UTCDateTime, UUIDPrimaryKey, Versioned
+from .base import Model, UTCDateTime, UUIDPrimaryKey, Versioned, reference
 from .user import User
 
 if TYPE_CHECKING:  # invite.py imports this module
@@ -34,17 +33,11 @@ class Membership(UUIDPrimaryKey, Versioned, Model):
 
     __tablename__ = "memberships"
 
-    organization_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
-    )
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    organization_id: Mapped[uuid.UUID] = reference("organizations.id", "CASCADE", nullable=False)
+    user_id: Mapped[uuid.UUID] = reference("users.id", "CASCADE", nullable=False, index=True)
     role: Mapped[str] = mapped_column(String(16), nullable=False)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_by_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="SET NULL")
-    )
+    created_by_id: Mapped[uuid.UUID | None] = reference("users.id", "SET NULL")
 
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="raise_on_sql")
     organization: Mapped["Organization"] = relationship(
@@ -63,28 +56,20 @@ class Membership(UUIDPrimaryKey, Versioned, Model):
 class ChannelMember(Model):
     __tablename__ = "channel_members"
 
-    channel_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
-    )
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    channel_id: Mapped[uuid.UUID] = reference("channels.id", "CASCADE", primary_key=True)
+    user_id: Mapped[uuid.UUID] = reference("users.id", "CASCADE", primary_key=True, index=True)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utc_now)
 
 
 class Channel(UUIDPrimaryKey, Versioned, Model):
     __tablename__ = "channels"
 
-    organization_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
-    )
+    organization_id: Mapped[uuid.UUID] = reference("organizations.id", "CASCADE", nullable=False)
     name: Mapped[str] = mapped_column(String(80), nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
     archived: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    owner_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="SET NULL")
-    )
+    owner_id: Mapped[uuid.UUID | None] = reference("users.id", "SET NULL")
 
     organization: Mapped["Organization"] = relationship(
         back_populates="channels", lazy="raise_on_sql"
@@ -118,9 +103,7 @@ class Organization(UUIDPrimaryKey, Versioned, Model):
     location: Mapped[str | None] = mapped_column(String(100))
     country: Mapped[str | None] = mapped_column(String(100))
     logo_url: Mapped[str | None] = mapped_column(String(2048))
-    owner_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="RESTRICT"), nullable=False, index=True
-    )
+    owner_id: Mapped[uuid.UUID] = reference("users.id", "RESTRICT", nullable=False, index=True)
 
     owner: Mapped[User] = relationship(lazy="raise_on_sql")
     memberships: Mapped[list[Membership]] = relationship(
@@ -149,25 +132,20 @@ class Organization(UUIDPrimaryKey, Versioned, Model):
     )
 
 
-# Counts are correlated subqueries: they come with the row, no query per item in a list.
-Organization.members_count = column_property(
-    select(func.count())
-    .where(Membership.organization_id == Organization.id, Membership.removed_at.is_(None))
-    .correlate_except(Membership)
-    .scalar_subquery()
+def _count_of(model: type, *conditions: Any) -> Any:
+    """A correlated count: it comes with the row, no query per item in a list."""
+    return column_property(
+        select(func.count()).where(*conditions).correlate_except(model).scalar_subquery()
+    )
+
+
+Organization.members_count = _count_of(
+    Membership, Membership.organization_id == Organization.id, Membership.removed_at.is_(None)
 )
-Organization.channels_count = column_property(
-    select(func.count())
-    .where(Channel.organization_id == Organization.id, Channel.archived.is_(False))
-    .correlate_except(Channel)
-    .scalar_subquery()
+Organization.channels_count = _count_of(
+    Channel, Channel.organization_id == Organization.id, Channel.archived.is_(False)
 )
-Channel.members_count = column_property(
-    select(func.count())
-    .where(ChannelMember.channel_id == Channel.id)
-    .correlate_except(ChannelMember)
-    .scalar_subquery()
-)
+Channel.members_count = _count_of(ChannelMember, ChannelMember.channel_id == Channel.id)
 
 
 class DeletedRecord(UUIDPrimaryKey, Model):
@@ -179,9 +157,7 @@ class DeletedRecord(UUIDPrimaryKey, Model):
     deletable_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
     deleted_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     updated_in_db_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
-    deleted_by_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="SET NULL")
-    )
+    deleted_by_id: Mapped[uuid.UUID | None] = reference("users.id", "SET NULL")
 
     deleted_by: Mapped[User | None] = relationship(lazy="raise_on_sql")
 
@@ -189,9 +165,7 @@ class DeletedRecord(UUIDPrimaryKey, Model):
 class DeletedRecordViewer(Model):
     __tablename__ = "deleted_record_viewers"
 
-    deleted_record_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("deleted_records.id", ondelete="CASCADE"), primary_key=True
+    deleted_record_id: Mapped[uuid.UUID] = reference(
+        "deleted_records.id", "CASCADE", primary_key=True
     )
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    user_id: Mapped[uuid.UUID] = reference("users.id", "CASCADE", primary_key=True, index=True)

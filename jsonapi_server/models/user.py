@@ -3,12 +3,12 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Uuid, func
+from sqlalchemy import Boolean, Index, String, Uuid, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jsonapi_server.times import utc_now
 
-from .base import HIDDEN, Model, Timestamps, UTCDateTime, UUIDPrimaryKey
+from .base import HIDDEN, Model, Timestamps, UTCDateTime, UUIDPrimaryKey, reference
 
 EMAIL_MAX_LENGTH = 254
 
@@ -46,9 +46,7 @@ class RevokedSession(Model):
     __tablename__ = "revoked_sessions"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    user_id: Mapped[uuid.UUID] = reference("users.id", "CASCADE", nullable=False, index=True)
     revoked_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utc_now)
     # After this the session's refresh token has expired by itself; the row may be purged.
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)

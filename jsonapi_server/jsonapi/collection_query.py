@@ -40,9 +40,8 @@ class SortKey:
 class Page:
     offset: int
     size: int
-    style: str = (
-        "number"  # "number" (page[number]/page[size]) or "offset" (page[offset]/page[limit])
-    )
+    # "number" (page[number]/page[size]) or "offset" (page[offset]/page[limit])
+    style: str = "number"
 
     @property
     def number(self) -> int:
@@ -108,7 +107,7 @@ def parse_filter(
     values["filters_requested"][name] = raw
 
 
-def _parse_positive(key: str, raw: str, *, minimum: int, maximum: int | None = None) -> int:
+def _parse_positive(key: str, raw: str, *, minimum: int, maximum: int) -> int:
     if not _DIGITS.match(raw.strip()):
         raise bad_parameter(key, f"{key} must be an integer of at least {minimum}.")
     raw = raw.strip().lstrip("0") or "0"
@@ -117,7 +116,7 @@ def _parse_positive(key: str, raw: str, *, minimum: int, maximum: int | None = N
     value = int(raw)
     if value < minimum:
         raise bad_parameter(key, f"{key} must be at least {minimum}.")
-    if maximum is not None and value > maximum:
+    if value > maximum:
         raise bad_parameter(key, f"{key} must be at most {maximum}.")
     return value
 
@@ -130,18 +129,15 @@ def parse_page(parts: dict[str, tuple[str, str]], collection: CollectionSpec) ->
         raise bad_parameter(
             key, "Use page[number]/page[size] or page[offset]/page[limit], not both."
         )
-    maximum = collection.max_page_size
+    size_member = "limit" if offset_style else "size"
+    size = collection.default_page_size
+    if size_member in parts:
+        size = _parse_positive(*parts[size_member], minimum=1, maximum=collection.max_page_size)
     if offset_style:
-        limit = collection.default_page_size
-        if "limit" in parts:
-            limit = _parse_positive(*parts["limit"], minimum=1, maximum=maximum)
         offset = 0
         if "offset" in parts:
             offset = _parse_positive(*parts["offset"], minimum=0, maximum=MAX_OFFSET)
-        return Page(offset=offset, size=limit, style="offset")
-    size = collection.default_page_size
-    if "size" in parts:
-        size = _parse_positive(*parts["size"], minimum=1, maximum=maximum)
+        return Page(offset=offset, size=size, style="offset")
     number = 1
     if "number" in parts:
         number = _parse_positive(*parts["number"], minimum=1, maximum=MAX_OFFSET // size + 1)

@@ -26,10 +26,7 @@ def etag_for(version: datetime, extra: str = "") -> str:
 
 def version_of(etag: str) -> datetime:
     """The version an ETag of ours names; any other tag names one that is never current."""
-    tag = etag.strip()
-    if tag.startswith("W/"):
-        tag = tag[2:]
-    tag = tag.strip('"').split("-", 1)[0]
+    tag = etag.strip().removeprefix("W/").strip('"').split("-", 1)[0]
     if not tag.isascii() or not tag.isdigit() or len(tag) > 15:
         return NEVER
     try:

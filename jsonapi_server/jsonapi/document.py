@@ -4,6 +4,7 @@ one is reachable from the primary data (full linkage)."""
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from . import JSONAPI_VERSION
@@ -69,32 +70,27 @@ def dump_resources(
     if not objects:
         return []
     type_ = schema_class.type_name()
-    wanted = context.params.fields_for(type_)
+    wanted = context.params.fields.get(type_)
     only = None if wanted is None else frozenset({"id", *wanted})
-    included_relationships = (linkage or {}).get(type_, frozenset())
-
-    def write(objects_: Sequence[Any], only_: frozenset[str] | None) -> list[dict]:
-        return write_resources(
-            schema_class,
-            objects_,
-            base_url=context.base_url,
-            only=only_,
-            included_relationships=included_relationships,
-        )
-
+    write = partial(
+        write_resources,
+        schema_class,
+        base_url=context.base_url,
+        included_relationships=(linkage or {}).get(type_, frozenset()),
+    )
     private = schema_class.opts.private_fields
     if not private or (only is not None and not only & private):
-        return write(objects, only)
+        return write(objects, only=only)
     withheld = (only or frozenset(schema_class._declared_fields)) - private
     reveals = context.reveals_private
     shown = [reveals is not None and reveals(obj) for obj in objects]
     if all(shown):
-        return write(objects, only)
+        return write(objects, only=only)
     if not any(shown):
-        return write(objects, withheld)
+        return write(objects, only=withheld)
     # Each object in its own place, written with or without the private fields.
-    revealed = iter(write([o for o, s in zip(objects, shown, strict=True) if s], only))
-    hidden = iter(write([o for o, s in zip(objects, shown, strict=True) if not s], withheld))
+    revealed = iter(write([o for o, s in zip(objects, shown, strict=True) if s], only=only))
+    hidden = iter(write([o for o, s in zip(objects, shown, strict=True) if not s], only=withheld))
     return [next(revealed) if s else next(hidden) for s in shown]
 
 

@@ -8,40 +8,19 @@ class JsonApiError(Exception):
     """A protocol-level failure: one or more JSON:API error objects with one HTTP status."""
 
     def __init__(
-        self,
-        status: int,
-        code: str,
-        detail: str,
-        *,
-        title: str | None = None,
-        pointer: str | None = None,
-        parameter: str | None = None,
-        header: str | None = None,
-        meta: dict | None = None,
-        headers: dict | None = None,
+        self, status: int, code: str, detail: str, *, headers: dict | None = None, **members: Any
     ):
+        """`members`: the pointer, parameter, header and meta error_object takes."""
         super().__init__(detail)
         self.status = status
         self.headers = headers or {}
-        self.errors = [
-            error_object(
-                status,
-                code,
-                detail,
-                title=title,
-                pointer=pointer,
-                parameter=parameter,
-                header=header,
-                meta=meta,
-            )
-        ]
+        self.errors = [error_object(status, code, detail, **members)]
 
     @classmethod
-    def many(cls, status: int, errors: list[dict], headers: dict | None = None) -> "JsonApiError":
+    def many(cls, status: int, errors: list[dict]) -> "JsonApiError":
         """Several error objects answered together (validation reports every field at once)."""
         error = cls(status, "invalid", "")
         error.errors = errors
-        error.headers = headers or {}
         return error
 
 
@@ -50,7 +29,6 @@ def error_object(
     code: str,
     detail: str,
     *,
-    title: str | None = None,
     pointer: str | None = None,
     parameter: str | None = None,
     header: str | None = None,
@@ -60,16 +38,11 @@ def error_object(
     error: dict[str, Any] = {
         "status": str(status),
         "code": code,
-        "title": title or status_title(status),
+        "title": status_title(status),
         "detail": detail,
     }
-    source: dict[str, str] = {}
-    if pointer is not None:
-        source["pointer"] = pointer
-    if parameter is not None:
-        source["parameter"] = parameter
-    if header is not None:
-        source["header"] = header
+    named = {"pointer": pointer, "parameter": parameter, "header": header}
+    source = {member: value for member, value in named.items() if value is not None}
     if source:
         error["source"] = source
     if meta:

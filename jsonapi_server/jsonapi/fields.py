@@ -52,15 +52,11 @@ class Boolean(ma.fields.Boolean):
 
 
 class Relationship(_library_fields.Relationship):
-    """A relationship whose linkage never costs a query.
-
-    To-one linkage is read from the foreign-key column (`id_attribute`), never from the
-    related object; to-many linkage is written only when the client included the relationship
-    (the service then loaded it eagerly). Links are built from path templates: the resource's
-    own (`self` and `related` below it), or, for a to-one relationship of a resource that has
-    no endpoints for it, `related_path`, the related resource's path as a template of the
-    object's attributes (`"/users/{user_id}"`), its one link, written when it has data.
-    """
+    """A relationship whose linkage never costs a query: to-one linkage is read from the
+    foreign-key column (`id_attribute`), to-many linkage written only when the client included
+    it (the service then loaded it eagerly). Its links are `self` and `related` below the
+    resource's path, or, for a to-one with no endpoints of its own, the one `related` link
+    `related_path` templates from the object's attributes (`"/users/{user_id}"`), with data."""
 
     def __init__(
         self,
@@ -87,7 +83,7 @@ class Relationship(_library_fields.Relationship):
     def serialize(self, attr, obj, accessor=None):
         relationship: dict[str, Any] = {}
         schema = self.parent
-        resource_path = getattr(schema, "current_link", None)
+        resource_path = schema.current_link
         if self.with_links and resource_path:
             relationship["links"] = {
                 "self": f"{resource_path}/relationships/{self.data_key or self.name}",

@@ -26,23 +26,18 @@ class MediaRange:
 
 def split_outside_quotes(text: str, separator: str) -> list[str]:
     """Split on `separator`, leaving quoted strings (which may contain it) whole."""
-    parts, current, quoted, escaped = [], [], False, False
-    for char in text:
+    parts, start, quoted, escaped = [], 0, False, False
+    for index, char in enumerate(text):
         if escaped:
-            current.append(char)
             escaped = False
         elif char == "\\" and quoted:
-            current.append(char)
             escaped = True
         elif char == '"':
-            current.append(char)
             quoted = not quoted
         elif char == separator and not quoted:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
+            parts.append(text[start:index])
+            start = index + 1
+    parts.append(text[start:])
     return [part.strip() for part in parts]
 
 
@@ -88,39 +83,30 @@ def is_acceptable_jsonapi(media: MediaRange) -> bool:
 def check_content_type(header: str | None) -> None:
     """415 unless a request body is JSON:API without foreign parameters (or plain JSON)."""
     if not header:
-        raise JsonApiError(
-            415,
-            "unsupported_media_type",
-            f"A request body must be sent as {JSONAPI_MEDIA_TYPE}.",
-            header="Content-Type",
-        )
+        raise _unsupported(f"A request body must be sent as {JSONAPI_MEDIA_TYPE}.")
     media = parse_media_range(header)
     if media.type in ACCEPTED_PLAIN_TYPES:
         return
     if media.type != JSONAPI_MEDIA_TYPE:
-        raise JsonApiError(
-            415,
-            "unsupported_media_type",
-            f"Content-Type {media.type} is not supported; send {JSONAPI_MEDIA_TYPE}.",
-            header="Content-Type",
+        raise _unsupported(
+            f"Content-Type {media.type} is not supported; send {JSONAPI_MEDIA_TYPE}."
         )
     foreign = sorted(set(media.parameters) - NEGOTIABLE_PARAMETERS)
     if foreign:
-        raise JsonApiError(
-            415,
-            "unsupported_media_type",
+        raise _unsupported(
             f"{JSONAPI_MEDIA_TYPE} allows only the ext and profile parameters, "
-            f"not {', '.join(foreign)}.",
-            header="Content-Type",
+            f"not {', '.join(foreign)}."
         )
     unsupported = media.extensions - SUPPORTED_EXTENSIONS
     if unsupported:
-        raise JsonApiError(
-            415,
-            "unsupported_extension",
+        raise _unsupported(
             f"Extension not supported: {' '.join(sorted(unsupported))}.",
-            header="Content-Type",
+            code="unsupported_extension",
         )
+
+
+def _unsupported(detail: str, code: str = "unsupported_media_type") -> JsonApiError:
+    return JsonApiError(415, code, detail, header="Content-Type")
 
 
 def check_accept(header: str | None) -> None:

@@ -9,6 +9,7 @@ from werkzeug.routing import Rule
 
 from . import API_PREFIX, JSONAPI_MEDIA_TYPE
 from .openapi_answers import (
+    described,
     error_response,
     error_statuses,
     query_parameters,
@@ -25,12 +26,8 @@ from .openapi_schemas import (
 from .operations import OperationSpec, rate_limited, spec_of
 from .schema import schema_for
 
-# The method each kind is served by first; another method's operation id says its method.
+# The method each kind is served by first (else GET); another method's operation id says it.
 USUAL_METHOD = {
-    "list": "GET",
-    "show": "GET",
-    "relationship": "GET",
-    "related": "GET",
     "create": "POST",
     "update": "PATCH",
     "delete": "DELETE",
@@ -38,7 +35,6 @@ USUAL_METHOD = {
     "change_members": "POST",
 }
 BEARER = "bearer"
-# -- operations ------------------------------------------------------------------------------
 
 _ARGUMENT = re.compile(r"<(?:(?P<converter>[a-z]+):)?(?P<name>[a-z_]+)>")
 
@@ -85,11 +81,11 @@ def operation(
     for error in sorted(error_statuses(spec, path, limited)):
         responses[str(error)] = error_response(spec, error)
     if spec.schema is not None or spec.document is not None:
-        responses["default"] = {
-            "description": "Any other failure (405, 406, 413, 500, and 400 for a Host "
-            "this server does not answer for): a JSON:API error document.",
-            "content": {JSONAPI_MEDIA_TYPE: {"schema": ERROR_DOCUMENT}},
-        }
+        responses["default"] = described(
+            "Any other failure (405, 406, 413, 500, and 400 for a Host this server does not "
+            "answer for): a JSON:API error document.",
+            ERROR_DOCUMENT,
+        )
     result: dict = {
         "operationId": operation_id(spec, method, path),
         "summary": summary(spec),

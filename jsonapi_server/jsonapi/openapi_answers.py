@@ -79,37 +79,31 @@ def error_statuses(spec: OperationSpec, path: str, limited: bool) -> set[int]:
 def query_parameters(spec: OperationSpec) -> list[dict]:
     if spec.schema is None or spec.status == 204:  # nothing is answered, nothing is read
         return []
-    text = {"type": "string"}
     parameters = [
-        {
-            "name": "include",
-            "in": "query",
-            "description": "Related resources to include, comma-separated.",
-            "schema": text,
-        },
-        {
-            "name": f"fields[{spec.schema.type_name()}]",
-            "in": "query",
-            "description": "A sparse fieldset: only these members are answered.",
-            "schema": text,
-        },
+        _query_parameter("include", "Related resources to include, comma-separated."),
+        _query_parameter(
+            f"fields[{spec.schema.type_name()}]",
+            "A sparse fieldset: only these members are answered.",
+        ),
     ]
     if spec.kind == "list" and spec.collection is not None:
         collection = spec.collection
+        page_size = {"type": "integer", "minimum": 1, "maximum": collection.max_page_size}
         parameters += [
-            {"name": "sort", "in": "query", "schema": text},
-            {"name": "page[number]", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-            {
-                "name": "page[size]",
-                "in": "query",
-                "schema": {"type": "integer", "minimum": 1, "maximum": collection.max_page_size},
-            },
-        ]
-        parameters += [
-            {"name": f"filter[{name}]", "in": "query", "schema": text}
-            for name in sorted(collection.filters)
+            _query_parameter("sort"),
+            _query_parameter("page[number]", schema={"type": "integer", "minimum": 1}),
+            _query_parameter("page[size]", schema=page_size),
+            *(_query_parameter(f"filter[{name}]") for name in sorted(collection.filters)),
         ]
     return parameters
+
+
+def _query_parameter(name: str, description: str = "", *, schema: dict | None = None) -> dict:
+    parameter: dict = {"name": name, "in": "query"}
+    if description:
+        parameter["description"] = description
+    parameter["schema"] = schema or {"type": "string"}
+    return parameter
 
 
 def summary(spec: OperationSpec) -> str:
@@ -126,15 +120,9 @@ def success_response(spec: OperationSpec, documents: dict[str, dict]) -> tuple[s
     if spec.status == 204:
         return "204", {"description": "Done; no body."}
     if spec.schema is None:
-        media, schema = (
-            (JSONAPI_MEDIA_TYPE, spec.document)
-            if spec.document is not None
-            else ("application/json", spec.answer)
-        )
-        return str(spec.status), {
-            "description": summary(spec),
-            "content": {media: {"schema": schema}},
-        }
+        if spec.document is not None:
+            return str(spec.status), described(summary(spec), spec.document)
+        return str(spec.status), described(summary(spec), spec.answer, "application/json")
     if spec.kind == "relationship" or spec.kind == "change_members":
         name = "to_many_linkage" if spec.many else "to_one_linkage"
         documents[name] = linkage_document(spec.many)
@@ -144,19 +132,15 @@ def success_response(spec: OperationSpec, documents: dict[str, dict]) -> tuple[s
         name = f"{type_}_collection" if many else f"{type_}_document"
         name += "_or_null" if maybe_null and not many else ""
         documents[name] = document_schema(spec.schema, many=many, maybe_null=maybe_null)
-    return str(spec.status), {
-        "description": summary(spec),
-        "content": {JSONAPI_MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{name}"}}},
-    }
+    return str(spec.status), described(summary(spec), {"$ref": f"#/components/schemas/{name}"})
 
 
 def error_response(spec: OperationSpec, status: int) -> dict:
     if status >= 500:  # a plain JSON endpoint's own answer (not ready)
-        return {
-            "description": summary(spec),
-            "content": {"application/json": {"schema": spec.answer}},
-        }
-    return {
-        "description": ERROR_ANSWERS[status],
-        "content": {JSONAPI_MEDIA_TYPE: {"schema": ERROR_DOCUMENT}},
-    }
+        return described(summary(spec), spec.answer, "application/json")
+    return described(ERROR_ANSWERS[status], ERROR_DOCUMENT)
+
+
+def described(description: str, schema: dict | None, media: str = JSONAPI_MEDIA_TYPE) -> dict:
+    """A response: its description and the schema of its body."""
+    return {"description": description, "content": {media: {"schema": schema}}}

@@ -13,23 +13,22 @@ IDENTIFIER = {"$ref": "#/components/schemas/identifier"}
 ERROR_DOCUMENT = {"$ref": "#/components/schemas/error_document"}
 
 
+# The schema of each field class; the first that a field is an instance of applies.
+_FIELD_SCHEMAS = (
+    (Timestamp, {"type": "string", "format": "date-time"}),
+    (ma.fields.Email, {"type": "string", "format": "email"}),
+    (ma.fields.String, {"type": "string"}),
+    (ma.fields.Integer, {"type": "integer"}),
+    (ma.fields.Boolean, {"type": "boolean"}),
+    (ma.fields.Dict, {"type": "object"}),
+)
+
+
 def field_schema(field: ma.fields.Field) -> dict:
-    if isinstance(field, Timestamp):
-        schema: dict = {"type": "string", "format": "date-time"}
-    elif isinstance(field, ma.fields.Email):
-        schema = {"type": "string", "format": "email"}
-    elif isinstance(field, ma.fields.String):
-        schema = {"type": "string"}
-    elif isinstance(field, ma.fields.Integer):
-        schema = {"type": "integer"}
-    elif isinstance(field, ma.fields.Boolean):
-        schema = {"type": "boolean"}
-    elif isinstance(field, ma.fields.List):
-        schema = {"type": "array", "items": field_schema(field.inner)}
-    elif isinstance(field, ma.fields.Dict):
-        schema = {"type": "object"}
+    if isinstance(field, ma.fields.List):
+        schema: dict = {"type": "array", "items": field_schema(field.inner)}
     else:
-        schema = {}
+        schema = next((dict(base) for kind, base in _FIELD_SCHEMAS if isinstance(field, kind)), {})
     for validator in field.validators:
         if isinstance(validator, ma.validate.Length):
             low, high = (
@@ -102,9 +101,8 @@ def request_schema(schema_class: type[ResourceSchema], *, partial: bool) -> dict
                 "properties": {"data": IDENTIFIER},
             }
             continue
-        attributes[name] = (
-            nullable(field_schema(field)) if field.allow_none else field_schema(field)
-        )
+        schema = field_schema(field)
+        attributes[name] = nullable(schema) if field.allow_none else schema
         if field.required and not partial:
             required.append(name)
     attributes_schema: dict = {"type": "object", "properties": attributes}

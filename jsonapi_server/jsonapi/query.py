@@ -40,9 +40,6 @@ class QueryParams:
     filters_requested: Mapping[str, str] = field(default_factory=dict)
     page: Page | None = None
 
-    def fields_for(self, type_: str) -> frozenset[str] | None:
-        return self.fields.get(type_)
-
     @property
     def collection_page(self) -> Page:
         """The page a collection's parameters ask for (parse_query gives one to each)."""
@@ -86,17 +83,11 @@ def parse_query(
         if "\x00" in key or any("\x00" in raw for raw in raw_values):
             # No value of ours holds one, and PostgreSQL refuses them in text.
             raise bad_parameter(key, f"{key!r} holds a NUL character.")
-        match = _FAMILY.match(key)
-        if not match:
-            raise bad_parameter(key, f"{key!r} is not a valid query parameter name.")
+        match = _parameter_name(key)
         base = match["base"]
-        members = re.findall(r"\[([^\[\]]*)\]", match["members"])
         if base not in SPEC_FAMILIES:
-            if _ALL_LOWERCASE.match(base) or not MEMBER_NAME.match(base):
-                raise bad_parameter(
-                    key, f"Unknown query parameter {key!r}.", code="unknown_parameter"
-                )
             continue  # legal implementation-specific names (not all a-z) are ignored
+        members = re.findall(r"\[([^\[\]]*)\]", match["members"])
         if base == "filter":
             parse_filter(key, members, raw_values, collection, values)
             continue
@@ -134,17 +125,22 @@ def parse_query(
 
 def check_no_query(args: MultiDict) -> None:
     """For a document that holds no resources (the entry document): no JSON:API query
-    parameter applies, so each is a 400, as is a malformed or unknown name; legal
-    implementation-specific names are ignored, as everywhere."""
+    parameter applies, so each is a 400; legal implementation-specific names are ignored."""
     for key in args:
-        match = _FAMILY.match(key)
-        if not match:
-            raise bad_parameter(key, f"{key!r} is not a valid query parameter name.")
-        base = match["base"]
-        if base in SPEC_FAMILIES:
+        if _parameter_name(key)["base"] in SPEC_FAMILIES:
             raise bad_parameter(key, f"This document holds no resources: {key!r} does not apply.")
-        if _ALL_LOWERCASE.match(base) or not MEMBER_NAME.match(base):
-            raise bad_parameter(key, f"Unknown query parameter {key!r}.", code="unknown_parameter")
+
+
+def _parameter_name(key: str) -> re.Match:
+    """The name's match of _FAMILY; a malformed name, or an unknown one that is not a legal
+    implementation-specific name (all a-z are reserved to JSON:API), is a 400."""
+    match = _FAMILY.match(key)
+    if not match:
+        raise bad_parameter(key, f"{key!r} is not a valid query parameter name.")
+    base = match["base"]
+    if base not in SPEC_FAMILIES and (_ALL_LOWERCASE.match(base) or not MEMBER_NAME.match(base)):
+        raise bad_parameter(key, f"Unknown query parameter {key!r}.", code="unknown_parameter")
+    return match
 
 
 def _no_members(key: str, members: list[str]) -> None:

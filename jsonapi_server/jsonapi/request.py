@@ -14,8 +14,6 @@ from flask import request
 from .errors import JsonApiError, bad_document, json_pointer
 from .schema import ResourceSchema
 
-_RESOURCE_MEMBERS = {"type", "id", "lid", "attributes", "relationships", "links", "meta"}
-
 
 @dataclass(frozen=True)
 class LoadedResource:
@@ -121,10 +119,9 @@ _LOADERS = threading.local()  # each thread's: a load keeps state on its schema 
 
 
 def _loader(schema_class: type[ResourceSchema]) -> ResourceSchema:
-    """This thread's schema instance for loading `schema_class`. Making one per request copied
-    every declared field, a sizeable part of a create. A load keeps nothing of one request for
-    the next: marshmallow-jsonapi sets the instance's `included_data` and `document_meta`
-    from each document it loads, and the documents given to it here carry neither."""
+    """This thread's schema instance for loading `schema_class` (making one copies every
+    declared field, a sizeable part of a create). A load keeps nothing for the next: the
+    library sets `included_data` and `document_meta` from each document, and ours carry neither."""
     loaders = _LOADERS.__dict__.setdefault("by_schema", {})
     schema = loaders.get(schema_class)
     if schema is None:
@@ -139,11 +136,9 @@ def load_resource(
     expected_id: str | None = None,
     partial: bool = False,
 ) -> LoadedResource:
-    """Load one resource object of `schema_class`'s type from the request body.
-
-    A null `id` and a `lid` (WarpDrive) count as no id; read-only attributes and relationships
-    are dropped; unknown ones are 422; a foreign `type`, or an `id` other than `expected_id`, 409.
-    """
+    """One resource object of `schema_class`'s type from the request body: a null `id` and a
+    `lid` (WarpDrive) count as no id; read-only members are dropped, unknown ones are 422; a
+    foreign `type`, or an `id` other than `expected_id`, 409."""
     data = resource_object(read_document() if document is None else document)
     expected_type = schema_class.type_name()
     if data["type"] != expected_type:
@@ -160,13 +155,12 @@ def load_resource(
         )
 
     read_only = schema_class.read_only_names()
-    relationship_names = set(schema_class.relationship_fields())
     attributes = {k: v for k, v in data.get("attributes", {}).items() if k not in read_only}
     relationships = {}
     for name, value in data.get("relationships", {}).items():
         if name in read_only:
             continue
-        if name not in relationship_names:
+        if name not in schema_class.relationship_fields():
             raise JsonApiError(
                 422,
                 "unknown_field",
@@ -210,9 +204,9 @@ def resolve_parent(sent_id: Any, url_id: uuid.UUID | None, relationship: str) ->
         raise JsonApiError(404, "not_found", f"No such {relationship}.", pointer=pointer) from error
 
 
-def load_identifiers(expected_type: str, document: Any = None) -> list[uuid.UUID]:
+def load_identifiers(expected_type: str) -> list[uuid.UUID]:
     """The ids of a to-many relationship document (`{"data": [{"type", "id"}, ...]}`)."""
-    document = read_document() if document is None else document
+    document = read_document()
     if not isinstance(document, dict) or not isinstance(document.get("data"), list):
         raise bad_document("/data", "A to-many relationship document has an array `data`.")
     ids = []

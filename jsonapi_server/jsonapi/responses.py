@@ -95,12 +95,11 @@ def resource_response(
     *,
     status: int = 200,
     meta: dict | None = None,
-    headers: dict | None = None,
     location: bool = False,
 ):
     """A single resource, with its ETag when it is syncable (a GET naming it in If-None-Match
     is 304); with `location`, a 201 whose Location equals the resource's links.self."""
-    headers = dict(headers or {})
+    headers: dict[str, str] = {}
     etag = etag_of(schema_class, obj)
     if etag:
         headers["ETag"] = etag

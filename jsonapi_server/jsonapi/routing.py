@@ -58,26 +58,19 @@ def register_resource(
     takes the parent from the document instead of the URL. Each view is described for the
     OpenAPI document from `schema`, `listing` and the create/update schemas."""
     type_ = schema.type_name()
-    specs = {
+    item_specs = {
         "GET": OperationSpec("show", schema),
         "PATCH": OperationSpec("update", schema, request=update_schema or schema),
         "DELETE": OperationSpec("delete", schema, status=204),
     }
+    collection_specs = {
+        "GET": OperationSpec("list", schema, collection=listing, many=True),
+        "POST": OperationSpec("create", schema, request=create_schema or schema, status=201),
+    }
     for method, view in item_views.items():
-        _describe_once(view, specs[method])
+        _describe_once(view, item_specs[method])
     for method, view in (collection_views or {}).items():
-        if method == "GET":
-            _describe_once(view, OperationSpec("list", schema, collection=listing, many=True))
-        else:
-            _describe_once(
-                view,
-                OperationSpec(
-                    "create",
-                    schema,
-                    request=create_schema or schema,
-                    status=201,
-                ),
-            )
+        _describe_once(view, collection_specs[method])
     item_views = dict(item_views)
     if "PATCH" in item_views:
         item_views.setdefault("PUT", item_views["PATCH"])
@@ -85,17 +78,20 @@ def register_resource(
     blueprint.add_url_rule(
         item_path, endpoint=f"{type_}_item", view_func=item_view, methods=list(item_views)
     )
-    flat_defaults = {parent_argument: None} if parent_argument else None
-    for number, spelling in enumerate(type_spellings(type_)):
-        flat_item = f"/{spelling}/<uuid:id>"
-        if flat_item != item_path:
-            blueprint.add_url_rule(
-                flat_item,
-                endpoint=f"{type_}_item_flat_{number}",
-                view_func=item_view,
-                methods=list(item_views),
-                defaults=flat_defaults,
-            )
+
+    def add_flat(suffix: str, name: str, view: View, methods: list[str], own: str | None) -> None:
+        """`/<type><suffix>` in each spelling of the type but the view's own path."""
+        for number, spelling in enumerate(type_spellings(type_)):
+            if f"/{spelling}{suffix}" != own:
+                blueprint.add_url_rule(
+                    f"/{spelling}{suffix}",
+                    endpoint=f"{type_}_{name}_flat_{number}",
+                    view_func=view,
+                    methods=methods,
+                    defaults={parent_argument: None} if parent_argument else None,
+                )
+
+    add_flat("/<uuid:id>", "item", item_view, list(item_views), item_path)
     if not collection_views:
         return
     if collection_path is None:
@@ -106,17 +102,9 @@ def register_resource(
         view_func=_dispatcher(collection_views),
         methods=list(collection_views),
     )
-    if "POST" not in collection_views:
-        return
-    for number, spelling in enumerate(type_spellings(type_)):
-        if f"/{spelling}" != collection_path:
-            blueprint.add_url_rule(
-                f"/{spelling}",
-                endpoint=f"{type_}_create_flat_{number}",
-                view_func=_dispatcher({"POST": collection_views["POST"]}),
-                methods=["POST"],
-                defaults=flat_defaults,
-            )
+    if "POST" in collection_views:
+        create = _dispatcher({"POST": collection_views["POST"]})
+        add_flat("", "create", create, ["POST"], collection_path)
 
 
 def register_relationships(

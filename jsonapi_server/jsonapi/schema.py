@@ -3,6 +3,7 @@
 error objects with JSON pointers)."""
 
 from collections.abc import Mapping
+from functools import cache
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -29,11 +30,8 @@ class ResourceSchemaOpts(_LibrarySchemaOpts):
 
 
 class ResourceSchema(_LibrarySchema):
-    """Base of every resource schema. An instance that dumps or loads serves one call and is
-    thrown away, so nothing of one response can reach another (the library keeps
-    `included_data` on the instance); documents are written by jsonapi.writer from plans read
-    off an instance, which is never dumped. Included resources are written once each by
-    jsonapi.document."""
+    """Base of every resource schema. Documents are written by jsonapi.writer from plans read
+    off an instance, which the package never dumps; included resources by jsonapi.document."""
 
     OPTIONS_CLASS = ResourceSchemaOpts
     registry: ClassVar[dict[str, type["ResourceSchema"]]] = {}
@@ -70,18 +68,15 @@ class ResourceSchema(_LibrarySchema):
         return cls.opts.type_
 
     @classmethod
+    @cache  # each class's own
     def relationship_fields(cls) -> Mapping[str, Relationship]:
-        found = cls.__dict__.get("_relationship_fields")  # each class's own, found once
-        if found is None:
-            found = MappingProxyType(
-                {
-                    name: field
-                    for name, field in cls._declared_fields.items()
-                    if isinstance(field, Relationship)
-                }
-            )
-            cls._relationship_fields = found
-        return found
+        return MappingProxyType(
+            {
+                name: field
+                for name, field in cls._declared_fields.items()
+                if isinstance(field, Relationship)
+            }
+        )
 
     @classmethod
     def read_only_names(cls) -> set[str]:
@@ -99,55 +94,33 @@ class ResourceSchema(_LibrarySchema):
         """What besides the version changes the representation (a derived status, say)."""
         return ""
 
-    def self_link(self, obj: Any) -> str | None:
-        if not self.opts.self_path:
-            return None
-        return self.base_url + self.opts.self_path.format_map(Attributes(obj))
-
-    # -- dumping ------------------------------------------------------------------------------
-    # The library's path, made lean: attributes read with plain getattr, the resource's path
-    # built once per object (its relationship links derive from it), and format_item without
-    # the per-item rebuild of the field map.
-
-    def get_attribute(self, obj, attr, default):
-        return getattr(obj, attr, default)
+    # -- dumping: only tests/test_writer.py dumps, the reference the writer is held to ---------
 
     def _serialize(self, obj, *, many=False):
         if many and obj is not None:
             return [self._serialize(item) for item in obj]
-        self.current_link = self.self_link(obj)
+        path = self.opts.self_path
+        # Read by each Relationship for its links, then by format_item.
+        self.current_link = self.base_url + path.format_map(Attributes(obj)) if path else None
         data = super()._serialize(obj, many=False)
         data[_LINKS_KEY] = self.current_link
         return data
 
-    def _on_bind_fields(self) -> None:
-        """What format_item needs of the fields, worked out once per schema instance."""
-        self._members = {}
-        for name, field in self.fields.items():
-            key = field.data_key or name
-            if name == "id":
-                self._members[key] = ("id", key)
-            elif isinstance(field, _library_fields.BaseRelationship):
-                self._members[key] = ("relationships", self.inflect(name))
-            else:
-                self._members[key] = ("attributes", self.inflect(name))
-
     def format_item(self, item):
-        if not item:
-            return None
-        if not hasattr(self, "_members"):
-            self._on_bind_fields()
+        """The library's, with attributes before relationships and the links _serialize wrote."""
         resource = {"type": self.opts.type_}
         attributes, relationships = {}, {}
-        self_link = item.pop(_LINKS_KEY, None)
-        for key, value in item.items():
-            place, name = self._members[key]
-            if place == "id":
-                resource["id"] = value
-            elif place == "attributes":
-                attributes[name] = value
-            elif value:
-                relationships[name] = value
+        self_link = item.pop(_LINKS_KEY)
+        for name, field in self.dump_fields.items():
+            key = field.data_key or name
+            if key not in item:
+                continue
+            if name == "id":
+                resource["id"] = item[key]
+            elif not isinstance(field, _library_fields.BaseRelationship):
+                attributes[self.inflect(name)] = item[key]
+            elif item[key]:
+                relationships[self.inflect(name)] = item[key]
         if attributes:
             resource["attributes"] = attributes
         if relationships:
@@ -156,21 +129,14 @@ class ResourceSchema(_LibrarySchema):
             resource["links"] = {"self": self_link}
         return resource
 
-    def get_resource_links(self, item):
-        return None  # written by format_item from the object, not from the dumped dict
-
-    def render_included_data(self, data):
-        self.included_data = {}
-        return data
-
     # -- loading errors -----------------------------------------------------------------------
 
     def format_error(self, field_name, message, index=None):
         """The library's pointer, with member names escaped as RFC 6901 asks (a client may
         send a name holding `~` or `/`)."""
         if field_name == "_schema":
-            return {"detail": message, "source": {"pointer": "/data"}}
-        if isinstance(self.declared_fields.get(field_name), Relationship):
+            pointer = "/data"
+        elif isinstance(self.declared_fields.get(field_name), Relationship):
             pointer = json_pointer("data", "relationships", self.inflect(field_name), "data")
         elif field_name == "id":
             pointer = "/data/id"

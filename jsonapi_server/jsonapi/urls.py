@@ -24,8 +24,7 @@ def _encoded_query(pairs: tuple[tuple[str, str], ...]) -> str:
 
 
 def current_base_url() -> str:
-    """The request's URL on current_host_url(), without the query
-    (computed once a request: a listing writes it into its self and pagination links)."""
+    """The request's URL on current_host_url() without the query, once a request."""
     globals_ = request_globals()
     url = globals_.get("jsonapi_base_url")
     if url is None:
@@ -36,9 +35,8 @@ def current_base_url() -> str:
 
 
 def current_host_url() -> str:
-    """Scheme and host of every link (computed once a request: a document writes it into
-    every link): PUBLIC_BASE_URL when it is set; else the request's own (as ProxyFix trusts
-    them) when its Host is trusted; else none, and links are relative references, so that no
+    """Scheme and host of every link, once a request: PUBLIC_BASE_URL; else the request's (as
+    ProxyFix trusts them) when its Host is trusted; else none (relative links), so that no
     answer names a host the deployment does not."""
     globals_ = request_globals()
     url = globals_.get("jsonapi_host_url")
@@ -70,7 +68,7 @@ def current_url() -> str:
     return with_query(current_base_url(), list(current_request().args.items(multi=True)))
 
 
-def endpoint_url(endpoint: str, **values) -> str:
+def endpoint_url(endpoint: str) -> str:
     """The URI of a route, named by its endpoint, on current_host_url() (url_for
     percent-encodes the path and prefixes the script root, as the request's own URL has)."""
-    return current_host_url() + url_for(endpoint, **values)
+    return current_host_url() + url_for(endpoint)

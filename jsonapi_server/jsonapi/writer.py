@@ -20,9 +20,8 @@ _NOTHING: dict = {}
 # A class with this attribute (a set of names) promises that each of its instances holds every
 # one of those names in its __dict__: plain records of rows (db.records) do.
 RECORD_COLUMNS = "__record_columns__"
-# Those of them it holds as the text PostgreSQL writes for their type (a dict: name -> "uuid",
-# whose text is what str() of the value writes, or "timestamptz", `2021-11-23 14:38:03.25+00`);
-# their attributes give the typed values. What is written as text is written from the text.
+# Those held as PostgreSQL's text of their type (name -> "uuid", the text str() writes, or
+# "timestamptz", `2021-11-23 14:38:03.25+00`), typed by their attributes: written from the text.
 RECORD_TEXT_COLUMNS = "__record_text_columns__"
 
 
@@ -73,13 +72,10 @@ def _path_template(template: str) -> tuple[tuple[str, str | None], ...]:
 
 
 class ResourcePlan:
-    """How to write resource objects of one schema class with one set of dump fields: read off
-    a bound schema instance (dump fields, data keys, type, path template, relationships), it
-    writes each object in one pass, without marshmallow's per-field dispatch. Plain fields
-    (strings, booleans, integers, timestamps) are written directly, any other by its
-    marshmallow field. A plan holds nothing of a request (the base URL and the included
-    relationships come with every `write`), so a cached plan cannot carry one response into
-    another."""
+    """How to write resource objects of one schema class and set of dump fields, read off a
+    schema instance: plain fields directly, any other by its marshmallow field. It holds
+    nothing of a request (base URL and includes come with each `write`), so a cached plan
+    cannot carry one response into another."""
 
     def __init__(self, schema: ResourceSchema):
         self.type_ = schema.opts.type_
@@ -123,9 +119,8 @@ class ResourcePlan:
     def write(
         self, objects: Sequence[Any], base_url: str, included_relationships: frozenset[str]
     ) -> list[dict]:
-        """Resource objects for `objects`. Records (db.records) of one class, which hold
-        every column of their model, are written by a function made for their class; any
-        other object (an answer that is no row, an ORM instance a write returns) the general
+        """Records (db.records) of one class are written by a function made for their class;
+        any other objects (ORM instances a write returns, answers that are no row) the general
         way."""
         if objects:
             kind = type(objects[0])
@@ -139,13 +134,11 @@ class ResourcePlan:
         return self._generic(objects, base_url, included_relationships)
 
     def _compile(self, record_class: type | None) -> Callable | None:
-        """`write(objects, base_url, included_relationships)` as one function generated for
-        this plan: every member name, link suffix and field is a constant of its code, so
-        writing an object runs no loop over the plan and no dispatch per field. For a record
-        class, values are read straight from the record's columns and properties, with no
-        test for a missing one; None when the plan names an attribute the class lacks. The
-        source is made only of the schema's declarations (names are written with repr),
-        never of anything a client sent."""
+        """`write(objects, base_url, included_relationships)` generated for this plan, its
+        names and fields constants, so no loop over the plan or dispatch per field runs. For a
+        record class it reads columns with no test for a missing one (None when the class lacks
+        an attribute). The source holds only the schema's declarations (names as repr), never
+        anything a client sent."""
         constants: dict[str, Any] = {
             "_MISSING": _MISSING,
             "_NOTHING": _NOTHING,
@@ -163,18 +156,17 @@ class ResourcePlan:
         text_columns = getattr(record_class, RECORD_TEXT_COLUMNS, {})
 
         def read(attribute: str, into: str, *, text_of: str = "uuid") -> list[str]:
-            """Lines that put the attribute's value, or _MISSING, into `into`: a column held
-            as the text of `text_of` (the form the value is written from) as its text."""
+            """Lines that put the attribute's value, or _MISSING, into `into`; a column held as
+            the text of `text_of` (what its value is written from), as that text."""
             if record_class is not None:
                 if attribute in columns and text_columns.get(attribute, text_of) == text_of:
                     return [f"{into} = loaded[{attribute!r}]"]
                 if not hasattr(record_class, attribute):
                     raise _NotForRecords(attribute)
                 return [f"{into} = obj.{attribute}"]
-            # A loaded column (and any value a plain object holds) sits in the instance's
-            # __dict__, where reading it skips the instrumented descriptor; properties and
-            # anything not loaded are read the ordinary way (all of a record's: `loaded` is
-            # empty for records).
+            # A loaded column (any value a plain object holds) is read from the instance's
+            # __dict__, skipping the instrumented descriptor; properties, anything not loaded
+            # and all of a record's (`loaded` is empty for records) the ordinary way.
             return [
                 f"{into} = loaded.get({attribute!r}, _MISSING)",
                 f"if {into} is _MISSING:",
@@ -208,13 +200,9 @@ class ResourcePlan:
                     parts.append(f"str({prefix}{len(parts)})")
             return lines, " + ".join(parts)
 
+        dictionary = "getattr(obj, '__dict__', _NOTHING)"
         if record_class is None:  # a record's __dict__ holds texts for typed values
-            dictionary = (
-                "_NOTHING if hasattr(obj, _RECORD_TEXT_COLUMNS)"
-                " else getattr(obj, '__dict__', _NOTHING)"
-            )
-        else:
-            dictionary = "getattr(obj, '__dict__', _NOTHING)"
+            dictionary = f"_NOTHING if hasattr(obj, _RECORD_TEXT_COLUMNS) else {dictionary}"
         try:
             body = [
                 f"loaded = {dictionary}",

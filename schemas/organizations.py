@@ -12,19 +12,19 @@ ROLE_CHOICES = ("owner", "admin", "member")
 
 
 class VersionedSchema(ResourceSchema):
-    """Timestamps of a syncable resource; `updated_in_db_at` may come back as a write's base."""
+    """A syncable resource's id and versions; `updated_in_db_at` may come back as a write's base."""
 
     created_at = Timestamp(dump_only=True)
     updated_at = Timestamp(dump_only=True)
     # null is accepted (no base), never answered
     updated_in_db_at = Timestamp(allow_none=True, metadata={"answered_null": False})
+    id = fields.Str(dump_only=True)
 
     class Meta:
         type_ = "resources"
 
 
 class OrganizationSchema(VersionedSchema):
-    id = fields.Str(dump_only=True)
     name = fields.Str(required=True, validate=single_line(min_length=1, max_length=100))
     description = fields.Str(allow_none=True, validate=validate.Length(max=2000))
     email = fields.Str(allow_none=True, validate=validate_optional_email)
@@ -45,7 +45,6 @@ class OrganizationSchema(VersionedSchema):
 
 
 class MembershipSchema(VersionedSchema):
-    id = fields.Str(dump_only=True)
     role = fields.Str(validate=validate.OneOf(ROLE_CHOICES))
     removed_at = Timestamp(dump_only=True, allow_none=True)  # allow_none: may be answered null
     user = Relationship("users", dump_only=False)
@@ -57,7 +56,6 @@ class MembershipSchema(VersionedSchema):
 
 
 class ChannelSchema(VersionedSchema):
-    id = fields.Str(dump_only=True)
     name = fields.Str(required=True, validate=single_line(min_length=1, max_length=80))
     description = fields.Str(allow_none=True, validate=validate.Length(max=2000))
     archived = Boolean()

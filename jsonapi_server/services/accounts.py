@@ -184,8 +184,7 @@ def own_account(caller: User) -> User:
 
 
 def update_profile(caller: User, changes: dict) -> User:
-    """Change the caller's own profile; members left out stay as they are. The email is not
-    changed here (services.email_changes)."""
+    """Change the caller's own profile (not its email: services.email_changes)."""
     user = own_account(caller)
     changes = {name: value for name, value in changes.items() if name in PROFILE_FIELDS}
     # Clients send the whole resource back: the address as it is changes nothing.

@@ -27,14 +27,12 @@ def _check_member_changes(
 
 
 def add_channel_members(user, channel_id, user_ids, *, organization_id=None) -> Channel:
-    """Join (oneself: any member) or add others (owner/admins); members of the organization
-    only; archived channels cannot be joined. Joining again changes nothing.
-
-    Locks, in the order every write takes them (memberships, then channels): the joining
-    memberships FOR SHARE, so a concurrent removal waits (or has removed them: 404) and
-    cannot miss the new channel member; then the channel FOR UPDATE, read again, so an
-    archive cannot slip in and versions stay in order. A row that exists already is skipped
-    by its primary key (ON CONFLICT DO NOTHING), not by a check of our own."""
+    """Join (oneself: any member) or add others (owner/admins): members of the organization
+    only, never to an archived channel; joining again changes nothing. Locks, in the order every
+    write takes them: the memberships FOR SHARE (a concurrent removal waits, or has removed
+    them: 404, and cannot miss the new member), then the channel FOR UPDATE, read again (no
+    archive slips in; versions stay in order). A row that exists is skipped by its primary key
+    (ON CONFLICT DO NOTHING), not by a check of our own."""
     channel: Channel | None  # read again below, locked
     access, channel = CHANNEL.instance(
         user, channel_id, organization_id, "channel.read", lock=False

@@ -146,21 +146,14 @@ def create_channel(
     """Any member may create a channel; the creator owns it and joins it."""
     require_right(user, organization_id, "channel.create")
     attributes = _clean(values)
-
-    def same(stored: Channel) -> bool:
-        return (
-            stored.owner_id == user.id
-            and stored.organization_id == organization_id
-            and all(getattr(stored, name) == value for name, value in attributes.items())
-        )
-
-    create = sync.SyncableCreate(Channel, client_id, same, include)
+    content = {"owner_id": user.id, "organization_id": organization_id, **attributes}
+    create = sync.SyncableCreate(Channel, client_id, content, include)
     if (replay := create.replay()) is not None:
         return replay
     if not _name_free(organization_id, attributes["name"]):
         return create.replay_or(_name_taken())
     now = sync.database_now()
-    channel = Channel(id=create.id, organization_id=organization_id, owner_id=user.id, **attributes)
+    channel = Channel(id=create.id, **content)
     if channel.archived:
         channel.archived_at = now
     sync.stamp(channel, now)
@@ -206,8 +199,7 @@ def update_channel(
 
 
 def delete_channel(user: User, channel_id: uuid.UUID, *, organization_id=None, base=None):
-    """The channel is locked first: of concurrent deletes one deletes, the others find
-    nothing (404), and one tombstone is left."""
+    """Locked first: of concurrent deletes one deletes (one tombstone), the others get 404."""
     _, channel = CHANNEL.instance(user, channel_id, organization_id, "channel.delete")
     sync.check_precondition(channel, base)
     viewers = db.session.scalars(
@@ -215,8 +207,6 @@ def delete_channel(user: User, channel_id: uuid.UUID, *, organization_id=None, b
             Membership.organization_id == channel.organization_id, Membership.removed_at.is_(None)
         )
     ).all()
-    sync.record_deletion(
-        TOMBSTONE, channel.id, deleted_by_id=user.id, viewer_ids=viewers, now=sync.database_now()
-    )
+    sync.record_deletion(TOMBSTONE, channel.id, deleted_by_id=user.id, viewer_ids=viewers)
     db.session.execute(delete(Channel).where(Channel.id == channel.id))
     db.session.commit()

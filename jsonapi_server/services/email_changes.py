@@ -18,10 +18,6 @@ from .passwords import check_current_password
 from .sync import committing
 
 
-def _ttl() -> timedelta:
-    return timedelta(seconds=current_app.config["EMAIL_CHANGE_TTL_SECONDS"])
-
-
 def request_email_change(caller: User, new_email: str, current_password: str) -> EmailChange:
     """Mail a code to `new_email`; it replaces any change of the caller's not yet confirmed."""
     user = own_account(caller)
@@ -41,7 +37,7 @@ def request_email_change(caller: User, new_email: str, current_password: str) ->
         new_email=address,
         code_hash=one_time_codes.digest(code),
         created_at=now,
-        expires_at=now + _ttl(),
+        expires_at=now + timedelta(seconds=current_app.config["EMAIL_CHANGE_TTL_SECONDS"]),
     )
     db.session.execute(
         delete(EmailChange).where(
@@ -52,18 +48,15 @@ def request_email_change(caller: User, new_email: str, current_password: str) ->
     url = current_app.config["EMAIL_CHANGE_URL_TEMPLATE"].format(
         code=code, email_change_id=change.id
     )
-    outbox.queue_emails(
-        [
-            outbox.email(
-                address,
-                "Confirm your new email address",
-                "email_change",
-                confirm_url=url,
-                code=code,
-                expires_at_text=change.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
-            )
-        ]
+    message = outbox.email(
+        address,
+        "Confirm your new email address",
+        "email_change",
+        confirm_url=url,
+        code=code,
+        expires_at_text=change.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
     )
+    outbox.queue_emails([message])
     db.session.commit()
     return change
 

@@ -124,17 +124,14 @@ def add_member(
         raise Invalid(
             "Name the user to add in relationships.user.", pointer="/data/relationships/user"
         ) from error
-
-    def same(stored: Membership) -> bool:
-        return (
-            stored.created_by_id == user.id
-            and stored.organization_id == organization_id
-            and stored.user_id == member_id
-            and stored.role == role
-            and stored.removed_at is None
-        )
-
-    create = sync.SyncableCreate(Membership, client_id, same, include)
+    content = {
+        "created_by_id": user.id,
+        "organization_id": organization_id,
+        "user_id": member_id,
+        "role": role,
+        "removed_at": None,
+    }
+    create = sync.SyncableCreate(Membership, client_id, content, include)
     if (replay := create.replay()) is not None:
         return replay
     if db.session.get(User, member_id) is None:

@@ -1,5 +1,6 @@
-"""One-time codes mailed to prove a mailbox: 256 random bits, kept only as their SHA-256
-digest (a code this long needs no slow hash), compared in constant time."""
+"""One-time codes mailed to prove a mailbox: 256 random bits in 64 hex digits. An account
+change keeps only a code's SHA-256 digest (a code this long needs no slow hash), compared in
+constant time; an invite keeps its code."""
 
 import hashlib
 import hmac

@@ -7,24 +7,14 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select
 
-from jsonapi_server.db import (
-    Filter,
-    Listing,
-    Scope,
-    fetch_again,
-    parse_since,
-    parse_text,
-)
+from jsonapi_server.db import Filter, Listing, Scope, fetch_again, parse_since, parse_text
 from jsonapi_server.extensions import db
 from jsonapi_server.models import Channel, Membership, Organization, User
 
 from . import channels, sync
+from .accounts import normalize_email
 from .errors import Forbidden
-from .permissions import (
-    OneWithRole,
-    declare_rights,
-    includes_invites,
-)
+from .permissions import OneWithRole, declare_rights, includes_invites
 
 declare_rights("organization", read="member", update="admin", delete="owner")
 TOMBSTONE = sync.tombstoned("organizations")
@@ -90,9 +80,8 @@ def get_organization(user: User, organization_id: uuid.UUID, include: Sequence[s
 
 def _clean(values: Mapping[str, Any]) -> dict:
     cleaned = {name: values[name] for name in WRITABLE if name in values}
-    for name in ("email",):
-        if cleaned.get(name):
-            cleaned[name] = cleaned[name].strip().lower()
+    if cleaned.get("email"):
+        cleaned["email"] = normalize_email(cleaned["email"])
     for name in ("email", "logo_url"):
         if cleaned.get(name) == "":
             cleaned[name] = None
@@ -102,28 +91,19 @@ def _clean(values: Mapping[str, Any]) -> dict:
 def create_organization(
     user: User, values: Mapping[str, Any], *, client_id: str | None = None, include=()
 ) -> Organization:
-    """Create an organization owned by `user`, with its `general` channel, which the owner
-    joins. A replayed create returns the stored one."""
-    attributes = _clean(values)
-
-    def same(stored: Organization) -> bool:
-        return stored.owner_id == user.id and all(
-            getattr(stored, name) == value for name, value in attributes.items()
-        )
-
-    create = sync.SyncableCreate(Organization, client_id, same, include)
+    """Create an organization owned by `user`, with its `general` channel, which the owner joins."""
+    content = {"owner_id": user.id, **_clean(values)}
+    create = sync.SyncableCreate(Organization, client_id, content, include)
     if (replay := create.replay()) is not None:
         return replay
     now = sync.database_now()
-    new_id = create.id
-    organization = Organization(id=new_id, owner_id=user.id, **attributes)
-    sync.stamp(organization, now)
+    organization = Organization(id=create.id, **content)
     membership = Membership(
-        organization_id=new_id, user_id=user.id, role="owner", created_by_id=user.id
+        organization_id=create.id, user_id=user.id, role="owner", created_by_id=user.id
     )
-    sync.stamp(membership, now)
-    channel = Channel(organization_id=new_id, name=DEFAULT_CHANNEL, owner_id=user.id)
-    sync.stamp(channel, now)
+    channel = Channel(organization_id=create.id, name=DEFAULT_CHANNEL, owner_id=user.id)
+    for row in (organization, membership, channel):
+        sync.stamp(row, now)
     with create.committing():
         db.session.add_all([organization, membership])
         channels.add_with_creator(channel, user.id, now)
@@ -149,9 +129,8 @@ def update_organization(
 
 
 def delete_organization(user: User, organization_id: uuid.UUID, *, base=None) -> None:
-    """Delete it with its memberships, channels and invites (database cascades), leaving one
-    tombstone for everyone who was a member. The row is locked first: of concurrent deletes
-    one deletes, the others find nothing (404), and one tombstone is left."""
+    """Delete it with its memberships, channels and invites (database cascades), leaving a
+    tombstone for its members. Locked first: of concurrent deletes one deletes, others get 404."""
     _, organization = ORGANIZATION.instance(user, organization_id, None, "organization.delete")
     sync.check_precondition(organization, base)
     member_ids = db.session.scalars(
@@ -160,11 +139,7 @@ def delete_organization(user: User, organization_id: uuid.UUID, *, base=None) ->
         )
     ).all()
     sync.record_deletion(
-        TOMBSTONE,
-        organization_id,
-        deleted_by_id=user.id,
-        viewer_ids=[*member_ids, user.id],
-        now=sync.database_now(),
+        TOMBSTONE, organization_id, deleted_by_id=user.id, viewer_ids=[*member_ids, user.id]
     )
     db.session.execute(delete(Organization).where(Organization.id == organization_id))
     db.session.commit()

@@ -9,7 +9,7 @@ import smtplib
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +53,8 @@ def email(recipient: str, subject: str, template: str, **context) -> dict[str, A
 
 
 def queue_emails(emails: Sequence[Mapping[str, Any]]) -> None:
-    """Add rows made by email() to the outbox, in one INSERT in the caller's transaction,
-    which commits them with the change they belong to (a Core INSERT of the table, as
-    invites.creating._write_invites writes invites, for the same reason)."""
+    """Add rows made by email() to the outbox in one Core INSERT (no ORM unit of work), in the
+    caller's transaction, which commits them with the change they belong to."""
     if emails:
         db.session.execute(insert(OutboxMessage.__table__), list(emails))
 
@@ -152,9 +151,8 @@ def dead(last: int) -> list[OutboxMessage]:
 
 
 def _failed(message: OutboxMessage, error: Exception) -> None:
-    """A failed attempt: retried later, unless it cannot succeed or has been tried
-    OUTBOX_MAX_ATTEMPTS times; then the message is dead, kept with its last error and never
-    claimed again (`flask outbox status` lists it)."""
+    """A failed attempt: retried later, unless it cannot succeed or was tried
+    OUTBOX_MAX_ATTEMPTS times; then it is dead, kept with its last error, never claimed again."""
     message.last_error = f"{type(error).__name__}: {error}"[:2000]
     if is_permanent(error) or message.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
         message.dead_at = utc_now()
@@ -174,10 +172,10 @@ def _failed(message: OutboxMessage, error: Exception) -> None:
     )
 
 
-def deliver_due(now: datetime | None = None) -> int:
+def deliver_due() -> int:
     """One pass: claim due messages (skipping those another worker holds), send each, record
     the outcome. Returns how many were sent."""
-    now = now or utc_now()
+    now = utc_now()
     statement = (
         select(OutboxMessage)
         .where(

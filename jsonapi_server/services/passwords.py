@@ -17,8 +17,6 @@ from . import one_time_codes, outbox, tokens
 from .accounts import hash_password, normalize_email, own_account
 from .errors import Conflict, Forbidden, Gone, Invalid
 
-TOKEN_POINTER = "/data/attributes/token"  # noqa: S105 - where the token is, not one
-
 
 @dataclass(frozen=True)
 class PasswordChange:
@@ -68,10 +66,6 @@ def change_password(
     return PasswordChange(id=uuid.uuid4(), user_id=user.id, changed_at=now)
 
 
-def _reset_ttl() -> timedelta:
-    return timedelta(seconds=current_app.config["PASSWORD_RESET_TTL_SECONDS"])
-
-
 def request_reset(email: str) -> None:
     """Mail a reset token to the account with this address, if there is one. An unknown
     address costs the same work (a token, its email rendered, a row without a user, a
@@ -79,7 +73,7 @@ def request_reset(email: str) -> None:
     address = normalize_email(email)
     user_id = db.session.scalar(select(User.id).where(User.email == address))
     token, now = one_time_codes.new_code(), utc_now()
-    expires_at = now + _reset_ttl()
+    expires_at = now + timedelta(seconds=current_app.config["PASSWORD_RESET_TTL_SECONDS"])
     message = outbox.email(
         address,
         "Reset your password",
@@ -105,7 +99,7 @@ def reset_password(token: str, new_password: str) -> PasswordReset:
     uses one succeeds and the other finds it used (409). Every session of the account is
     revoked, and the address is verified (the token reached it)."""
     refused = Invalid(
-        "No password reset has this token.", code="invalid_token", pointer=TOKEN_POINTER
+        "No password reset has this token.", code="invalid_token", pointer="/data/attributes/token"
     )
     if not one_time_codes.well_formed(token):
         raise refused

@@ -43,7 +43,10 @@ class Access:
     role: str | None  # None: not a member (only a superadmin gets this far)
 
     def can(self, action: str) -> bool:
-        return role_allows(self.user, self.role, action)
+        """The one rule: a superadmin may do everything; a member what their role reaches."""
+        if self.user.is_superadmin:
+            return True
+        return self.role is not None and RANK[self.role] >= RANK[REQUIRED_ROLE[action]]
 
     def require(self, action: str) -> "Access":
         if not self.can(action):
@@ -51,29 +54,13 @@ class Access:
         return self
 
 
-def role_allows(user: User, role: str | None, action: str) -> bool:
-    """The one rule: a superadmin may do everything; a member what their role reaches."""
-    if user.is_superadmin:
-        return True
-    return role is not None and RANK[role] >= RANK[REQUIRED_ROLE[action]]
-
-
-def require_role(user: User, role: str | None, action: str, not_found: str) -> None:
-    """404 for a stranger (nothing is revealed), 403 for a member whose role falls short."""
-    if role is None and not user.is_superadmin:
-        raise NotFound(not_found)
-    if not role_allows(user, role, action):
-        raise Forbidden(f"Your role in this organization does not allow {action}.")
-
-
 # The caller's own membership row, named apart from a memberships row it is read beside.
 _CALLERS = aliased(Membership, name="callers_membership")
 
 
 def caller_role(organization_id_column):
-    """A correlated subquery: the caller's role in the organization a row belongs to, so a
-    row and the right to see it come in one statement. The caller's id is the statement's
-    `user_id` parameter (the statement is built once)."""
+    """A correlated subquery: the caller's role in the organization a row belongs to, so a row
+    and the right to see it come in one statement (built once: the caller is its `user_id`)."""
     return (
         select(_CALLERS.role)
         .where(
@@ -86,12 +73,10 @@ def caller_role(organization_id_column):
 
 
 class OneWithRole:
-    """How every single resource is read, for a GET and for a write alike: the row by its id
-    and, in the same statement (built once), the caller's role in its organization. A GET
-    gets a record with its includes; a write gets the ORM instance it changes, locked FOR
-    UPDATE OF its own table unless asked not to (the caller's membership is only read).
-    Whoever may not know the row exists, or finds it under another organization than the URL
-    names, gets 404."""
+    """How every single resource is read, for a GET and a write alike: the row by its id with,
+    in the same statement (built once), the caller's role in its organization. A GET gets a
+    record with its includes; a write the ORM instance, locked FOR UPDATE OF its own table
+    unless asked not to. A stranger, or a row under another organization than the URL's: 404."""
 
     def __init__(self, resource: str, model: Any, organization_id_column: Any, not_found: str):
         self.resource = resource
@@ -99,12 +84,10 @@ class OneWithRole:
         self._organization_of = attrgetter(organization_id_column.key)
         self._by_id = select(model).where(model.id == bindparam("id"))
         self._role = (caller_role(organization_id_column).label("caller_role"),)
-        self._for_write = (
-            self._by_id.add_columns(*self._role)
-            .with_for_update(of=model)
-            .execution_options(populate_existing=True)
-        )
         self._for_check = self._by_id.add_columns(*self._role)
+        self._for_write = self._for_check.with_for_update(of=model).execution_options(
+            populate_existing=True
+        )
 
     def record(self, user: User, resource_id, organization_id=None, include: Sequence[str] = ()):
         """The resource as a record, for `resource.read`, with what `include` adds."""
@@ -121,8 +104,7 @@ class OneWithRole:
     def instance(
         self, user: User, resource_id, organization_id, action: str, *, lock: bool = True
     ) -> tuple[Access, Any]:
-        """`(access, instance)`: the caller's access, which has `action`'s right, and the ORM
-        instance to change, locked unless `lock` is false."""
+        """The caller's access, which has `action`'s right, and the ORM instance to change."""
         statement = self._for_write if lock else self._for_check
         row = db.session.execute(statement, {"id": resource_id, "user_id": user.id}).first()
         found, role = row if row is not None else (None, None)
@@ -131,8 +113,9 @@ class OneWithRole:
     def _checked(self, user: User, found, role: str | None, organization_id, action: str) -> Access:
         if found is None or organization_id not in (None, self._organization_of(found)):
             raise NotFound(self.not_found)
-        require_role(user, role, action, self.not_found)
-        return Access(user=user, role=role)
+        if role is None and not user.is_superadmin:  # a stranger learns nothing: 404, not 403
+            raise NotFound(self.not_found)
+        return Access(user=user, role=role).require(action)
 
 
 # The caller's role in an organization that exists (no row: it does not), for checks that
@@ -161,44 +144,30 @@ def remember_role(caller: Any, organization_id: uuid.UUID, role: str | None) -> 
     caller.__dict__.setdefault(_KNOWN_ROLES, {})[organization_id] = role
 
 
-def _known_role(user: User, organization_id: uuid.UUID) -> Any:
-    """The remembered role (None: not a member; 404 for strangers), or _UNKNOWN."""
-    role = getattr(user, _KNOWN_ROLES, {}).get(organization_id, _UNKNOWN)
-    if role is None and not user.is_superadmin:
-        raise NotFound("No such organization.")
-    return role
-
-
-def _caller_row(statement, user: User, organization_id: uuid.UUID):
-    """The statement's row for the organization and the caller; 404 for strangers."""
-    row = db.session.execute(
-        statement, {"user_id": user.id, "organization_id": organization_id}
-    ).first()
-    if row is None or (row.role is None and not user.is_superadmin):
-        raise NotFound("No such organization.")
-    return row
-
-
 def includes_invites(include: Sequence[str]) -> bool:
     return any("invites" in path.split(".") for path in include)
 
 
-def check_includes(access: Access, include: Sequence[str]) -> Access:
+def check_includes(access: Access, include: Sequence[str]) -> None:
     """Including invites, from whatever resource, needs the right to read them."""
     if includes_invites(include) and not access.can("invite.read"):
         raise Forbidden(
             "Only the organization's owner and admins see its invites.", parameter="include"
         )
-    return access
 
 
 def require_right(
     user: User, organization_id: uuid.UUID, action: str, *, include: Sequence[str] = ()
 ) -> None:
-    """The caller's right to `action` in the organization, for listings and creates (which
-    read no one row of it): their role is read without loading the organization, or not read
-    at all when it was read with the caller (remember_role)."""
-    role = _known_role(user, organization_id)
+    """The caller's right to `action`, for listings and creates (which read no one row): their
+    role is read without loading the organization, or not at all if remembered with the caller."""
+    role = getattr(user, _KNOWN_ROLES, {}).get(organization_id, _UNKNOWN)
     if role is _UNKNOWN:
-        role = _caller_row(_ROLE_IN_ORGANIZATION, user, organization_id).role
+        parameters = {"user_id": user.id, "organization_id": organization_id}
+        row = db.session.execute(_ROLE_IN_ORGANIZATION, parameters).first()
+        if row is None:
+            raise NotFound("No such organization.")
+        role = row.role
+    if role is None and not user.is_superadmin:
+        raise NotFound("No such organization.")
     check_includes(Access(user=user, role=role).require(action), include)

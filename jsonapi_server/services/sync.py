@@ -53,8 +53,7 @@ def database_now() -> datetime:
 
 
 def first_version(now: datetime) -> dict[str, datetime]:
-    """The version columns of a row written as values, not as an ORM instance: what stamp()
-    gives a new row."""
+    """The version columns of a new row written as values: what stamp() gives an instance."""
     return {"created_at": now, "updated_at": now, "updated_in_db_at": now}
 
 
@@ -70,13 +69,11 @@ def stamp(row: Any, now: datetime) -> None:
 def write_needed(
     row: Any, base: datetime | None, requested: Mapping[str, Any], *, precondition: bool
 ) -> bool:
-    """Check a write against the client's base version. `row` must have been read with a
-    lock (FOR UPDATE) in this transaction, so that the version compared is the one the write
-    replaces: of concurrent writers on one base, one writes and the others see its version.
-
-    True: go ahead. False: the base is stale but what was asked for is already stored (a retry
-    whose first answer was lost), so answer with the stored row and write nothing. A stale base
-    asking for something else raises StaleUpdate. No base: unconditional."""
+    """Check a write against the client's base version (none: unconditional). `row` is read
+    FOR UPDATE, so the version compared is the one the write replaces: of concurrent writers
+    on one base, one writes and the others see its version. False: the base is stale but what
+    was asked is stored already (a retry whose answer was lost): write nothing. A stale base
+    asking for something else raises StaleUpdate."""
     if base is None or base == row.updated_in_db_at:
         return True
     if all(getattr(row, name) == value for name, value in requested.items()):
@@ -85,21 +82,18 @@ def write_needed(
 
 
 def check_precondition(row: Any, base: datetime | None) -> None:
-    """If-Match on a delete or a state change: a stale base is 412 (`row` read with a lock,
-    as for write_needed)."""
+    """If-Match on a delete or a state change: a stale base is 412 (`row` read FOR UPDATE)."""
     if base is not None and base != row.updated_in_db_at:
         raise StaleUpdate(row, precondition=True)
 
 
-def apply_changes(row: Any, changes: Mapping[str, Any], now: datetime | None = None) -> bool:
+def apply_changes(row: Any, changes: Mapping[str, Any], now: datetime | None = None) -> None:
     """Set what differs and stamp a new version; nothing differs, nothing is written."""
     changed = {name: value for name, value in changes.items() if getattr(row, name) != value}
-    if not changed:
-        return False
-    for name, value in changed.items():
-        setattr(row, name, value)
-    stamp(row, now or database_now())
-    return True
+    if changed:
+        for name, value in changed.items():
+            setattr(row, name, value)
+        stamp(row, now or database_now())
 
 
 def parse_client_id(client_id: str | None) -> uuid.UUID | None:
@@ -111,86 +105,62 @@ def parse_client_id(client_id: str | None) -> uuid.UUID | None:
         raise Invalid("A client-generated id must be a UUID.", pointer="/data/id") from error
 
 
-def _duplicate_id() -> Conflict:
-    return Conflict("A resource with this id exists.", code="duplicate_id", pointer="/data/id")
-
-
-def replayed_create(model: type, client_id: uuid.UUID | None, same: Callable[[Any], bool]):
-    """The stored row when a create with this client id is a replay; None when the id is new.
-    Any other existing row with the id is 409 duplicate_id."""
-    if client_id is None:
-        return None
-    existing = db.session.get(model, client_id)
-    if existing is None:
-        return None
-    if same(existing):
-        return existing
-    raise _duplicate_id()
-
-
-def replay_or(conflict: Conflict, model: type, client_id: uuid.UUID | None, same):
-    """A create's own check found `conflict` after replayed_create found no row: when a
-    concurrent create of the same client id committed in between (its row is what the check
-    found), this create is a replay like any other; else the conflict stands."""
-    replay = replayed_create(model, client_id, same)
-    if replay is None:
-        raise conflict
-    return replay
-
-
 @contextmanager
 def committing(
-    conflict: Conflict | None = None,
-    *,
-    model: type | None = None,
-    row_id=None,
-    same: Callable[[Any], bool] | None = None,
+    conflict: Conflict | None = None, replayed: Callable[[], bool] = lambda: False
 ) -> Iterator[None]:
     """Run a write and commit it. A unique index that fires (a race no check could see) is
-    `conflict`; when the row `model`/`row_id` exists by then, a concurrent create of the same
-    client id won: a replay (`same(stored)`, the check replayed_create makes) ends here
-    without an error, the stored row being the create's answer; anything else is 409
-    duplicate_id."""
+    `conflict`, unless `replayed()` finds that a concurrent replay of a create won: then the
+    write ends here without an error."""
     try:
         yield
         db.session.commit()
     except IntegrityError as error:
         db.session.rollback()
-        stored = db.session.get(model, row_id) if model is not None and row_id else None
-        if stored is not None:
-            if same is not None and same(stored):
-                return
-            raise _duplicate_id() from error
+        if replayed():
+            return
         if conflict is not None:
             raise conflict from error
         raise
 
 
 class SyncableCreate:
-    """The create every syncable resource makes, written once: the id a client may generate,
-    a replay (the same id with the same content) answered with the stored row, the id taken
-    by anything else refused (409 duplicate_id), a conflict of the service's own checks that
-    a concurrent replay explains answered as that replay, and the row answered as read after
-    its commit. `same(stored)` says whether a stored row is this create's."""
+    """The create every syncable resource makes: the id a client may generate, a replay (the
+    same id, stored with the values `content` names) answered with the stored row, the id taken
+    by anything else refused (409 duplicate_id), and the row answered as read after its commit."""
 
-    def __init__(self, model: type, client_id: str | None, same: Callable[[Any], bool], include=()):
-        self.model, self.same, self.include = model, same, include
+    def __init__(self, model: type, client_id: str | None, content: Mapping[str, Any], include=()):
+        self.model, self.content, self.include = model, content, include
         self.client_id = parse_client_id(client_id)
         self.id = self.client_id or uuid.uuid4()
 
+    def _replayed(self) -> bool:
+        """Whether a row with the client's id is stored and is this create's (else 409)."""
+        if self.client_id is None:
+            return False
+        stored = db.session.get(self.model, self.client_id)
+        if stored is None:
+            return False
+        if any(getattr(stored, name) != value for name, value in self.content.items()):
+            raise Conflict(
+                "A resource with this id exists.", code="duplicate_id", pointer="/data/id"
+            )
+        return True
+
     def replay(self) -> Any:
         """The stored row as the answer, when this create is a replay; None when it is new."""
-        stored = replayed_create(self.model, self.client_id, self.same)
-        return None if stored is None else self.answer(stored.id)
+        return self.answer() if self._replayed() else None
 
     def replay_or(self, conflict: Conflict) -> Any:
-        """A check of the service found `conflict`: the answer of a concurrent replay, or the
-        conflict raised."""
-        return self.answer(replay_or(conflict, self.model, self.client_id, self.same).id)
+        """A check of the service found `conflict`: when a concurrent create of the same id
+        committed in between (its row is what the check found), a replay; else the conflict."""
+        if not self._replayed():
+            raise conflict
+        return self.answer()
 
     def committing(self, conflict: Conflict | None = None):
-        """The write's commit guard (committing), for this create's row."""
-        return committing(conflict, model=self.model, row_id=self.client_id, same=self.same)
+        """committing(), where a concurrent replay of this create that won is the answer."""
+        return committing(conflict, self._replayed)
 
     def answer(self, row_id: uuid.UUID | None = None) -> Any:
         """The created (or replayed) row, as read after the commit, with its includes."""
@@ -210,8 +180,7 @@ TOMBSTONED_TYPES: list[str] = []
 
 
 def tombstoned(deletable_type: str) -> str:
-    """Declare that deleting a `deletable_type` resource leaves a tombstone (record_deletion);
-    the type, for the service to name its tombstones by."""
+    """Declare that deleting a `deletable_type` resource leaves a tombstone; returns the type."""
     if deletable_type not in TOMBSTONED_TYPES:
         TOMBSTONED_TYPES.append(deletable_type)
     return deletable_type
@@ -223,11 +192,11 @@ def record_deletion(
     *,
     deleted_by_id: uuid.UUID,
     viewer_ids: Iterable[uuid.UUID],
-    now: datetime,
-) -> DeletedRecord:
+) -> None:
     """Leave a tombstone of a hard delete for the users who could see the resource."""
     if deletable_type not in TOMBSTONED_TYPES:
         raise ValueError(f"{deletable_type}: declare it with sync.tombstoned first")
+    now = database_now()
     record = DeletedRecord(
         deletable_type=deletable_type,
         deletable_id=deletable_id,
@@ -241,7 +210,6 @@ def record_deletion(
         DeletedRecordViewer(deleted_record_id=record.id, user_id=user_id)
         for user_id in set(viewer_ids)
     )
-    return record
 
 
 def deleted_records_for(viewer_id: uuid.UUID) -> Select:

@@ -4,7 +4,7 @@ once, and a password change or reset revokes every recorded session of the accou
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
@@ -23,7 +23,7 @@ SESSION_CLAIM = "sid"
 
 @dataclass(frozen=True)
 class TokenSet:
-    session_id: uuid.UUID
+    id: uuid.UUID  # the session's
     user: User
     access_token: str
     refresh_token: str | None
@@ -31,23 +31,13 @@ class TokenSet:
     token_type: str = "Bearer"  # noqa: S105 - the scheme name, not a secret
 
     @property
-    def id(self) -> uuid.UUID:
-        return self.session_id
-
-    @property
     def user_id(self) -> uuid.UUID:
         return self.user.id
 
 
-def _access_lifetime() -> timedelta:
-    return current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
-
-
 def open_session(user: User) -> TokenSet:
-    """New access and refresh tokens for `user`, bound to a new session (recorded, and
-    committed)."""
+    """New access and refresh tokens for `user`, bound to a new session (recorded, committed)."""
     session_id = uuid.uuid4()
-    claims = {SESSION_CLAIM: str(session_id)}
     now = utc_now()
     db.session.add(
         TokenSession(
@@ -58,24 +48,21 @@ def open_session(user: User) -> TokenSet:
         )
     )
     db.session.commit()
-    return TokenSet(
-        session_id=session_id,
-        user=user,
-        access_token=create_access_token(identity=str(user.id), additional_claims=claims),
-        refresh_token=create_refresh_token(identity=str(user.id), additional_claims=claims),
-        expires_in=int(_access_lifetime().total_seconds()),
+    refresh_token = create_refresh_token(
+        identity=str(user.id), additional_claims={SESSION_CLAIM: str(session_id)}
     )
+    return refresh_session(user, session_id, refresh_token)
 
 
 def refresh_session(user: User, session_id: uuid.UUID, refresh_token: str) -> TokenSet:
-    """A new access token in the same session; refresh tokens are not rotated."""
+    """A new access token in the session, with its refresh token (which is not rotated)."""
     claims = {SESSION_CLAIM: str(session_id)}
     return TokenSet(
-        session_id=session_id,
+        id=session_id,
         user=user,
         access_token=create_access_token(identity=str(user.id), additional_claims=claims),
         refresh_token=refresh_token,
-        expires_in=int(_access_lifetime().total_seconds()),
+        expires_in=int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds()),
     )
 
 
@@ -132,9 +119,8 @@ _REVOCATION_AND_ROLE = (
 def session_holder(
     user_id: uuid.UUID, session_id: uuid.UUID, *, organization_id: uuid.UUID | None = None
 ) -> tuple[User | None, bool]:
-    """The token's user, as a record (db.records), and whether its session is revoked, in one
-    statement; their role in `organization_id`, if given, is read with them and remembered
-    for the permission check."""
+    """The token's user, as a record, and whether its session is revoked, in one statement;
+    their role in `organization_id`, if given, comes along, remembered for the permission check."""
     parameters = {"user_id": user_id, "session_id": session_id, "organization_id": organization_id}
     user, revoked, organization_exists, role = read_one(
         _USER, parameters, columns=_REVOCATION_AND_ROLE
@@ -146,9 +132,9 @@ def session_holder(
     return user, bool(revoked)
 
 
-def purge_expired_revocations(now: datetime | None = None) -> int:
+def purge_expired_revocations() -> int:
     """Forget revocations (and records) of sessions that have expired by themselves anyway."""
-    now = now or utc_now()
+    now = utc_now()
     removed = db.session.query(RevokedSession).filter(RevokedSession.expires_at < now).delete()
     db.session.query(TokenSession).filter(TokenSession.expires_at < now).delete()
     db.session.commit()

@@ -2,16 +2,14 @@
 cancelled | expired. Accepting needs the code and the recipient's own account; every (re)send
 queues its email in the invite's own transaction."""
 
-from .accepting import Verification, accept_invite, register_with_invite, verify_code
+from .accepting import accept_invite, register_with_invite, verify_code
 from .changing import cancel_invite, update_invite
-from .creating import BatchOutcome, create_invite, invite_batch
+from .creating import create_invite, invite_batch
 from .reading import INVITE_LISTING, get_invite, list_invites
 from .sending import resend_invite
 
 __all__ = [
     "INVITE_LISTING",
-    "BatchOutcome",
-    "Verification",
     "accept_invite",
     "cancel_invite",
     "create_invite",

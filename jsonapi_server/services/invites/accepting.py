@@ -1,7 +1,6 @@
 """Verifying an invite's code, accepting the invite, and signing up with the code."""
 
 import hmac
-import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,12 +13,10 @@ from jsonapi_server.db import fetch_one, read_one
 from jsonapi_server.extensions import db
 from jsonapi_server.models import Membership, OrganizationInvite, User
 
-from .. import sync
-from ..accounts import new_user, normalize_email
+from .. import one_time_codes, sync
+from ..accounts import email_taken, new_user, normalize_email
 from ..errors import Conflict, Forbidden, Gone, Invalid, NotFound
 from ..memberships import join_default_channel
-
-CODE_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _check_open(invite: OrganizationInvite, now: datetime) -> None:
@@ -37,10 +34,9 @@ def _codes_match(invite: OrganizationInvite, code: str) -> bool:
 
 
 def _join(invite: OrganizationInvite, user: User, now: datetime) -> None:
-    """Make `user` a member with the invite's role and put them in the default channel.
-    A former member's tombstone and the channel are locked (memberships, then channels: the
-    order every write takes them); a concurrent add of a new member is decided by the unique
-    (organization, user) index (the caller maps it)."""
+    """Make `user` a member with the invite's role, in the default channel. A former member's
+    tombstone, then the channel, are locked (the order of every write); a concurrent add of a
+    new member is decided by the unique (organization, user) index (the caller maps it)."""
     membership = db.session.scalar(
         select(Membership)
         .where(Membership.organization_id == invite.organization_id, Membership.user_id == user.id)
@@ -100,12 +96,8 @@ class Verification:
     invite: OrganizationInvite
     recipient_has_account: bool
 
-    @property
-    def organization(self):
-        return self.invite.organization
-
     def __getattr__(self, name: str):
-        if name in ("recipient_email", "invite_user_as", "status", "expires_at"):
+        if name in ("recipient_email", "invite_user_as", "status", "expires_at", "organization"):
             return getattr(self.invite, name)
         if name == "invite_id":
             return self.invite.id
@@ -114,25 +106,16 @@ class Verification:
         raise AttributeError(name)
 
 
-def check_code_form(code: Any, pointer: str) -> str:
-    if not isinstance(code, str) or not CODE_PATTERN.match(code):
-        raise Invalid("An invite code is 64 hexadecimal characters.", pointer=pointer)
-    return code
-
-
 _INVITE_BY_CODE = select(OrganizationInvite).where(OrganizationInvite.code == bindparam("code"))
-
-
-def _open_invite_by_code(code: str) -> OrganizationInvite | None:
-    """The invite, with its organization, as a record."""
-    [invite] = read_one(_INVITE_BY_CODE, {"code": code}, include=["organization"])
-    return invite
 
 
 def verify_code(code: str) -> Verification:
     """Who and what a code is for, before signing in or up (public)."""
-    check_code_form(code, "/data/attributes/code")
-    invite = _open_invite_by_code(code)
+    if not one_time_codes.well_formed(code):
+        raise Invalid(
+            "An invite code is 64 hexadecimal characters.", pointer="/data/attributes/code"
+        )
+    [invite] = read_one(_INVITE_BY_CODE, {"code": code}, include=["organization"])
     if invite is None or not _codes_match(invite, code):
         raise NotFound("No invite has this code.")
     _check_open(invite, sync.database_now())
@@ -146,7 +129,7 @@ def register_with_invite(values: Mapping[str, Any], code: Any) -> User:
     """Sign up through an invitation: the code proves the mailbox, so the account is created
     verified, and the invite is accepted in the same transaction."""
     pointer = "/data/attributes/invite_code"
-    if not isinstance(code, str) or not CODE_PATTERN.match(code):
+    if not one_time_codes.well_formed(code):
         raise Invalid("Not a valid invite code.", code="invalid_code", pointer=pointer)
     invite = db.session.scalar(
         select(OrganizationInvite).where(OrganizationInvite.code == code).with_for_update()
@@ -161,10 +144,7 @@ def register_with_invite(values: Mapping[str, Any], code: Any) -> User:
             code="recipient_mismatch",
             pointer="/data/attributes/email",
         )
-    taken = Conflict(
-        "An account with this email exists.", code="email_taken", pointer="/data/attributes/email"
-    )
-    with sync.committing(taken):
+    with sync.committing(email_taken()):
         user = new_user(**values, is_verified=True)
         db.session.flush()
         _join(invite, user, now)

@@ -6,13 +6,13 @@ from jsonapi_server.models import OrganizationInvite
 
 from .. import sync
 from ..errors import Conflict
-from .reading import invite_for
+from .reading import INVITE
 
 
 def update_invite(
     user, invite_id, changes, *, organization_id=None, base=None, precondition=False, include=()
 ):
-    invite = invite_for(user, invite_id, organization_id, "invite.manage")
+    _, invite = INVITE.instance(user, invite_id, organization_id, "invite.manage")
     attributes = (
         {"invite_user_as": changes["invite_user_as"]} if "invite_user_as" in changes else {}
     )
@@ -25,7 +25,7 @@ def update_invite(
 
 
 def cancel_invite(user, invite_id, *, organization_id=None, base=None) -> None:
-    invite = invite_for(user, invite_id, organization_id, "invite.manage")
+    _, invite = INVITE.instance(user, invite_id, organization_id, "invite.manage")
     if invite.cancelled_at is not None:
         return  # cancelling again changes nothing
     if invite.accepted_at is not None:

@@ -14,12 +14,12 @@ from jsonapi_server.extensions import db
 from jsonapi_server.models import Membership, Organization, OrganizationInvite, User
 from jsonapi_server.times import truncate_to_millisecond
 
-from .. import outbox, sync
+from .. import one_time_codes, outbox, sync
 from ..accounts import normalize_email
 from ..errors import Conflict
 from ..organizations import ORGANIZATION
 from ..permissions import require_right
-from .sending import invitation, new_code, refresh, resend_interval, ttl
+from .sending import invitation, refresh, resend_interval, ttl
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -84,11 +84,9 @@ _ADDRESS_STATE = (
 _ALREADY_MEMBER = ("already_member", "This address belongs to a member already.")
 
 
-def _address_problem(organization_id, email: str) -> tuple[str, str] | None:
+def _members_address(organization_id, email: str) -> bool:
     parameters = {"organization_id": organization_id, "email": email}
-    if db.session.scalar(_MEMBER_WITH_ADDRESS, parameters) is not None:
-        return _ALREADY_MEMBER
-    return None
+    return db.session.scalar(_MEMBER_WITH_ADDRESS, parameters) is not None
 
 
 def _open_invite(organization_id, email: str) -> OrganizationInvite | None:
@@ -112,7 +110,7 @@ def _address_state(organization_id, email: str) -> _AddressState:
     loaded as an ORM instance only when it has expired and must give way)."""
     parameters = {"organization_id": organization_id, "email": email}
     if not reads_clock_with_rows():
-        member = _address_problem(organization_id, email) is not None
+        member = _members_address(organization_id, email)
         open_invite = db.session.execute(_OPEN_INVITE_EXPIRY, parameters).first()
         invite_id, expires_at = open_invite or (None, None)
         name = db.session.execute(_ORGANIZATION_NAME, parameters).scalar_one()
@@ -128,7 +126,7 @@ def _new_invite(organization_id, inviter, email, role, now, invite_id=None) -> d
         "organization_id": organization_id,
         "recipient_email": email,
         "invite_user_as": role,
-        "code": new_code(),
+        "code": one_time_codes.new_code(),
         "expires_at": now + ttl(),
         "last_sent_at": now,
         "invited_by_user_id": inviter.id,
@@ -137,9 +135,8 @@ def _new_invite(organization_id, inviter, email, role, now, invite_id=None) -> d
 
 
 def _write_invites(invites: Sequence[dict[str, Any]], emails: Sequence[dict[str, Any]]) -> None:
-    """New invites and the emails of new and re-sent ones, one INSERT each, in the caller's
-    transaction: Core INSERTs of the tables, which skip the ORM's unit of work (the dearest part
-    of creating an invite)."""
+    """New invites and the emails of new and re-sent ones, one Core INSERT each (the ORM's unit
+    of work is the dearest part of creating an invite), in the caller's transaction."""
     if invites:
         db.session.execute(insert(OrganizationInvite.__table__), list(invites))
     outbox.queue_emails(emails)
@@ -161,16 +158,13 @@ def create_invite(
     require_right(user, organization_id, "invite.manage")
     email = normalize_email(values["recipient_email"])
     role = values.get("invite_user_as", "member")
-
-    def same(stored: OrganizationInvite) -> bool:
-        return (
-            stored.invited_by_user_id == user.id
-            and stored.organization_id == organization_id
-            and stored.recipient_email == email
-            and stored.invite_user_as == role
-        )
-
-    create = sync.SyncableCreate(OrganizationInvite, client_id, same, include)
+    content = {
+        "invited_by_user_id": user.id,
+        "organization_id": organization_id,
+        "recipient_email": email,
+        "invite_user_as": role,
+    }
+    create = sync.SyncableCreate(OrganizationInvite, client_id, content, include)
     if (replay := create.replay()) is not None:
         return replay
     state = _address_state(organization_id, email)
@@ -226,21 +220,19 @@ def invite_batch(
                 refuse("duplicate_in_batch", "This address appears earlier in the batch.")
                 continue
             seen.add(email)
-            problem = _address_problem(organization_id, email)
-            if problem:
-                refuse(*problem)
+            if _members_address(organization_id, email):
+                refuse(*_ALREADY_MEMBER)
                 continue
             existing = _open_invite(organization_id, email)
-            if existing is not None and existing.expires_at > now and not resend_pending:
-                refuse("invite_pending", "A pending invite to this address exists.")
-                continue
             if existing is not None and existing.expires_at > now:
-                if now - existing.last_sent_at < resend_interval():
+                if not resend_pending:
+                    refuse("invite_pending", "A pending invite to this address exists.")
+                elif now - existing.last_sent_at < resend_interval():
                     refuse("resend_too_soon", "This invite was sent less than a minute ago.")
-                    continue
-                messages.append(refresh(existing, organization.name, user, now))
-                invited_ids.append(existing.id)
-                outcome.resent_count += 1
+                else:
+                    messages.append(refresh(existing, organization.name, user, now))
+                    invited_ids.append(existing.id)
+                    outcome.resent_count += 1
                 continue
             if existing is not None:
                 _retire_expired(existing, user, now)

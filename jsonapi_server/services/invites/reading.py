@@ -4,14 +4,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import and_, bindparam, select
 
-from jsonapi_server.db import (
-    Filter,
-    Listing,
-    Scope,
-    parse_choice,
-    parse_since,
-    parse_text,
-)
+from jsonapi_server.db import Filter, Listing, Scope, parse_choice, parse_since, parse_text
 from jsonapi_server.models import OrganizationInvite, User
 
 from .. import sync
@@ -19,9 +12,6 @@ from ..accounts import normalize_email
 from ..permissions import OneWithRole, declare_rights, require_right
 
 declare_rights("invite", read="admin", manage="admin")
-
-
-STATUSES = ("pending", "accepted", "cancelled", "expired")
 
 
 def _status_condition(status: str):
@@ -52,7 +42,7 @@ INVITE_LISTING = Listing(
             lambda statement, role: statement.where(OrganizationInvite.invite_user_as == role),
         ),
         "status": Filter(
-            parse_choice(*STATUSES),
+            parse_choice("pending", "accepted", "cancelled", "expired"),
             lambda statement, status: statement.where(_status_condition(status)),
         ),
         "recipient_email": Filter(
@@ -94,8 +84,3 @@ INVITE = OneWithRole(
 
 def get_invite(user, invite_id, organization_id=None, include: Sequence[str] = ()):
     return INVITE.record(user, invite_id, organization_id, include)
-
-
-def invite_for(user, invite_id, organization_id, action: str) -> OrganizationInvite:
-    """The invite, locked, to be changed by a caller with `action`'s right."""
-    return INVITE.instance(user, invite_id, organization_id, action)[1]

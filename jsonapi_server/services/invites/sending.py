@@ -1,6 +1,5 @@
 """The email that sends an invite, the code and expiry each sending gives it, and resending."""
 
-import secrets
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,13 +11,9 @@ from jsonapi_server.db import fetch_one
 from jsonapi_server.extensions import db
 from jsonapi_server.models import Organization, OrganizationInvite, User
 
-from .. import outbox, sync
+from .. import one_time_codes, outbox, sync
 from ..errors import Conflict, TooSoon
-from .reading import invite_for
-
-
-def new_code() -> str:
-    return secrets.token_hex(32)  # 256 bits
+from .reading import INVITE
 
 
 def ttl() -> timedelta:
@@ -57,7 +52,7 @@ def _column_values(instance: Any) -> dict[str, Any]:
 def refresh(invite: OrganizationInvite, organization_name: str, user: User, now: datetime) -> dict:
     """A new code (the old link stops working), a new expiry; and the email again, as an
     outbox row for the caller to queue."""
-    invite.code = new_code()
+    invite.code = one_time_codes.new_code()
     invite.expires_at = now + ttl()
     invite.last_sent_at = now
     sync.stamp(invite, now)
@@ -66,7 +61,7 @@ def refresh(invite: OrganizationInvite, organization_name: str, user: User, now:
 
 def resend_invite(user, invite_id, *, organization_id=None, base=None, include=()):
     """Checks run in this order: 404/403, 409, 412, 429."""
-    invite = invite_for(user, invite_id, organization_id, "invite.manage")
+    _, invite = INVITE.instance(user, invite_id, organization_id, "invite.manage")
     if invite.accepted_at is not None or invite.cancelled_at is not None:
         raise Conflict("Only a pending or expired invite can be resent.", code="invite_not_pending")
     sync.check_precondition(invite, base)

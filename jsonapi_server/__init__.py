@@ -10,17 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from . import extensions
-from .config import (
-    allowed_hosts,
-    check_settings,
-    check_sync_settings,
-    development_jwt_secret,
-    instance_path,
-    load_settings,
-    normalize_database_url,
-    postgresql_engine_options,
-    public_base_url,
-)
+from .config import check_settings, complete_settings, instance_path, load_settings
 from .db import connections
 from .extensions import cors, jwt, limiter, mail, migrate
 
@@ -34,20 +24,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path())
     app.config.update(load_settings(overrides=config))
     check_settings(app.config)
-    app.config["ALLOWED_HOSTS"] = allowed_hosts(app.config)
-    app.config["PUBLIC_BASE_URL"] = public_base_url(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
-    if not app.config["SQLALCHEMY_DATABASE_URI"]:
-        sqlite_path = os.path.join(app.instance_path, "jsonapi_server.sqlite3")
-        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{sqlite_path}"
-    app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(
-        app.config["SQLALCHEMY_DATABASE_URI"]
-    )
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = postgresql_engine_options(app.config)
-    check_sync_settings(app.config)
-    if not app.config["JWT_SECRET_KEY"]:
-        app.config["JWT_SECRET_KEY"] = development_jwt_secret(app.instance_path)
+    complete_settings(app.config, app.instance_path)
 
     connections.init_app(app)
     migrate.init_app(app, extensions.db, directory=MIGRATIONS_DIRECTORY, render_as_batch=True)

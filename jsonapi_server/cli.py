@@ -99,6 +99,5 @@ def outbox_status(last: int) -> None:
 
 
 def init_app(app: Flask) -> None:
-    app.cli.add_command(users_cli)
-    app.cli.add_command(tokens_cli)
-    app.cli.add_command(outbox_cli)
+    for group in (users_cli, tokens_cli, outbox_cli):
+        app.cli.add_command(group)

@@ -10,7 +10,7 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-from jsonapi_server.api.request_log import JsonLineFormatter, record_time
+from jsonapi_server.api.request_log import JsonLineFormatter, record_fields
 from jsonapi_server.config import check_settings, load_settings
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
@@ -21,17 +21,16 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "1000"))
-# Long request lines (an include of many paths, a filter of many ids) and headers reach the app:
-# gunicorn's most for a request line (8190: larger values are cut to it, 0 lifts the bound), the
-# exact line deploy/nginx.conf's 8k large_client_header_buffers hold, so nginx alone refuses
-# longer ones, with JSON:API; headers get room beyond nginx's for the X-Forwarded-For it extends.
+# Long request lines (an include of many paths, a filter of many ids) reach the app: 8190 is
+# gunicorn's most (0 lifts the bound) and what deploy/nginx.conf's 8k buffers hold, so nginx
+# alone refuses longer ones, with JSON:API; headers get room for the X-Forwarded-For it extends.
 limit_request_line = 8190
 limit_request_field_size = 16384
 # Only the local nginx may tell gunicorn about the original client (the app's ProxyFix decides
 # what it trusts for links and rate limits).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # gunicorn's control socket is one per user by default, which two servers on one host would
-# fight over: off unless GUNICORN_CONTROL_SOCKET names one.
+# fight over.
 control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
 if not control_socket_disable:
     control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
@@ -39,7 +38,7 @@ if not control_socket_disable:
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # The access log is the application's own line per request, which knows the request id and
-# the user: gunicorn's is off unless GUNICORN_ACCESS_LOG=1 asks for it too.
+# the user: gunicorn's is off unless asked for too.
 accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG") == "1" else None
 
 
@@ -52,9 +51,7 @@ class GunicornJsonFormatter(JsonLineFormatter):
         if record.name == "gunicorn.access" and isinstance(atoms, Mapping):
             request_id = atoms["{x-request-id}o"]
             record.fields = {
-                "time": record_time(record),
-                "level": record.levelname.lower(),
-                "logger": record.name,
+                **record_fields(record),
                 "message": "request",
                 "request_id": None if request_id == "-" else request_id,
                 "method": atoms["m"],
@@ -96,6 +93,5 @@ logconfig_dict = {
 
 
 def on_starting(_server) -> None:
-    """Refuse unsafe settings in the master, once, before any worker is forked (a worker that
-    refused would print its lines once per worker)."""
+    """Refuse unsafe settings in the master, before any worker is forked (each would print them)."""
     check_settings(load_settings())

@@ -29,23 +29,17 @@ _WIRE_FORMAT = "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ"
 def format_timestamp(value: datetime) -> str: ...
 @overload
 def format_timestamp(value: None) -> None: ...
-@overload
-def format_timestamp(value: datetime | None) -> str | None: ...
 
 
 @lru_cache(maxsize=4096)
 def format_timestamp(value: datetime | None) -> str | None:
     """Exactly what JavaScript's Date.toISOString() writes: three fraction digits and `Z`.
-
-    Remembered per value: a row's versions and times repeat (created, updated, last sent),
-    and looking one up is cheaper than writing it. Equal instants in other zones write the
-    same text, so sharing it is right."""
+    Remembered per value, as a row's times repeat (equal instants in any zone write alike)."""
     if value is None:
         return None
     if value.tzinfo is not UTC:
         value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    # %-formatting the fields: quicker than isoformat(timespec=...), far quicker than strftime,
-    # and every row of a page writes several.
+    # Quicker than isoformat(timespec=...), far quicker than strftime; every row writes several.
     return _WIRE_FORMAT % (
         value.year,
         value.month,
@@ -65,10 +59,8 @@ def format_timestamp_text(text: str) -> str:
 
 
 def parse_timestamp(text: str) -> datetime:
-    """Read RFC 3339 (any offset, any fraction) or the seed's `2021-11-23 14:38:02 UTC`.
-
-    The result is aware, in UTC, truncated to the millisecond. Raises ValueError otherwise.
-    """
+    """Read RFC 3339 (any offset, any fraction) or the seed's `2021-11-23 14:38:02 UTC`, as
+    an aware UTC time truncated to the millisecond; ValueError for anything else."""
     if not isinstance(text, str):
         raise ValueError("Not a valid timestamp.")
     match = _RFC3339.match(text.strip())

@@ -4,18 +4,15 @@ import gc
 
 from sqlalchemy.orm import configure_mappers
 
-# Collections of the youngest generation: one per this many new container objects, not
-# Python's 700. A page's objects all live until its response is written, so at Python's
-# threshold each request paid several passes over objects that were all still in use.
+# Not Python's 700: a page's objects all live until its response is written, so at 700 each
+# request paid several collections of the youngest generation over objects still in use.
 YOUNG_GENERATION_THRESHOLD = 5000
 
 
 def settle() -> None:
-    """Freeze what the application has built and collect the young generation less often.
-
-    What is built lives as long as the process. The collector's full passes walk every live
-    object, and each one falls on some request, whose answer waits for it; a frozen object
-    is never walked again."""
+    """Freeze what the application has built (it lives as long as the process, and every full
+    collection, which some request waits for, walks it) and collect the young generation less
+    often."""
     configure_mappers()
     gc.freeze()
     _young, *older = gc.get_threshold()

@@ -55,7 +55,7 @@ def register_blueprints(app: Flask) -> None:
     resources.register_all(api)
 
     app.before_request(_reads_only_when_the_method_only_reads)
-    init_auth(app)
+    init_auth()
     app.register_error_handler(DomainError, handle_domain_error)
     rate_limits.init_app(app)
     app.register_blueprint(health.blueprint)

@@ -1,13 +1,11 @@
-"""Bearer-token authentication: flask-jwt-extended makes and verifies the tokens and, routed
-into JSON:API errors, answers the refused ones; the caller and their session's revocation are
-read in one statement."""
+"""Bearer-token authentication: flask-jwt-extended makes and verifies the tokens, its refusals
+answered as JSON:API errors; the caller and their session's revocation are read in one statement."""
 
 import re
 import uuid
 from datetime import UTC, datetime
 from functools import wraps
 
-from flask import Flask
 from flask_jwt_extended import get_unverified_jwt_headers
 from flask_jwt_extended.exceptions import (
     InvalidHeaderError,
@@ -38,9 +36,7 @@ ORGANIZATION_ARGUMENT = "organization_id"  # how URLs under an organization name
 def _unauthorized(code: str, detail: str):
     """The response for a refused token (these callbacks run inside error handlers, so they
     answer rather than raise)."""
-    return handle_jsonapi_error(
-        JsonApiError(401, code, detail, header="Authorization", headers=CHALLENGE)
-    )
+    return handle_jsonapi_error(JsonApiError(401, code, detail, header=HEADER, headers=CHALLENGE))
 
 
 def _claims_ids(jwt_data: dict) -> tuple[uuid.UUID, uuid.UUID] | None:
@@ -50,7 +46,7 @@ def _claims_ids(jwt_data: dict) -> tuple[uuid.UUID, uuid.UUID] | None:
         return None
 
 
-def init_auth(app: Flask) -> None:
+def init_auth() -> None:
     @jwt.unauthorized_loader
     def missing_token(reason: str):
         return _unauthorized(
@@ -82,7 +78,7 @@ def init_auth(app: Flask) -> None:
         return _unauthorized("invalid_token", "The bearer token was refused.")
 
 
-def _encoded_token() -> str:
+def bearer_token() -> str:
     """The token of `Authorization: Bearer <token>` (among other comma-separated
     credentials, as flask-jwt-extended reads it)."""
     value = current_request().headers.get(HEADER, "").strip().strip(",")
@@ -100,11 +96,10 @@ def _encoded_token() -> str:
 
 
 def _authenticate(refresh: bool) -> None:
-    """Verify the request's token and load its caller into `g`, or raise what refuses it.
-    Verified by the library's `decode_token` (remembered per token), not `verify_jwt_in_request`,
-    which parses the token's header again on every request and loads the caller through
-    callbacks; a refusal raises the library's own exceptions, answered as it answers them."""
-    token = _encoded_token()
+    """Verify the request's token and load its caller into `g`, or raise the library's own
+    exception, answered as it answers it. Not `verify_jwt_in_request`, which parses the token's
+    header again on every request and loads the caller through callbacks."""
+    token = bearer_token()
     claims = verified_claims(token)
     if claims.get("type") != ("refresh" if refresh else "access"):
         raise WrongTokenError(
@@ -151,8 +146,7 @@ def authenticated(view=None, *, refresh: bool = False):
 
 
 def current_user() -> User:
-    """The caller, as a record of their User (its columns and properties, known to no
-    session)."""
+    """The caller, as a record of their User (its columns and properties, in no session)."""
     return request_globals().caller
 
 
@@ -160,8 +154,3 @@ def current_session() -> tuple[uuid.UUID, datetime]:
     """The session id and issue time of the token in this request."""
     claims = request_globals().token_claims
     return uuid.UUID(claims[SESSION_CLAIM]), datetime.fromtimestamp(int(claims["iat"]), UTC)
-
-
-def bearer_token() -> str:
-    """The raw token of this (already verified) request."""
-    return _encoded_token()

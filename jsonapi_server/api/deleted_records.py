@@ -23,8 +23,6 @@ from .blueprint import api
 def list_deleted_records():
     params = query_params(DeletedRecordSchema, collection=deleted_records.DELETED_RECORD_LISTING)
     result = deleted_records.list_deleted_records(
-        current_user(),
-        **params.listing(),
-        include=params.include,
+        current_user(), **params.listing(), include=params.include
     )
     return listing_response(DeletedRecordSchema, result, params)

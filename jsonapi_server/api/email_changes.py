@@ -1,5 +1,4 @@
-"""`email_changes`: ask to move the caller's account to a new address (a code is mailed
-there), and confirm it with that code."""
+"""`email_changes`: move the caller's account to a new address, confirmed by a code mailed there."""
 
 from jsonapi_server.api.hardening import no_store
 from jsonapi_server.jsonapi.operations import describe

@@ -1,5 +1,4 @@
-"""The entry document at /api/v2 (and /): where the OpenAPI document, the docs page and the
-top collections are. Public."""
+"""The public entry document at /api/v2 and /: links to the OpenAPI document, docs, collections."""
 
 from importlib.metadata import version
 

@@ -1,6 +1,5 @@
 """What every response carries for safety (no sniffing, referrer or framing; no caching of
-anything that holds a secret), the proxy headers and Host names the app trusts, and CORS work
-only for the requests that ask for it."""
+secrets), the proxies and Host names the app trusts, and CORS work only for requests asking it."""
 
 from functools import wraps
 
@@ -21,8 +20,7 @@ FRAMING = (("Content-Security-Policy", "frame-ancestors 'none'"), ("X-Frame-Opti
 
 
 def no_store(view):
-    """Decorator: the view's answer (whatever it is) carries a token or a secret, or answers
-    a request that carried one in its body: no cache may keep it."""
+    """Decorator: no cache may keep the view's answer (it or its request holds a secret)."""
 
     @wraps(view)
     def marked(*args, **kwargs):
@@ -33,8 +31,7 @@ def no_store(view):
 
 
 def any_host(view):
-    """Decorator: a view that writes no URL, which a load balancer's probe may call by the
-    address it reaches (its Host an IP): it answers whatever Host a request names."""
+    """Decorator: the view writes no URL and answers any Host (a probe's may be an IP)."""
     view.answers_any_host = True
     return view
 
@@ -72,11 +69,9 @@ def add_security_headers(response):
 
 
 def cors_only_for_origins(app: Flask) -> None:
-    """flask-cors (installed just before, with always_send off) answers a request that carries
-    no `Origin` with no CORS header at all, not even `Vary: Origin` (which it adds only beside
-    an allowed origin), yet works its options and headers out for each one. Its
-    after-request function now runs only for requests that carry `Origin`, as every browser's
-    cross-origin request does."""
+    """Run flask-cors's after-request function only for requests that carry `Origin` (as every
+    browser's cross-origin one does): with always_send off it adds nothing to the others, not
+    even `Vary: Origin`, yet works its options and headers out for each one."""
     position = cors_after_request_position(app)
     functions = app.after_request_funcs[None]
     add_cors_headers = functions[position]

@@ -44,7 +44,6 @@ def healthz():
     summary="This OpenAPI 3.1 document",
 )
 def openapi_document():
-    """The OpenAPI 3.1 description of the API, generated from the routes and schemas."""
     if "openapi" not in current_app.extensions:
         current_app.extensions["openapi"] = build_openapi(current_app)
     return jsonify(current_app.extensions["openapi"])

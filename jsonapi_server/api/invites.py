@@ -1,5 +1,4 @@
-"""`organization_invites`: list, invite, read, change, cancel (nested_resources), accept and
-resend."""
+"""`organization_invites`: the five resource views (resources.py), accept and resend."""
 
 from jsonapi_server.jsonapi.conditional import if_match_base
 from jsonapi_server.jsonapi.operations import describe

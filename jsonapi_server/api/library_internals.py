@@ -8,14 +8,12 @@ from importlib.metadata import version
 
 from flask import Flask
 
-# The module whose after-request function adds the CORS headers (flask-cors's extension).
 FLASK_CORS_MODULE = "flask_cors.extension"
 
 
 def cors_after_request_position(app: Flask) -> int:
-    """Where, among `app`'s after-request functions, is the one flask-cors's init_app added,
-    which works out and adds the CORS headers of each response. flask-cors names it in no
-    public API: it is found by the module that defines it."""
+    """Where, among `app`'s after-request functions, is the one flask-cors's init_app added
+    (which adds the CORS headers): named in no public API, it is found by its module."""
     functions: list[Callable] = app.after_request_funcs.get(None, [])
     positions = [i for i, f in enumerate(functions) if f.__module__ == FLASK_CORS_MODULE]
     if len(positions) != 1:
@@ -28,7 +26,7 @@ def cors_after_request_position(app: Flask) -> int:
 
 
 def skip_caller_lookup() -> None:
-    """Log records no longer name the file, line and function that logged them, so logging
-    need not look them up (sys._getframe for each record): the switch the logging HOWTO's
-    "Optimization" section gives, a private name of the module."""
+    """Log records no longer name the file, line and function that logged them, which logging
+    then need not look up (sys._getframe, a large part of a line's cost): the switch, a private
+    name, that the logging HOWTO's "Optimization" section gives."""
     logging._srcfile = None

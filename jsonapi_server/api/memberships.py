@@ -22,7 +22,7 @@ declare(
         show=memberships.get_membership,
         update=memberships.change_role,
         delete=memberships.remove_membership,
-    ),
+    )
 )
 
 
@@ -37,9 +37,5 @@ declare(
 @authenticated
 def list_member_users(organization_id):
     params = query_params(UserSchema, collection=accounts.USER_LISTING)
-    result = memberships.list_member_users(
-        current_user(),
-        organization_id,
-        **params.listing(),
-    )
+    result = memberships.list_member_users(current_user(), organization_id, **params.listing())
     return listing_response(UserSchema, result, params)

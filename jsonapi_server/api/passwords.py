@@ -6,11 +6,7 @@ from jsonapi_server.jsonapi.operations import describe
 from jsonapi_server.jsonapi.request import load_resource
 from jsonapi_server.jsonapi.responses import no_content, query_params, resource_response
 from jsonapi_server.services import passwords
-from schemas.passwords import (
-    PasswordChangeSchema,
-    PasswordResetConfirmSchema,
-    PasswordResetSchema,
-)
+from schemas.passwords import PasswordChangeSchema, PasswordResetConfirmSchema, PasswordResetSchema
 
 from .auth import authenticated, current_session, current_user
 from .blueprint import api

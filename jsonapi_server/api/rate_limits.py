@@ -38,11 +38,6 @@ def _addresses_in_batch() -> int:
     return min(max(count, 1), 100)
 
 
-def _marked(limit):
-    """The limit, with the mark the OpenAPI document reads (429)."""
-    return lambda view: mark_rate_limited(limit(view))
-
-
 def _requested_email() -> str:
     """The address a password reset asks for (normalized as accounts store them)."""
     document: Any = request.get_json(silent=True)
@@ -53,8 +48,12 @@ def _requested_email() -> str:
     return f"email:{normalize_email(email)}" if isinstance(email, str) else ""
 
 
-def _limit(setting: str, scope: str, **options):
-    return _marked(limiter.limit(_setting(setting), scope=scope, exempt_when=_disabled, **options))
+def _limit(setting: str, scope: str, *, shared: bool = False, **options):
+    """The limit a setting names, with the mark the OpenAPI document reads (429)."""
+    limit = (limiter.shared_limit if shared else limiter.limit)(
+        _setting(setting), scope=scope, exempt_when=_disabled, **options
+    )
+    return lambda view: mark_rate_limited(limit(view))
 
 
 sign_in_limit = _limit("RATELIMIT_SIGN_IN", "sign_in")
@@ -74,22 +73,15 @@ password_change_limit = _limit("RATELIMIT_SIGN_IN", "password_change", key_func=
 email_change_limit = _limit("RATELIMIT_EMAIL_CHANGE", "email_change", key_func=_caller)
 # Per signed-in user, one count shared by both routes (a batch costs one per address):
 # apply them beneath @authenticated.
-invite_creation_limit = _marked(
-    limiter.shared_limit(
-        _setting("RATELIMIT_INVITE_CREATION"),
-        "invite_creation",
-        key_func=_caller,
-        exempt_when=_disabled,
-    )
+invite_creation_limit = _limit(
+    "RATELIMIT_INVITE_CREATION", "invite_creation", shared=True, key_func=_caller
 )
-batch_creation_limit = _marked(
-    limiter.shared_limit(
-        _setting("RATELIMIT_INVITE_CREATION"),
-        "invite_creation",
-        key_func=_caller,
-        exempt_when=_disabled,
-        cost=_addresses_in_batch,
-    )
+batch_creation_limit = _limit(
+    "RATELIMIT_INVITE_CREATION",
+    "invite_creation",
+    shared=True,
+    key_func=_caller,
+    cost=_addresses_in_batch,
 )
 
 

@@ -1,6 +1,5 @@
-"""One JSON line per request: time, request id, method, path, status, duration, user id.
-Only the path is written (never the query string, headers or body), so no password, token or
-invite code can reach the log through it."""
+"""One JSON line per request: time, request id, method, path, status, duration, user id. Only the
+path (never the query, headers or body), so no password, token or invite code reaches the log."""
 
 import logging
 import time
@@ -18,9 +17,13 @@ from .library_internals import skip_caller_lookup
 log = logging.getLogger("jsonapi_server.requests")
 
 
-def record_time(record: logging.LogRecord) -> str:
-    """When the record was made, as the request line writes its time."""
-    return format_timestamp(datetime.fromtimestamp(record.created, UTC))
+def record_fields(record: logging.LogRecord) -> dict:
+    """A record's time (as the request line writes its own), level and logger."""
+    return {
+        "time": format_timestamp(datetime.fromtimestamp(record.created, UTC)),
+        "level": record.levelname.lower(),
+        "logger": record.name,
+    }
 
 
 class JsonLineFormatter(logging.Formatter):
@@ -29,12 +32,7 @@ class JsonLineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = getattr(record, "fields", None)
         if line is None:
-            line = {
-                "time": record_time(record),
-                "level": record.levelname.lower(),
-                "logger": record.name,
-                "message": record.getMessage(),
-            }
+            line = {**record_fields(record), "message": record.getMessage()}
             if record.exc_info:
                 line["exception"] = self.formatException(record.exc_info)
         # orjson: json.dumps was a large part of the line's cost
@@ -68,10 +66,7 @@ def configure_logging(stream: TextIO | None = None) -> None:
     root = logging.getLogger()
     if root.handlers:
         return
-    # No line we write names the caller's file and line, so logging need not look them up
-    # (sys._getframe, a large part of the request line's cost): the switch the logging
-    # HOWTO's "Optimization" section gives for this.
-    skip_caller_lookup()
+    skip_caller_lookup()  # no line we write names the caller's file and line
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonLineFormatter())
     root.addHandler(handler)

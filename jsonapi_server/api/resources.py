@@ -1,6 +1,5 @@
 """Resources declared once: a `Resource` names a type's schema, model, listing and service
-functions; its five views, flat aliases and relationship endpoints are built from that one
-declaration (organizations at the top, the rest under one) when the API is assembled."""
+functions, from which its five views, flat aliases and relationship endpoints are built."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,7 +48,7 @@ DECLARED: dict[type, Resource] = {}
 
 
 def declare(resource: Resource) -> None:
-    """Declare a resource (its view module does, once); `register_all` builds its routes."""
+    """Declare a resource (its view module does); `register_all` builds its routes."""
     if resource.model in DECLARED:
         raise ValueError(f"{resource.model.__name__} is declared twice")
     DECLARED[resource.model] = resource
@@ -63,9 +62,8 @@ _REGISTERED: set[type] = set()
 
 
 def register_all(blueprint: Blueprint) -> None:
-    """The routes of every declared resource, on the shared blueprint once (every application
-    registers that blueprint). An organization's relationship to a nested type (its
-    `memberships`) is related at that type's own collection endpoint."""
+    """The routes of every declared resource, once on the shared blueprint; an organization's
+    relationship to a nested type (its `memberships`) is related at that type's collection."""
     nested_paths = {resource.path for resource in DECLARED.values() if resource.nested}
     for model, resource in DECLARED.items():
         if model in _REGISTERED:
@@ -81,8 +79,8 @@ def _named(view: Callable, name: str) -> Callable:
 
 
 def _register(blueprint: Blueprint, resource: Resource, *, related_elsewhere: frozenset) -> None:
-    """Register list/create at the collection's path, read/change/delete below it (and flat,
-    through register_resource), and the relationship endpoints."""
+    """List and create at the collection, read, change and delete below it (and flat), and the
+    relationship endpoints."""
     schema = resource.schema
     type_ = schema.type_name()
 
@@ -148,10 +146,9 @@ def _register(blueprint: Blueprint, resource: Resource, *, related_elsewhere: fr
     create = _named(create_view, f"create_{type_}")
     if resource.create_limit is not None:
         create = resource.create_limit(create)
+    collection_path = f"/{resource.path}"
     if resource.nested:
-        collection_path = f"/organizations/<uuid:{ORGANIZATION_ARGUMENT}>/{resource.path}"
-    else:
-        collection_path = f"/{resource.path}"
+        collection_path = f"/organizations/<uuid:{ORGANIZATION_ARGUMENT}>{collection_path}"
     item_path = f"{collection_path}/<uuid:id>"
     register_resource(
         blueprint,

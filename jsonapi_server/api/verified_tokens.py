@@ -36,10 +36,9 @@ def _hashable(value: Any) -> Any:
 
 
 def verified_claims(encoded_token: str) -> dict:
-    """The claims of `encoded_token`, as flask-jwt-extended's `decode_token` gives them, or what
+    """The claims of `encoded_token` as flask-jwt-extended's `decode_token` gives them, or what
     it raises for a token it refuses."""
-    # One lookup, not one per setting (werkzeug's documented LocalProxy method, which Flask's
-    # typing of its proxies as the objects they stand for hides from a type checker).
+    # One proxy lookup, not one per setting (werkzeug's documented method, hidden from mypy).
     settings = current_app._get_current_object().config  # type: ignore[attr-defined]
     key = (encoded_token, *(_hashable(settings.get(name)) for name in VERIFICATION_SETTINGS))
     claims = _verified.get(key)

@@ -1,5 +1,4 @@
-"""What production refuses to start with, and what no environment starts with: one line per
-problem, all named at once."""
+"""What no environment starts with, and what production refuses: one line per problem, all named."""
 
 from .settings import ENVIRONMENTS, HOST_NAME, listed_hosts, public_base_url
 
@@ -29,10 +28,8 @@ FORM_CHECKS = (_public_base_url_form, _trusted_hosts_form)
 
 
 class UnsafeSettings(SystemExit):
-    """The settings name no environment this app knows, are malformed, or are production's
-    without what it cannot run safely without. A SystemExit, so that a command (`flask ...`)
-    that meets it prints its lines and exits 1 without a traceback; `problems` holds one line
-    per problem."""
+    """Settings the app refuses, one line per problem in `problems`. A SystemExit, so that a
+    command (`flask ...`) that meets it prints its lines and exits 1 without a traceback."""
 
     def __init__(self, problems: list[str]):
         self.problems = problems
@@ -125,8 +122,7 @@ def settings_problems(settings: dict) -> list[str]:
 
 
 def check_settings(settings: dict) -> None:
-    """Refuse to start with settings that name no known environment or are unsafe in
-    production, naming every problem at once."""
+    """Refuse settings_problems, naming every one at once."""
     problems = settings_problems(settings)
     if problems:
         raise UnsafeSettings(problems)

@@ -10,7 +10,6 @@ CODE = validate.Regexp(r"^[0-9a-f]{64}$", error="A code is 64 hexadecimal charac
 
 
 class EmailChangeSchema(ResourceSchema):
-    id = fields.Str(dump_only=True)
     email = fields.Email(required=True, attribute="new_email", validate=validate.Length(max=254))
     current_password = fields.Str(required=True, load_only=True, validate=validate.Length(max=128))
     created_at = Timestamp(dump_only=True)
@@ -25,7 +24,6 @@ class EmailChangeSchema(ResourceSchema):
 class EmailChangeConfirmSchema(ResourceSchema):
     """PUT .../confirm: the code from the email."""
 
-    id = fields.Str(dump_only=True)
     code = fields.Str(required=True, load_only=True, validate=CODE)
 
     class Meta:

@@ -12,7 +12,6 @@ INVITE_ROLES = validate.OneOf(("admin", "member"))
 
 
 class OrganizationInviteSchema(ResourceSchema):
-    id = fields.Str(dump_only=True)
     accepted_at = Timestamp(dump_only=True, allow_none=True)  # allow_none: may be answered null
     code = fields.Str(dump_only=True)
     created_at = Timestamp(dump_only=True)
@@ -53,7 +52,6 @@ class InviteAcceptSchema(OrganizationInviteSchema):
 
 
 class InviteBatchSchema(ResourceSchema):
-    id = fields.Str(dump_only=True)
     recipient_emails = fields.List(
         fields.Raw(), required=True, validate=validate.Length(min=1, max=100)
     )
@@ -69,7 +67,6 @@ class InviteBatchSchema(ResourceSchema):
 
 
 class InviteVerificationSchema(ResourceSchema):
-    id = fields.Str(dump_only=True)
     code = fields.Str(required=True, load_only=True, validate=CODE)
     recipient_email = fields.Str(dump_only=True)
     invite_user_as = fields.Str(dump_only=True)

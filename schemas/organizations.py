@@ -8,17 +8,14 @@ from jsonapi_server.jsonapi.schema import ResourceSchema
 
 from .base import single_line, validate_optional_email, validate_web_url
 
-ROLE_CHOICES = ("owner", "admin", "member")
-
 
 class VersionedSchema(ResourceSchema):
-    """A syncable resource's id and versions; `updated_in_db_at` may come back as a write's base."""
+    """A syncable resource's versions; `updated_in_db_at` may come back as a write's base."""
 
     created_at = Timestamp(dump_only=True)
     updated_at = Timestamp(dump_only=True)
     # null is accepted (no base), never answered
     updated_in_db_at = Timestamp(allow_none=True, metadata={"answered_null": False})
-    id = fields.Str(dump_only=True)
 
     class Meta:
         type_ = "resources"
@@ -45,7 +42,7 @@ class OrganizationSchema(VersionedSchema):
 
 
 class MembershipSchema(VersionedSchema):
-    role = fields.Str(validate=validate.OneOf(ROLE_CHOICES))
+    role = fields.Str(validate=validate.OneOf(("owner", "admin", "member")))
     removed_at = Timestamp(dump_only=True, allow_none=True)  # allow_none: may be answered null
     user = Relationship("users", dump_only=False)
     organization = Relationship("organizations", dump_only=False)
@@ -71,7 +68,6 @@ class ChannelSchema(VersionedSchema):
 
 
 class DeletedRecordSchema(ResourceSchema):
-    id = fields.Str(dump_only=True)
     deletable_type = fields.Str(dump_only=True)
     deletable_id = fields.Str(dump_only=True)
     deleted_at = Timestamp(dump_only=True)

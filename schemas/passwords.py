@@ -11,7 +11,6 @@ from .users import PASSWORD_LENGTH
 
 
 class PasswordChangeSchema(ResourceSchema):
-    id = fields.Str(dump_only=True)
     current_password = fields.Str(required=True, load_only=True, validate=validate.Length(max=128))
     password = fields.Str(required=True, load_only=True, validate=PASSWORD_LENGTH)
     changed_at = Timestamp(dump_only=True)
@@ -24,7 +23,6 @@ class PasswordChangeSchema(ResourceSchema):
 class PasswordResetSchema(ResourceSchema):
     """A reset: asked for with `email`; confirmed with the mailed `token` and a `password`."""
 
-    id = fields.Str(dump_only=True)
     email = fields.Email(required=True, load_only=True, validate=validate.Length(max=254))
     used_at = Timestamp(dump_only=True)
 
@@ -33,7 +31,6 @@ class PasswordResetSchema(ResourceSchema):
 
 
 class PasswordResetConfirmSchema(ResourceSchema):
-    id = fields.Str(dump_only=True)
     token = fields.Str(required=True, load_only=True, validate=CODE)
     password = fields.Str(required=True, load_only=True, validate=PASSWORD_LENGTH)
 

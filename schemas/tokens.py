@@ -8,7 +8,6 @@ from jsonapi_server.jsonapi.schema import ResourceSchema
 
 
 class TokenSchema(ResourceSchema):
-    id = fields.Str(dump_only=True)
     email = fields.Email(required=True, load_only=True, validate=validate.Length(max=254))
     password = fields.Str(required=True, load_only=True, validate=validate.Length(max=128))
     access_token = fields.Str(dump_only=True)

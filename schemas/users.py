@@ -16,7 +16,6 @@ PASSWORD_LENGTH = validate.Length(min=8, max=128)  # every password an account i
 
 
 class UserSchema(ResourceSchema):
-    id = fields.Str(dump_only=True)
     email = fields.Email(required=True, validate=validate.Length(max=254))
     first_name = fields.Str(allow_none=True, validate=single_line(max_length=100))
     last_name = fields.Str(allow_none=True, validate=single_line(max_length=100))

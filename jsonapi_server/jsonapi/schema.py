@@ -35,6 +35,7 @@ class ResourceSchema(_LibrarySchema):
 
     OPTIONS_CLASS = ResourceSchemaOpts
     registry: ClassVar[dict[str, type["ResourceSchema"]]] = {}
+    id = _library_fields.Str(dump_only=True)
 
     class Meta:
         type_ = "resources"

@@ -204,8 +204,6 @@ def actions_named_in_services() -> set[str]:
 
     checks = {
         "require_right",
-        "require_role",
-        "role_allows",
         "require",
         "can",
         "instance",  # OneWithRole's, for a write

@@ -109,7 +109,7 @@ def test_the_schema_field_reports_a_readable_error():
 
 def test_timestamps_are_read_in_utc_whatever_the_database_zone():
     """Timestamps are not converted value by value on PostgreSQL: every connection's session
-    zone is UTC (config.postgresql_engine_options), whatever the database's default."""
+    zone is UTC (config.settings.postgresql_engine_options), whatever the database's default."""
     import sqlalchemy as sa
 
     from jsonapi_server import create_app

@@ -12,7 +12,7 @@ from jsonapi_server.jsonapi.protocol import handle_jsonapi_error
 from jsonapi_server.jsonapi.responses import resource_object
 from jsonapi_server.services.errors import DomainError
 
-from .resources import schema_for_model
+from .resources import DECLARED
 
 
 def handle_domain_error(error: DomainError):
@@ -21,7 +21,7 @@ def handle_domain_error(error: DomainError):
     meta = dict(error.meta or {})
     current = getattr(error, "current", None)
     if current is not None:
-        meta["current"] = resource_object(schema_for_model(type(current).__model__), current)
+        meta["current"] = resource_object(DECLARED[type(current).__model__].schema, current)
     headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
     return handle_jsonapi_error(
         JsonApiError(

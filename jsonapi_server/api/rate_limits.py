@@ -15,10 +15,6 @@ from jsonapi_server.services.accounts import normalize_email
 from .auth import current_user
 
 
-def _setting(name: str):
-    return lambda: current_app.config[name]
-
-
 def _disabled() -> bool:
     # Read per application: the limiter is one instance, but each app has its own settings.
     return not current_app.config["RATELIMIT_ENABLED"]
@@ -51,7 +47,7 @@ def _requested_email() -> str:
 def _limit(setting: str, scope: str, *, shared: bool = False, **options):
     """The limit a setting names, with the mark the OpenAPI document reads (429)."""
     limit = (limiter.shared_limit if shared else limiter.limit)(
-        _setting(setting), scope=scope, exempt_when=_disabled, **options
+        lambda: current_app.config[setting], scope=scope, exempt_when=_disabled, **options
     )
     return lambda view: mark_rate_limited(limit(view))
 

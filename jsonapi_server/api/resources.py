@@ -10,7 +10,6 @@ from flask import Blueprint
 from jsonapi_server.jsonapi.conditional import if_match_base, write_base
 from jsonapi_server.jsonapi.request import load_resource, resolve_parent
 from jsonapi_server.jsonapi.responses import (
-    created_response,
     listing_response,
     no_content,
     query_params,
@@ -52,10 +51,6 @@ def declare(resource: Resource) -> None:
     if resource.model in DECLARED:
         raise ValueError(f"{resource.model.__name__} is declared twice")
     DECLARED[resource.model] = resource
-
-
-def schema_for_model(model: type) -> type[ResourceSchema]:
-    return DECLARED[model].schema
 
 
 _REGISTERED: set[type] = set()
@@ -112,7 +107,8 @@ def _register(blueprint: Blueprint, resource: Resource, *, related_elsewhere: fr
             client_id=loaded.client_id,
             include=params.include,
         )
-        return created_response(schema, created, params)
+        # 201 with Location; a replayed create (same client id) answers the same
+        return resource_response(schema, created, params, status=201, location=True)
 
     def show_view(id, organization_id=None):
         params = query_params(schema)

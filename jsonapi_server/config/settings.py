@@ -227,11 +227,10 @@ def complete_settings(settings: dict, instance_path: str) -> None:
     development's JWT key."""
     settings["ALLOWED_HOSTS"] = allowed_hosts(settings)
     settings["PUBLIC_BASE_URL"] = public_base_url(settings)
-    url = settings["SQLALCHEMY_DATABASE_URI"]
-    if not url:
-        url = f"sqlite:///{os.path.join(instance_path, 'jsonapi_server.sqlite3')}"
-    settings["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(url)
-    if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+    development_url = f"sqlite:///{os.path.join(instance_path, 'jsonapi_server.sqlite3')}"
+    url = normalize_database_url(settings["SQLALCHEMY_DATABASE_URI"] or development_url)
+    settings["SQLALCHEMY_DATABASE_URI"] = url
+    if url.startswith("postgresql"):
         settings["SQLALCHEMY_ENGINE_OPTIONS"] = postgresql_engine_options(settings)
     if settings["SYNC_SAFETY_WINDOW_SECONDS"] < settings["WRITE_TRANSACTION_TIMEOUT_SECONDS"]:
         raise RuntimeError(

@@ -115,9 +115,8 @@ def _methods(rule: Rule) -> list[str]:
 
 
 def described_rules(app: Flask) -> list[Rule]:
-    """The rules the document lists: described ones, each alias left out (a rule whose
-    literal segments dasherize to another rule's, serving the same operations): the
-    dasherized form is the canonical one."""
+    """The described rules, less each alias (a rule that dasherizes to another's and serves the
+    same operations): the dasherized form is the canonical one."""
     groups: dict[str, list[Rule]] = {}
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]
@@ -161,8 +160,11 @@ def build_openapi(app: Flask) -> dict:
                 raise ValueError(f"two operations would be {described['operationId']}")
             operation_ids[described["operationId"]] = spec
             paths.setdefault(openapi_path(rule.rule)[0], {})[method.lower()] = described
+    related = {
+        field.type_ for type_ in types for field in schema_for(type_).relationship_fields().values()
+    }
     schemas = dict(COMMON_COMPONENTS)
-    for type_ in sorted(types | _related_types(types)):
+    for type_ in sorted(types | related):
         schemas[type_] = resource_schema(schema_for(type_))
     schemas.update(sorted(documents.items()))
     return {
@@ -185,10 +187,4 @@ def build_openapi(app: Flask) -> dict:
                 BEARER: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },
         },
-    }
-
-
-def _related_types(types: set[str]) -> set[str]:
-    return {
-        field.type_ for type_ in types for field in schema_for(type_).relationship_fields().values()
     }

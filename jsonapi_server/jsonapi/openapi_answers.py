@@ -4,6 +4,7 @@ success document, the 4xx error documents it can give, and the query parameters 
 from . import API_PREFIX, JSONAPI_MEDIA_TYPE
 from .openapi_schemas import ERROR_DOCUMENT, document_schema, linkage_document, writes_relationships
 from .operations import OperationSpec
+from .schema import ResourceSchema
 
 KINDS = {
     "list": "List {type}",
@@ -35,15 +36,12 @@ ERROR_ANSWERS = {
 ORGANIZATIONS = "organizations"
 
 
-def organization_scoped(spec: OperationSpec, path: str) -> bool:
+def organization_scoped(schema: type[ResourceSchema], path: str) -> bool:
     """Under an organization, or of a type that belongs to one: the roles decide (403)."""
-    if path.startswith(f"{API_PREFIX}/{ORGANIZATIONS}"):
-        return True
-    schema = spec.schema
-    if schema is None:  # plain JSON: of no type
-        return False
-    return schema.type_name() == ORGANIZATIONS or any(
-        field.type_ == ORGANIZATIONS for field in schema.relationship_fields().values()
+    return (
+        path.startswith(f"{API_PREFIX}/{ORGANIZATIONS}")
+        or schema.type_name() == ORGANIZATIONS
+        or any(field.type_ == ORGANIZATIONS for field in schema.relationship_fields().values())
     )
 
 
@@ -59,7 +57,7 @@ def error_statuses(spec: OperationSpec, path: str, limited: bool) -> set[int]:
         statuses |= {409, 415, 422}
     if not spec.public:
         statuses.add(401)
-        if organization_scoped(spec, path):
+        if organization_scoped(spec.schema, path):
             statuses.add(403)
     names_others = spec.request == "identifiers" or (
         isinstance(spec.request, type) and writes_relationships(spec.request)

@@ -31,15 +31,11 @@ def field_schema(field: ma.fields.Field) -> dict:
         schema = next((dict(base) for kind, base in _FIELD_SCHEMAS if isinstance(field, kind)), {})
     for validator in field.validators:
         if isinstance(validator, ma.validate.Length):
-            low, high = (
-                ("minItems", "maxItems")
-                if schema.get("type") == "array"
-                else ("minLength", "maxLength")
-            )
+            unit = "Items" if schema.get("type") == "array" else "Length"
             if validator.min is not None:
-                schema[low] = validator.min
+                schema[f"min{unit}"] = validator.min
             if validator.max is not None:
-                schema[high] = validator.max
+                schema[f"max{unit}"] = validator.max
         elif isinstance(validator, ma.validate.OneOf):
             schema["enum"] = list(validator.choices)
     return schema

@@ -112,11 +112,6 @@ def resource_response(
     return jsonapi_response(document, status, headers)
 
 
-def created_response(schema_class: type[ResourceSchema], obj: Any, params: QueryParams):
-    """201 with the resource and Location (a replayed create answers the same)."""
-    return resource_response(schema_class, obj, params, status=201, location=True)
-
-
 def listing_response(schema_class: type[ResourceSchema], result: Any, params: QueryParams):
     """A page of a collection, or a pull (`filter[updated_since]`) with `meta.sync`."""
     if hasattr(result, "total_count"):

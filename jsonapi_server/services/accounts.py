@@ -73,19 +73,14 @@ def ensure_email_free(email: str, exclude: User | None = None) -> None:
         raise email_taken()
 
 
-def _ensure_available(email: str | None, username: str | None, exclude: User | None = None):
-    if email is not None:
-        ensure_email_free(email, exclude)
-    if username:
-        taken = db.session.scalar(
-            select(User.id).where(func.lower(User.username) == username.lower())
+def _ensure_username_free(username: str | None, exclude: User | None = None) -> None:
+    if not username:
+        return
+    taken = db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower()))
+    if taken is not None and (exclude is None or taken != exclude.id):
+        raise Conflict(
+            "This username is taken.", code="username_taken", pointer="/data/attributes/username"
         )
-        if taken is not None and (exclude is None or taken != exclude.id):
-            raise Conflict(
-                "This username is taken.",
-                code="username_taken",
-                pointer="/data/attributes/username",
-            )
 
 
 def _taken() -> Conflict:
@@ -96,7 +91,8 @@ def _taken() -> Conflict:
 def new_user(*, email: str, password: str, is_verified: bool = False, **profile) -> User:
     """An account added to the session, not yet committed; email and username must be free."""
     email = normalize_email(email)
-    _ensure_available(email, profile.get("username"))
+    ensure_email_free(email)
+    _ensure_username_free(profile.get("username"))
     user = User(
         email=email,
         password_hash=hash_password(password),
@@ -195,7 +191,7 @@ def update_profile(caller: User, changes: dict) -> User:
             code="email_change_required",
             pointer="/data/attributes/email",
         )
-    _ensure_available(None, changes.get("username"), exclude=user)
+    _ensure_username_free(changes.get("username"), exclude=user)
     if changes.get("avatar_url") == "":
         changes["avatar_url"] = None
     with committing(_taken()):

@@ -1,16 +1,30 @@
 """JSON:API error objects and the exception that carries them to the error handler."""
 
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypedDict, Unpack
+
+
+class ErrorMembers(TypedDict, total=False):
+    """What error_object takes besides status, code and detail (so a caller's names are checked)."""
+
+    pointer: str | None
+    parameter: str | None
+    header: str | None
+    meta: dict | None
 
 
 class JsonApiError(Exception):
     """A protocol-level failure: one or more JSON:API error objects with one HTTP status."""
 
     def __init__(
-        self, status: int, code: str, detail: str, *, headers: dict | None = None, **members: Any
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        headers: dict | None = None,
+        **members: Unpack[ErrorMembers],
     ):
-        """`members`: the pointer, parameter, header and meta error_object takes."""
         super().__init__(detail)
         self.status = status
         self.headers = headers or {}

@@ -22,7 +22,5 @@ from .blueprint import api
 @authenticated
 def list_deleted_records():
     params = query_params(DeletedRecordSchema, collection=deleted_records.DELETED_RECORD_LISTING)
-    result = deleted_records.list_deleted_records(
-        current_user(), **params.listing(), include=params.include
-    )
+    result = deleted_records.list_deleted_records(current_user(), params)
     return listing_response(DeletedRecordSchema, result, params)

@@ -37,5 +37,5 @@ declare(
 @authenticated
 def list_member_users(organization_id):
     params = query_params(UserSchema, collection=accounts.USER_LISTING)
-    result = memberships.list_member_users(current_user(), organization_id, **params.listing())
+    result = memberships.list_member_users(current_user(), organization_id, params)
     return listing_response(UserSchema, result, params)

@@ -32,7 +32,7 @@ class Resource:
     model: type
     path: str  # below the API prefix, or below an organization when nested
     listing: Any
-    list_items: Callable  # (user, [organization_id,] *, filters, sort, offset, size, include)
+    list_items: Callable  # (user, [organization_id,] query parameters)
     create: Callable  # (user, [organization_id,] values, *, client_id, include)
     show: Callable  # (user, id, [organization_id,] include)
     update: Callable  # (user, id, values, *, [organization_id,] base, precondition, include)
@@ -87,9 +87,7 @@ def _register(blueprint: Blueprint, resource: Resource, *, related_elsewhere: fr
 
     def list_view(organization_id=None):
         params = query_params(schema, collection=resource.listing)
-        result = resource.list_items(
-            current_user(), *parents(organization_id), **params.listing(), include=params.include
-        )
+        result = resource.list_items(current_user(), *parents(organization_id), params)
         return listing_response(schema, result, params)
 
     def create_view(organization_id=None):

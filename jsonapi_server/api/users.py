@@ -41,7 +41,7 @@ def register():
 @authenticated
 def list_users():
     params = query_params(UserSchema, collection=accounts.USER_LISTING)
-    page = accounts.list_users(current_user(), **params.listing())
+    page = accounts.list_users(current_user(), params)
     return collection_response(UserSchema, page.items, page.total_count, params)
 
 

@@ -4,6 +4,7 @@ one row after a write), and the web layer says which requests only read."""
 
 from .connections import serve_reads_only
 from .listing import (
+    CollectionQuery,
     Filter,
     Listing,
     Scope,
@@ -19,6 +20,7 @@ from .pulls import parse_since, reads_clock_with_rows
 from .record_classes import record_of
 
 __all__ = [
+    "CollectionQuery",
     "Filter",
     "Listing",
     "Scope",

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache, partial
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy import inspect as inspect_mapper
@@ -24,6 +24,19 @@ MAX_FILTER_VALUES = 100
 class Filter:
     parse: Callable[[str], Any]  # raises ValueError with a message for the client
     apply: Callable[[Select, Any], Select] | None = None  # None: the service applies it itself
+
+
+class CollectionQuery(Protocol):
+    """What a client asks of a collection: the protocol layer's parsed query parameters."""
+
+    @property
+    def filters(self) -> Mapping[str, Any]: ...
+    @property
+    def sort(self) -> Sequence[Any]: ...  # items with .field and .descending
+    @property
+    def include(self) -> Sequence[str]: ...
+    @property
+    def collection_page(self) -> Any: ...  # its .offset and .size
 
 
 @dataclass(frozen=True)
@@ -62,17 +75,13 @@ class Listing:
     def fetch(
         self,
         scope: "Select | Scope",
-        *,
+        query: CollectionQuery,
         parameters: Mapping[str, Any] | None = None,
-        filters: Mapping[str, Any],
-        sort: Sequence[Any],  # items with .field and .descending
-        offset: int,
-        size: int,
-        include: Sequence[str] = (),
     ):
         """A page (PageResult), or with filter[updated_since] a pull (pulls.PullResult), of
         records with their includes; `parameters` fill the scope's bind parameters."""
-        include, reader = _reader(self.id_column.class_, include)
+        filters, sort, requested = query.filters, query.sort, query.collection_page
+        include, reader = _reader(self.id_column.class_, query.include)
         statement = scope.statement if isinstance(scope, Scope) else scope
         # A scope's statements are built once per shape. A filter the listing applies puts
         # its value into the statement, so such a listing builds its own; one the service
@@ -100,15 +109,16 @@ class Listing:
             def rows_after(values: dict) -> list:
                 return reader.records(_rows(built, {**parameters, **values}, lasting=shared))
 
-            return pulls.pull(rows_after, since, size)
+            return pulls.pull(rows_after, since, requested.size)
 
         build_page = partial(self._page_statement, statement, sort, reader)
         shape = ("page", tuple((key.field, key.descending) for key in sort), include)
         page, count = self._shape(scope, shape, build_page) if shared else build_page()
-        rows = _rows(page, {**parameters, "page_offset": offset, "page_size": size}, lasting=shared)
+        bounds = {"page_offset": requested.offset, "page_size": requested.size}
+        rows = _rows(page, {**parameters, **bounds}, lasting=shared)
         if rows:
             return PageResult(items=reader.records(rows), total_count=rows[0][-1])
-        total = _rows(count, parameters, lasting=shared)[0][0] if offset else 0
+        total = _rows(count, parameters, lasting=shared)[0][0] if requested.offset else 0
         return PageResult(items=[], total_count=total)
 
     def _shape(self, scope: "Select | Scope", shape: tuple, build: Callable[[], Any]) -> Any:

@@ -47,16 +47,6 @@ class QueryParams:
             raise TypeError("not the query parameters of a collection: they have no page")
         return self.page
 
-    def listing(self) -> dict[str, Any]:
-        """What a collection's service takes: filters, sort and the page's window."""
-        page = self.collection_page
-        return {
-            "filters": self.filters,
-            "sort": self.sort,
-            "offset": page.offset,
-            "size": page.size,
-        }
-
 
 class ResourceShape(Protocol):
     """What query parsing needs to know of the resource types (given by the schema layer)."""

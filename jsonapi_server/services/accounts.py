@@ -165,10 +165,8 @@ def get_user(viewer: User, user_id: uuid.UUID) -> User:
     return user
 
 
-def list_users(viewer: User, *, filters, sort, offset: int, size: int):
-    return USER_LISTING.fetch(
-        visible_users(viewer), filters=filters, sort=sort, offset=offset, size=size
-    )
+def list_users(viewer: User, query):
+    return USER_LISTING.fetch(visible_users(viewer), query)
 
 
 def own_account(caller: User) -> User:

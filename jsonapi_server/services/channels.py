@@ -94,19 +94,15 @@ _SCOPES = {
 }
 
 
-def list_channels(user: User, organization_id, *, filters, sort, offset, size, include=()):
-    require_right(user, organization_id, "channel.read", include=include)
-    archived = filters.get("archived")
-    if archived is None and not {"updated_since", "id"} & set(filters):
+def list_channels(user: User, organization_id, query):
+    require_right(user, organization_id, "channel.read", include=query.include)
+    archived = query.filters.get("archived")
+    if archived is None and not {"updated_since", "id"} & set(query.filters):
         archived = False  # pulls and finds by id: archived too
     return CHANNEL_LISTING.fetch(
-        _SCOPES[archived, filters.get("membership")],
+        _SCOPES[archived, query.filters.get("membership")],
+        query,
         parameters={"organization_id": organization_id, "user_id": user.id},
-        filters=filters,
-        sort=sort,
-        offset=offset,
-        size=size,
-        include=include,
     )
 
 

@@ -29,12 +29,5 @@ DELETED_RECORD_LISTING = Listing(
 )
 
 
-def list_deleted_records(user: User, *, filters, sort, offset, size, include=()):
-    return DELETED_RECORD_LISTING.fetch(
-        sync.deleted_records_for(user.id),
-        filters=filters,
-        sort=sort,
-        offset=offset,
-        size=size,
-        include=include,
-    )
+def list_deleted_records(user: User, query):
+    return DELETED_RECORD_LISTING.fetch(sync.deleted_records_for(user.id), query)

@@ -56,21 +56,17 @@ _CURRENT_ORGANIZATION_MEMBERSHIPS = Scope(
 )
 
 
-def list_memberships(user: User, organization_id, *, filters, sort, offset, size, include=()):
-    require_right(user, organization_id, "membership.read", include=include)
-    pull = "updated_since" in filters  # pulls carry the tombstones too
+def list_memberships(user: User, organization_id, query):
+    require_right(user, organization_id, "membership.read", include=query.include)
+    pull = "updated_since" in query.filters  # pulls carry the tombstones too
     return MEMBERSHIP_LISTING.fetch(
         _ORGANIZATION_MEMBERSHIPS if pull else _CURRENT_ORGANIZATION_MEMBERSHIPS,
+        query,
         parameters={"organization_id": organization_id},
-        filters=filters,
-        sort=sort,
-        offset=offset,
-        size=size,
-        include=include,
     )
 
 
-def list_member_users(user: User, organization_id, *, filters, sort, offset, size):
+def list_member_users(user: User, organization_id, query):
     """The organization's members as users (the Telex "get users")."""
     require_right(user, organization_id, "membership.read")
     statement = select(User).join(
@@ -79,7 +75,7 @@ def list_member_users(user: User, organization_id, *, filters, sort, offset, siz
         & (Membership.organization_id == organization_id)
         & Membership.removed_at.is_(None),
     )
-    return USER_LISTING.fetch(statement, filters=filters, sort=sort, offset=offset, size=size)
+    return USER_LISTING.fetch(statement, query)
 
 
 MEMBERSHIP = OneWithRole(

@@ -54,20 +54,16 @@ _MEMBER_ORGANIZATIONS = Scope(
 )
 
 
-def list_organizations(user: User, *, filters, sort, offset, size, include=()):
-    if includes_invites(include) and not user.is_superadmin:
+def list_organizations(user: User, query):
+    if includes_invites(query.include) and not user.is_superadmin:
         raise Forbidden(
             "Include invites from one organization at a time (GET /organizations/{id}).",
             parameter="include",
         )
     return ORGANIZATION_LISTING.fetch(
         _ALL_ORGANIZATIONS if user.is_superadmin else _MEMBER_ORGANIZATIONS,
+        query,
         parameters={"user_id": user.id},
-        filters=filters,
-        sort=sort,
-        offset=offset,
-        size=size,
-        include=include,
     )
 
 

@@ -63,17 +63,14 @@ _ORGANIZATION_INVITES_NOT_CANCELLED = Scope(
 )
 
 
-def list_invites(user: User, organization_id, *, filters, sort, offset, size, include=()):
-    require_right(user, organization_id, "invite.read", include=include)
+def list_invites(user: User, organization_id, query):
+    require_right(user, organization_id, "invite.read", include=query.include)
+    filters = query.filters
     cancelled_too = "updated_since" in filters or filters.get("status") == "cancelled"
     return INVITE_LISTING.fetch(
         _ORGANIZATION_INVITES if cancelled_too else _ORGANIZATION_INVITES_NOT_CANCELLED,
+        query,
         parameters={"organization_id": organization_id},
-        filters=filters,
-        sort=sort,
-        offset=offset,
-        size=size,
-        include=include,
     )
 
 

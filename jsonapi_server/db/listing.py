@@ -5,7 +5,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache, lru_cache, partial
+from functools import cache, cached_property, lru_cache, partial
 from typing import Any, Protocol
 
 from sqlalchemy import Select, bindparam, func, select
@@ -64,11 +64,12 @@ class Listing:
             )
             object.__setattr__(self, "filters_by_name", {"id": by_id, **self.filters_by_name})
 
-    @property
+    # Asked of every collection request: worked out once, kept in the instance's __dict__.
+    @cached_property
     def sort_fields(self) -> frozenset[str]:
         return frozenset(self.sorts)
 
-    @property
+    @cached_property
     def filters(self) -> dict[str, Callable[[str], Any]]:
         return {name: spec.parse for name, spec in self.filters_by_name.items()}
 

@@ -1,8 +1,9 @@
 """What the project assumes of libraries' private insides, checked against the installed
 versions: SQLAlchemy's (jsonapi_server/db/sqlalchemy_internals.py), flask-cors's and logging's
 (jsonapi_server/api/library_internals.py), and marshmallow's Schema._serialize, which
-schemas.base overrides. When an upgrade breaks one, its test fails naming the library, its
-version and the assumption, rather than some request somewhere failing or slowing down."""
+tests/reference_dump.py overrides. When an upgrade breaks one, its test fails naming the
+library, its version and the assumption, rather than some request somewhere failing or slowing
+down."""
 
 import logging
 import os
@@ -271,8 +272,8 @@ def test_marshmallow_dumps_through_the_schemas_serialize():
     with relied_on(
         "marshmallow",
         "Schema.dump writes each object through Schema._serialize(obj, many=...), which"
-        " schemas.base.ResourceSchema overrides (the resource's links)",
-        "schemas/base.py",
+        " the reference dump overrides (the resource's links)",
+        "tests/reference_dump.py",
     ):
         assert Shown().dump({"name": "a"}) == {"name": "a", "seen": True}
         assert list(Shown._declared_fields) == ["name"]

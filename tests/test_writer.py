@@ -28,6 +28,7 @@ from jsonapi_server.jsonapi.writer import resource_plan, write_resources
 from jsonapi_server.times import utc_now
 
 from . import factories
+from .reference_dump import reference_dump
 
 BASE = "http://api.test"
 
@@ -65,9 +66,13 @@ class GadgetSchema(ResourceSchema):
 def assert_writes_as_marshmallow(
     schema_class, objects, written, *, base_url, only=None, included_relationships=frozenset()
 ):
-    dumped = schema_class(
-        many=True, only=only, base_url=base_url, included_relationships=included_relationships
-    ).dump(list(objects))["data"]
+    dumped = reference_dump(
+        schema_class,
+        objects,
+        base_url=base_url,
+        only=only,
+        included_relationships=included_relationships,
+    )
     assert json.dumps(written) == json.dumps(dumped)
 
 

@@ -11,17 +11,6 @@ from jsonapi_server.times import format_timestamp, parse_timestamp
 from . import API_PREFIX
 
 
-class Attributes(dict):
-    """A format_map() source that reads attributes: '{organization_id}' -> obj.organization_id."""
-
-    def __init__(self, obj: Any):
-        super().__init__()
-        self.obj = obj
-
-    def __missing__(self, key: str) -> Any:
-        return getattr(self.obj, key)
-
-
 class Timestamp(ma.fields.Field):
     """`2021-11-23T14:38:03.250Z` out; any RFC 3339 form (or `... UTC`) in, kept to the ms."""
 
@@ -52,11 +41,12 @@ class Boolean(ma.fields.Boolean):
 
 
 class Relationship(_library_fields.Relationship):
-    """A relationship whose linkage never costs a query: to-one linkage is read from the
-    foreign-key column (`id_attribute`), to-many linkage written only when the client included
-    it (the service then loaded it eagerly). Its links are `self` and `related` below the
-    resource's path, or, for a to-one with no endpoints of its own, the one `related` link
-    `related_path` templates from the object's attributes (`"/users/{user_id}"`), with data."""
+    """A relationship whose linkage never costs a query, as jsonapi.writer writes it from
+    these options: to-one linkage is read from the foreign-key column (`id_attribute`),
+    to-many linkage written only when the client included it (the service then loaded it
+    eagerly). Its links are `self` and `related` below the resource's path, or, for a to-one
+    with no endpoints of its own, the one `related` link `related_path` templates from the
+    object's attributes (`"/users/{user_id}"`), with data."""
 
     def __init__(
         self,
@@ -79,25 +69,3 @@ class Relationship(_library_fields.Relationship):
     @property
     def model_attribute(self) -> str:
         return self.attribute or self.name
-
-    def serialize(self, attr, obj, accessor=None):
-        relationship: dict[str, Any] = {}
-        schema = self.parent
-        resource_path = schema.current_link
-        if self.with_links and resource_path:
-            relationship["links"] = {
-                "self": f"{resource_path}/relationships/{self.data_key or self.name}",
-                "related": f"{resource_path}/{self.data_key or self.name}",
-            }
-        if not self.many:
-            related_id = getattr(obj, self.id_attribute or f"{self.model_attribute}_id")
-            if related_id is not None and self.related_path:
-                related = self.related_path.format_map(Attributes(obj))
-                relationship["links"] = {"related": schema.base_url + related}
-            relationship["data"] = (
-                None if related_id is None else {"type": self.type_, "id": str(related_id)}
-            )
-        elif self.name in schema.included_relationships:
-            items = getattr(obj, self.model_attribute) or []
-            relationship["data"] = [{"type": self.type_, "id": str(item.id)} for item in items]
-        return relationship

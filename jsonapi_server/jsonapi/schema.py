@@ -14,9 +14,7 @@ from marshmallow_jsonapi import fields as _library_fields
 
 from . import API_PREFIX
 from .errors import json_pointer
-from .fields import Attributes, Relationship
-
-_LINKS_KEY = "\x00links"  # carries a resource's links from _serialize to format_item
+from .fields import Relationship
 
 
 class ResourceSchemaOpts(_LibrarySchemaOpts):
@@ -47,20 +45,6 @@ class ResourceSchema(_LibrarySchema):
         if type_ and type_ != ResourceSchema.Meta.type_:
             # The first schema of a type describes it; variants (e.g. a create-only shape) don't.
             ResourceSchema.registry.setdefault(type_, cls)
-
-    def __init__(
-        self,
-        *args,
-        base_url: str = "",
-        included_relationships: frozenset[str] = frozenset(),
-        **kwargs,
-    ):
-        if kwargs.get("include_data"):
-            raise ValueError("Included resources are built by jsonapi.document, not the schema.")
-        super().__init__(*args, **kwargs)
-        self.base_url = base_url
-        # The relationships of this type the client included: their to-many linkage is written.
-        self.included_relationships = included_relationships
 
     # -- describing ---------------------------------------------------------------------------
 
@@ -94,41 +78,6 @@ class ResourceSchema(_LibrarySchema):
     def etag_extra(cls, obj: Any) -> str:
         """What besides the version changes the representation (a derived status, say)."""
         return ""
-
-    # -- dumping: only tests/test_writer.py dumps, the reference the writer is held to ---------
-
-    def _serialize(self, obj, *, many=False):
-        if many and obj is not None:
-            return [self._serialize(item) for item in obj]
-        path = self.opts.self_path
-        # Read by each Relationship for its links, then by format_item.
-        self.current_link = self.base_url + path.format_map(Attributes(obj)) if path else None
-        data = super()._serialize(obj, many=False)
-        data[_LINKS_KEY] = self.current_link
-        return data
-
-    def format_item(self, item):
-        """The library's, with attributes before relationships and the links _serialize wrote."""
-        resource = {"type": self.opts.type_}
-        attributes, relationships = {}, {}
-        self_link = item.pop(_LINKS_KEY)
-        for name, field in self.dump_fields.items():
-            key = field.data_key or name
-            if key not in item:
-                continue
-            if name == "id":
-                resource["id"] = item[key]
-            elif not isinstance(field, _library_fields.BaseRelationship):
-                attributes[self.inflect(name)] = item[key]
-            elif item[key]:
-                relationships[self.inflect(name)] = item[key]
-        if attributes:
-            resource["attributes"] = attributes
-        if relationships:
-            resource["relationships"] = relationships
-        if self_link:
-            resource["links"] = {"self": self_link}
-        return resource
 
     # -- loading errors -----------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ from .fields import Boolean, Relationship, Timestamp
 from .schema import ResourceSchema
 
 _MISSING = object()
-_NOTHING: dict = {}
 # A class with this attribute (a set of names) promises that each of its instances holds every
 # one of those names in its __dict__: plain records of rows (db.records) do.
 RECORD_COLUMNS = "__record_columns__"
@@ -141,8 +140,6 @@ class ResourcePlan:
         anything a client sent."""
         constants: dict[str, Any] = {
             "_MISSING": _MISSING,
-            "_NOTHING": _NOTHING,
-            "_RECORD_TEXT_COLUMNS": RECORD_TEXT_COLUMNS,
             "format_timestamp": format_timestamp,
             "format_timestamp_text": format_timestamp_text,
         }
@@ -164,14 +161,7 @@ class ResourcePlan:
                 if not hasattr(record_class, attribute):
                     raise _NotForRecords(attribute)
                 return [f"{into} = obj.{attribute}"]
-            # A loaded column (any value a plain object holds) is read from the instance's
-            # __dict__, skipping the instrumented descriptor; properties, anything not loaded
-            # and all of a record's (`loaded` is empty for records) the ordinary way.
-            return [
-                f"{into} = loaded.get({attribute!r}, _MISSING)",
-                f"if {into} is _MISSING:",
-                f"    {into} = getattr(obj, {attribute!r}, _MISSING)",
-            ]
+            return [f"{into} = getattr(obj, {attribute!r}, _MISSING)"]
 
         def written(attribute: str, direct: Callable | None, field: ma.fields.Field) -> str:
             if direct is format_timestamp and text_columns.get(attribute) == "timestamptz":
@@ -200,12 +190,9 @@ class ResourcePlan:
                     parts.append(f"str({prefix}{len(parts)})")
             return lines, " + ".join(parts)
 
-        dictionary = "getattr(obj, '__dict__', _NOTHING)"
-        if record_class is None:  # a record's __dict__ holds texts for typed values
-            dictionary = f"_NOTHING if hasattr(obj, _RECORD_TEXT_COLUMNS) else {dictionary}"
         try:
-            body = [
-                f"loaded = {dictionary}",
+            body = ["loaded = obj.__dict__"] if record_class is not None else []
+            body += [
                 *read(self.id_attribute, "value"),
                 "id_text = str(value)",  # written once, for the id and the links (UUIDs are slow)
                 "attributes = {}",

@@ -183,10 +183,10 @@ def test_loads_share_one_schema_per_thread_and_nothing_between_documents(app):
         ({"data": {"type": "test_people", "attributes": {}}}, True),
     ]
     loaded = []
-    with app.test_request_context():
-        for document, partial in documents:
+    for document, partial in documents:
+        with app.test_request_context(json=document):
             try:
-                loaded.append(load_resource(PersonSchema, document=document, partial=partial))
+                loaded.append(load_resource(PersonSchema, partial=partial))
             except JsonApiError as error:
                 loaded.append(error.status)
     assert loaded[0].values == {"name": "A"}
@@ -208,8 +208,8 @@ def test_loads_share_one_schema_per_thread_and_nothing_between_documents(app):
 def test_schema_level_errors_become_error_objects(app):
     """Defect 3: errors raised in @validates_schema come out as bare strings."""
     document = {"data": {"type": "test_people", "attributes": {"name": "admin"}}}
-    with app.test_request_context(), pytest.raises(JsonApiError) as raised:
-        load_resource(PersonSchema, document=document)
+    with app.test_request_context(json=document), pytest.raises(JsonApiError) as raised:
+        load_resource(PersonSchema)
     assert raised.value.status == 422
     assert raised.value.errors == [
         {

@@ -39,13 +39,6 @@ def _unauthorized(code: str, detail: str):
     return handle_jsonapi_error(JsonApiError(401, code, detail, header=HEADER, headers=CHALLENGE))
 
 
-def _claims_ids(jwt_data: dict) -> tuple[uuid.UUID, uuid.UUID] | None:
-    try:
-        return uuid.UUID(jwt_data["sub"]), uuid.UUID(jwt_data[SESSION_CLAIM])
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
 def init_auth() -> None:
     @jwt.unauthorized_loader
     def missing_token(reason: str):
@@ -105,10 +98,11 @@ def _authenticate(refresh: bool) -> None:
         raise WrongTokenError(
             "Only refresh tokens are allowed" if refresh else "Only non-refresh tokens are allowed"
         )
-    ids = _claims_ids(claims)
-    # (The token's header is read only to refuse it, as the library's exceptions carry it.)
-    if ids is None:
-        raise RevokedTokenError(get_unverified_jwt_headers(token), claims)
+    try:
+        ids = uuid.UUID(claims["sub"]), uuid.UUID(claims[SESSION_CLAIM])
+    except (KeyError, TypeError, ValueError) as error:
+        # (The token's header is read only to refuse it, as the library's exceptions carry it.)
+        raise RevokedTokenError(get_unverified_jwt_headers(token), claims) from error
     # The caller comes as a record, with their role in the organization the URL names; a
     # service that changes their own account reads its row itself (accounts.own_account).
     request = current_request()

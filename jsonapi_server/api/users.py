@@ -3,7 +3,7 @@
 from jsonapi_server.api.hardening import no_store
 from jsonapi_server.jsonapi.operations import describe
 from jsonapi_server.jsonapi.request import load_resource
-from jsonapi_server.jsonapi.responses import collection_response, query_params, resource_response
+from jsonapi_server.jsonapi.responses import listing_response, query_params, resource_response
 from jsonapi_server.jsonapi.routing import register_resource
 from jsonapi_server.services import accounts, invites, tokens
 from schemas.users import RegistrationSchema, UserSchema
@@ -41,8 +41,7 @@ def register():
 @authenticated
 def list_users():
     params = query_params(UserSchema, collection=accounts.USER_LISTING)
-    page = accounts.list_users(current_user(), params)
-    return collection_response(UserSchema, page.items, page.total_count, params)
+    return listing_response(UserSchema, accounts.list_users(current_user(), params), params)
 
 
 @authenticated

@@ -132,14 +132,13 @@ def _loader(schema_class: type[ResourceSchema]) -> ResourceSchema:
 def load_resource(
     schema_class: type[ResourceSchema],
     *,
-    document: Any = None,
     expected_id: str | None = None,
     partial: bool = False,
 ) -> LoadedResource:
     """One resource object of `schema_class`'s type from the request body: a null `id` and a
     `lid` (WarpDrive) count as no id; read-only members are dropped, unknown ones are 422; a
     foreign `type`, or an `id` other than `expected_id`, 409."""
-    data = resource_object(read_document() if document is None else document)
+    data = resource_object(read_document())
     expected_type = schema_class.type_name()
     if data["type"] != expected_type:
         raise JsonApiError(

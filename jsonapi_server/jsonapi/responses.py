@@ -1,7 +1,7 @@
 """Responses: the JSON:API media type on every body, `Location` on creates, 204 with no body
 and no media type, and the query-parameter and document context a view needs to build them."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -113,39 +113,29 @@ def resource_response(
 
 
 def listing_response(schema_class: type[ResourceSchema], result: Any, params: QueryParams):
-    """A page of a collection, or a pull (`filter[updated_since]`) with `meta.sync`."""
+    """A page of a collection with the seed's `meta` and first/last/prev/next links, or a pull
+    (`filter[updated_since]`) with `meta.sync` and a `next` link while more remain."""
     if hasattr(result, "total_count"):
-        return collection_response(schema_class, result.items, result.total_count, params)
-    pairs = [
-        (key, value)
-        for key, value in current_request().args.items(multi=True)
-        if member_name(key) != PULL_PARAMETER
-    ]
-    next_link = None
-    if result.has_more:
-        next_link = with_query(current_base_url(), [*pairs, (PULL_PARAMETER, result.cursor)])
-    meta = {
-        "sync": {"cursor": result.cursor, "has_more": result.has_more},
-        "filter": dict(params.filters_requested),
-    }
+        meta = collection_meta(params, result.total_count)
+        links = pagination_links(
+            current_base_url(), current_request().args, params.collection_page, result.total_count
+        )
+    else:
+        pairs = [
+            (key, value)
+            for key, value in current_request().args.items(multi=True)
+            if member_name(key) != PULL_PARAMETER
+        ]
+        next_link = None
+        if result.has_more:
+            next_link = with_query(current_base_url(), [*pairs, (PULL_PARAMETER, result.cursor)])
+        meta = {
+            "sync": {"cursor": result.cursor, "has_more": result.has_more},
+            "filter": dict(params.filters_requested),
+        }
+        links = {"next": next_link}
     document = collection_document(
-        schema_class, result.items, document_context(params), meta=meta, links={"next": next_link}
-    )
-    return jsonapi_response(document)
-
-
-def collection_response(
-    schema_class: type[ResourceSchema],
-    items: Sequence[Any],
-    total_count: int,
-    params: QueryParams,
-):
-    """A page of a collection with the seed's `meta` and first/last/prev/next links."""
-    context = document_context(params)
-    page = params.collection_page
-    links = pagination_links(current_base_url(), current_request().args, page, total_count)
-    document = collection_document(
-        schema_class, items, context, meta=collection_meta(params, total_count), links=links
+        schema_class, result.items, document_context(params), meta=meta, links=links
     )
     return jsonapi_response(document)
 

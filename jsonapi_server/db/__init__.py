@@ -4,7 +4,6 @@ one row after a write), and the web layer says which requests only read."""
 
 from .connections import serve_reads_only
 from .listing import (
-    CollectionQuery,
     Filter,
     Listing,
     Scope,
@@ -20,7 +19,6 @@ from .pulls import parse_since, reads_clock_with_rows
 from .record_classes import record_of
 
 __all__ = [
-    "CollectionQuery",
     "Filter",
     "Listing",
     "Scope",

@@ -1,7 +1,7 @@
 """SQLAlchemy models and their constraints; no business rules."""
 
 from .account_change import EmailChange, PasswordReset, TokenSession
-from .invite import INVITE_ROLES, OrganizationInvite, OutboxMessage
+from .invite import OrganizationInvite, OutboxMessage
 from .organization import (
     ROLES,
     Channel,
@@ -14,7 +14,6 @@ from .organization import (
 from .user import RevokedSession, User
 
 __all__ = [
-    "INVITE_ROLES",
     "ROLES",
     "Channel",
     "ChannelMember",

@@ -12,8 +12,6 @@ from .base import Model, UTCDateTime, UUIDPrimaryKey, Versioned, reference
 from .organization import Organization
 from .user import User
 
-INVITE_ROLES = ("admin", "member")
-
 
 class OrganizationInvite(UUIDPrimaryKey, Versioned, Model):
     __tablename__ = "organization_invites"

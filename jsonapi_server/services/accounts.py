@@ -143,15 +143,11 @@ def visible_users(viewer: User):
     return statement.where(or_(User.id == viewer.id, User.id.in_(co_members)))
 
 
-def _everyone(_user: User) -> bool:
-    return True
-
-
 def private_fields_visible(viewer_id: uuid.UUID, viewer_is_superadmin: bool):
     """Whose private attributes (is_superadmin) a viewer may see, as a test of a user: their
     own, and a superadmin everyone's."""
     if viewer_is_superadmin:
-        return _everyone
+        return lambda _user: True
     return lambda user: user.id == viewer_id
 
 

@@ -19,11 +19,11 @@ from jsonapi_server.db import (
     parse_text,
 )
 from jsonapi_server.extensions import db
-from jsonapi_server.models import Channel, ChannelMember, Membership, User
+from jsonapi_server.models import Channel, ChannelMember, User
 
 from . import sync
 from .errors import Conflict, Forbidden, Invalid
-from .permissions import OneWithRole, declare_rights, require_right
+from .permissions import OneWithRole, declare_rights, member_ids, require_right
 
 declare_rights(
     "channel",
@@ -198,11 +198,7 @@ def delete_channel(user: User, channel_id: uuid.UUID, *, organization_id=None, b
     """Locked first: of concurrent deletes one deletes (one tombstone), the others get 404."""
     _, channel = CHANNEL.instance(user, channel_id, organization_id, "channel.delete")
     sync.check_precondition(channel, base)
-    viewers = db.session.scalars(
-        select(Membership.user_id).where(
-            Membership.organization_id == channel.organization_id, Membership.removed_at.is_(None)
-        )
-    ).all()
+    viewers = member_ids(channel.organization_id)
     sync.record_deletion(TOMBSTONE, channel.id, deleted_by_id=user.id, viewer_ids=viewers)
     db.session.execute(delete(Channel).where(Channel.id == channel.id))
     db.session.commit()

@@ -14,7 +14,7 @@ from jsonapi_server.models import Channel, Membership, Organization, User
 from . import channels, sync
 from .accounts import normalize_email
 from .errors import Forbidden
-from .permissions import OneWithRole, declare_rights, includes_invites
+from .permissions import OneWithRole, declare_rights, includes_invites, member_ids
 
 declare_rights("organization", read="member", update="admin", delete="owner")
 TOMBSTONE = sync.tombstoned("organizations")
@@ -129,13 +129,7 @@ def delete_organization(user: User, organization_id: uuid.UUID, *, base=None) ->
     tombstone for its members. Locked first: of concurrent deletes one deletes, others get 404."""
     _, organization = ORGANIZATION.instance(user, organization_id, None, "organization.delete")
     sync.check_precondition(organization, base)
-    member_ids = db.session.scalars(
-        select(Membership.user_id).where(
-            Membership.organization_id == organization_id, Membership.removed_at.is_(None)
-        )
-    ).all()
-    sync.record_deletion(
-        TOMBSTONE, organization_id, deleted_by_id=user.id, viewer_ids=[*member_ids, user.id]
-    )
+    viewers = [*member_ids(organization_id), user.id]
+    sync.record_deletion(TOMBSTONE, organization_id, deleted_by_id=user.id, viewer_ids=viewers)
     db.session.execute(delete(Organization).where(Organization.id == organization_id))
     db.session.commit()

@@ -144,6 +144,15 @@ def remember_role(caller: Any, organization_id: uuid.UUID, role: str | None) -> 
     caller.__dict__.setdefault(_KNOWN_ROLES, {})[organization_id] = role
 
 
+def member_ids(organization_id: uuid.UUID) -> Sequence[uuid.UUID]:
+    """The organization's current members: who sees what is under it (a tombstone's viewers)."""
+    return db.session.scalars(
+        select(Membership.user_id).where(
+            Membership.organization_id == organization_id, Membership.removed_at.is_(None)
+        )
+    ).all()
+
+
 def includes_invites(include: Sequence[str]) -> bool:
     return any("invites" in path.split(".") for path in include)
 

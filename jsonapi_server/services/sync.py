@@ -96,15 +96,6 @@ def apply_changes(row: Any, changes: Mapping[str, Any], now: datetime | None = N
         stamp(row, now or database_now())
 
 
-def parse_client_id(client_id: str | None) -> uuid.UUID | None:
-    if client_id is None:
-        return None
-    try:
-        return uuid.UUID(client_id)
-    except (ValueError, AttributeError, TypeError) as error:
-        raise Invalid("A client-generated id must be a UUID.", pointer="/data/id") from error
-
-
 @contextmanager
 def committing(
     conflict: Conflict | None = None, replayed: Callable[[], bool] = lambda: False
@@ -131,7 +122,10 @@ class SyncableCreate:
 
     def __init__(self, model: type, client_id: str | None, content: Mapping[str, Any], include=()):
         self.model, self.content, self.include = model, content, include
-        self.client_id = parse_client_id(client_id)
+        try:
+            self.client_id = None if client_id is None else uuid.UUID(client_id)
+        except (ValueError, AttributeError, TypeError) as error:
+            raise Invalid("A client-generated id must be a UUID.", pointer="/data/id") from error
         self.id = self.client_id or uuid.uuid4()
 
     def _replayed(self) -> bool:

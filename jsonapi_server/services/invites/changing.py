@@ -6,6 +6,7 @@ from jsonapi_server.models import OrganizationInvite
 
 from .. import sync
 from ..errors import Conflict
+from .creating import cancel
 from .reading import INVITE
 
 
@@ -31,8 +32,5 @@ def cancel_invite(user, invite_id, *, organization_id=None, base=None) -> None:
     if invite.accepted_at is not None:
         raise Conflict("An accepted invite cannot be cancelled.", code="invite_accepted")
     sync.check_precondition(invite, base)
-    now = sync.database_now()
-    invite.cancelled_at = now
-    invite.cancelled_by_user_id = user.id
-    sync.stamp(invite, now)
+    cancel(invite, user, sync.database_now())
     db.session.commit()

@@ -84,16 +84,6 @@ _ADDRESS_STATE = (
 _ALREADY_MEMBER = ("already_member", "This address belongs to a member already.")
 
 
-def _members_address(organization_id, email: str) -> bool:
-    parameters = {"organization_id": organization_id, "email": email}
-    return db.session.scalar(_MEMBER_WITH_ADDRESS, parameters) is not None
-
-
-def _open_invite(organization_id, email: str) -> OrganizationInvite | None:
-    parameters = {"organization_id": organization_id, "email": email}
-    return db.session.scalar(_OPEN_INVITE_TO_ADDRESS, parameters)
-
-
 @dataclass(frozen=True)
 class _AddressState:
     """What creating an invite to an address checks first."""
@@ -110,7 +100,7 @@ def _address_state(organization_id, email: str) -> _AddressState:
     loaded as an ORM instance only when it has expired and must give way)."""
     parameters = {"organization_id": organization_id, "email": email}
     if not reads_clock_with_rows():
-        member = _members_address(organization_id, email)
+        member = db.session.scalar(_MEMBER_WITH_ADDRESS, parameters) is not None
         open_invite = db.session.execute(_OPEN_INVITE_EXPIRY, parameters).first()
         invite_id, expires_at = open_invite or (None, None)
         name = db.session.execute(_ORGANIZATION_NAME, parameters).scalar_one()
@@ -142,8 +132,8 @@ def _write_invites(invites: Sequence[dict[str, Any]], emails: Sequence[dict[str,
     outbox.queue_emails(emails)
 
 
-def _retire_expired(invite: OrganizationInvite, user: User, now: datetime) -> None:
-    """An expired open invite gives way to a new one to the same address (it is cancelled)."""
+def cancel(invite: OrganizationInvite, user: User, now: datetime) -> None:
+    """Cancel an open invite, flushed: a new one to its address may follow in the transaction."""
     invite.cancelled_at = now
     invite.cancelled_by_user_id = user.id
     sync.stamp(invite, now)
@@ -184,7 +174,7 @@ def create_invite(
             OrganizationInvite, state.open_invite_id, with_for_update=True, populate_existing=True
         )
         if expired is not None and expired.status_at(now) == "expired":  # (else: gone or
-            _retire_expired(expired, user, now)  # closed meanwhile, nothing stands in the way)
+            cancel(expired, user, now)  # closed meanwhile, nothing stands in the way)
     invite = _new_invite(organization_id, user, email, role, now, create.id)
     with create.committing(pending):
         _write_invites([invite], [invitation(invite, state.organization_name, user)])
@@ -220,10 +210,11 @@ def invite_batch(
                 refuse("duplicate_in_batch", "This address appears earlier in the batch.")
                 continue
             seen.add(email)
-            if _members_address(organization_id, email):
+            parameters = {"organization_id": organization_id, "email": email}
+            if db.session.scalar(_MEMBER_WITH_ADDRESS, parameters) is not None:
                 refuse(*_ALREADY_MEMBER)
                 continue
-            existing = _open_invite(organization_id, email)
+            existing = db.session.scalar(_OPEN_INVITE_TO_ADDRESS, parameters)
             if existing is not None and existing.expires_at > now:
                 if not resend_pending:
                     refuse("invite_pending", "A pending invite to this address exists.")
@@ -235,7 +226,7 @@ def invite_batch(
                     outcome.resent_count += 1
                 continue
             if existing is not None:
-                _retire_expired(existing, user, now)
+                cancel(existing, user, now)
             invite = _new_invite(organization_id, user, email, role, now)
             new_invites.append(invite)
             messages.append(invitation(invite, organization.name, user))

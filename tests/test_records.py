@@ -14,7 +14,8 @@ from jsonapi_server.db import listing
 from jsonapi_server.db.record_classes import record_class, record_of
 from jsonapi_server.db.typecasters import StoredUUID
 from jsonapi_server.extensions import db
-from jsonapi_server.jsonapi.collection_query import SortKey
+from jsonapi_server.jsonapi.collection_query import Page, SortKey
+from jsonapi_server.jsonapi.query import QueryParams
 from jsonapi_server.models import (
     Channel,
     ChannelMember,
@@ -29,7 +30,12 @@ from jsonapi_server.services.errors import NotFound
 from .development import sqlite_app_with_owner
 from .factories import UserFactory
 
-NEWEST_FIRST = [SortKey("created_at", True)]
+NEWEST_FIRST = (SortKey("created_at", True),)
+
+
+def collection_query(*, size=25, include=()):
+    """What a collection's service is given: the parsed query parameters of a page."""
+    return QueryParams(include=include, sort=NEWEST_FIRST, page=Page(offset=0, size=size))
 
 
 def invite_all(client, login, organization, actor, emails):
@@ -45,9 +51,8 @@ def invite_all(client, login, organization, actor, emails):
 
 
 def listed(app, service, user, organization_id, **options):
-    values = {"filters": {}, "sort": NEWEST_FIRST, "offset": 0, "size": 25, "include": ()}
     with app.app_context():
-        result = service(user, uuid.UUID(organization_id), **{**values, **options})
+        result = service(user, uuid.UUID(organization_id), collection_query(**options))
         identity_map = list(db.session.identity_map.values())
         db.session.remove()
     return result, identity_map
@@ -254,9 +259,8 @@ def test_to_many_includes_are_read_as_records_as_the_orm_loads_them(
 
 
 def listed_organizations(app, user, **options):
-    values = {"filters": {}, "sort": NEWEST_FIRST, "offset": 0, "size": 25, "include": ()}
     with app.app_context():
-        result = organizations.list_organizations(user, **{**values, **options})
+        result = organizations.list_organizations(user, collection_query(**options))
         identity_map = list(db.session.identity_map.values())
         db.session.remove()
     return result, identity_map
@@ -305,11 +309,11 @@ def test_a_write_answers_with_its_row_read_as_a_record(app, api, client, login, 
     invite_all(client, login, organization, user, ["b@example.com"])
     with app.app_context():
         [listed_invite] = invites.list_invites(
-            user, uuid.UUID(organization["id"]), filters={}, sort=NEWEST_FIRST, offset=0, size=1
+            user, uuid.UUID(organization["id"]), collection_query(size=1)
         ).items
         read = listing.fetch_one(OrganizationInvite, listed_invite.id, ["invited_by_user"])
         [channel] = channels.list_channels(
-            user, uuid.UUID(organization["id"]), filters={}, sort=NEWEST_FIRST, offset=0, size=1
+            user, uuid.UUID(organization["id"]), collection_query(size=1)
         ).items
         with_members = listing.fetch_one(Channel, channel.id, ["members"])
         with pytest.raises(NoResultFound):
@@ -363,7 +367,7 @@ def test_one_invite_is_read_as_a_record_and_its_role_with_it(app, api, client, l
     stranger = UserFactory()
     with app.app_context():
         [listed_invite] = invites.list_invites(
-            user, uuid.UUID(organization["id"]), filters={}, sort=NEWEST_FIRST, offset=0, size=1
+            user, uuid.UUID(organization["id"]), collection_query(size=1)
         ).items
         found = invites.get_invite(user, listed_invite.id, include=("organization.owner",))
         identity_map = list(db.session.identity_map.values())
